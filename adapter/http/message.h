@@ -1,0 +1,75 @@
+#pragma once
+
+// Beast-free HTTP request and response values: what the server hands to handlers and what
+// handlers hand back. Handlers never include Beast.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ma::http {
+
+// The verified TLS client certificate of the connection, when the client presented one that
+// chains to a configured client CA (front-proxy or --client-ca-file).
+struct PeerCertificate {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  bool verified_by_requestheader_ca = false;
+  bool verified_by_client_ca = false;
+  bool has_client_auth_usage = false;
+};
+
+struct Request {
+  std::string method;  // "GET"
+  std::string target;  // raw request target, "/apis/...?labelSelector=a%3Db"
+  // Path percent-decoded segment by segment ("%2A" -> "*"; "+" stays "+"), split on "/", with
+  // empty segments dropped: "/apis/x/v1/" -> {"apis", "x", "v1"}.
+  std::vector<std::string> path_segments;
+  std::string path;  // the raw path (before "?"), for logs and error messages
+  // Query parameters form-decoded ("+" -> " "), in order of appearance.
+  std::vector<std::pair<std::string, std::string>> query;
+  // Header names lowercased; repeated headers kept as separate entries.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;
+  std::optional<PeerCertificate> peer_certificate;
+
+  // First value of a query parameter, if present.
+  std::optional<std::string> QueryParam(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+      if (k == name) {
+        return v;
+      }
+    }
+    return std::nullopt;
+  }
+  // First value of a header (name in lowercase), if present.
+  std::optional<std::string> Header(std::string_view lowercase_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lowercase_name) {
+        return v;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// Completes a request. May be called from any thread, exactly once.
+using Responder = std::function<void(Response)>;
+
+// Serves one request: must eventually call `respond` exactly once (synchronously or later, from
+// any thread). Must not block: slow work (a Prometheus query) completes through a callback.
+using Handler = std::function<void(Request request, Responder respond)>;
+
+}  // namespace ma::http

@@ -1,0 +1,135 @@
+#include "queries/base/strings.h"
+
+#include <cstdint>
+
+namespace ma {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendHexByte(std::string& out, unsigned char c) {
+  out += "\\x";
+  out += kHex[c >> 4];
+  out += kHex[c & 0xF];
+}
+
+void AppendCodePointEscape(std::string& out, uint32_t cp) {
+  const int digits = cp > 0xFFFF ? 8 : 4;
+  out += digits == 8 ? "\\U" : "\\u";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
+    out += kHex[(cp >> shift) & 0xF];
+  }
+}
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when the bytes are not valid
+// UTF-8 (Go then treats the first byte as RuneError of width 1).
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  size_t len = 0;
+  uint32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) {
+    return 0;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+// Approximates Go's unicode.IsPrint for runes above ASCII: C1 controls, the line and paragraph
+// separators, private use, noncharacters and the BOM are not printable.
+bool IsPrintableRune(uint32_t cp) {
+  if (cp < 0xA0) {
+    return false;
+  }
+  if (cp == 0xAD || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF) {
+    return false;
+  }
+  if ((cp >= 0xE000 && cp <= 0xF8FF) || (cp & 0xFFFE) == 0xFFFE) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string GoQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7F) {
+            AppendHexByte(out, c);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t len = DecodeUtf8(s, i, cp);
+    if (len == 0) {
+      AppendHexByte(out, c);
+      ++i;
+      continue;
+    }
+    if (IsPrintableRune(cp)) {
+      out.append(s.substr(i, len));
+    } else {
+      AppendCodePointEscape(out, cp);
+    }
+    i += len;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace ma
