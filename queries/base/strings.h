@@ -6,12 +6,27 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace ma {
 
 inline absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 inline std::string_view ToStd(absl::string_view s) { return {s.data(), s.size()}; }
+
+namespace strings_internal {
+inline absl::string_view CatArg(std::string_view s) { return ToAbsl(s); }
+template <typename T>
+const T& CatArg(const T& value) {
+  return value;
+}
+}  // namespace strings_internal
+
+// absl::StrCat that also takes std::string_view (Debian's absl::StrCat does not).
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  return absl::StrCat(strings_internal::CatArg(args)...);
+}
 
 // Quotes `s` exactly as Go's fmt "%q" / strconv.Quote does: double quotes, `"` and `\` escaped,
 // \a \b \f \n \r \t \v as such, other control bytes and invalid UTF-8 bytes as \xNN, printable

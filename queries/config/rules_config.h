@@ -4,6 +4,7 @@
 // (prometheus-adapter.md section 2), each field with its source position so that later semantic
 // checks (queries/rules) can point at the offending line and column.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ struct Located {
   SourcePos pos;
 };
 
+// Optional string fields below: absent, null and "" are all std::nullopt, because
+// prometheus-adapter's Go structs cannot tell them apart (the zero value means "unset").
+
 struct SeriesFilterConfig {
   std::optional<Located<std::string>> is;
   std::optional<Located<std::string>> is_not;
@@ -40,7 +44,7 @@ struct SeriesFilterConfig {
 struct GroupResourceConfig {
   std::string group;
   std::string resource;
-  SourcePos pos;
+  SourcePos pos;  // of the value (the {group, resource} map), where a bad resource is written
 };
 
 struct ResourceMappingConfig {
@@ -89,6 +93,12 @@ struct RulesConfig {
 };
 
 inline constexpr size_t kMaxRulesFileBytes = 4 * 1024 * 1024;
+// The schema nests at most six levels deep; anything far deeper is hostile or a mistake.
+inline constexpr int kMaxRulesNestingDepth = 64;
+// Aliases let a small file describe a huge tree ("billion laughs"): bound the tree as if every
+// alias were written out in full.
+inline constexpr size_t kMaxRulesExpandedNodes = 1 << 20;
+inline constexpr size_t kMaxRulesExpandedScalarBytes = 4 * kMaxRulesFileBytes;
 
 struct ParseResult {
   RulesConfig config;

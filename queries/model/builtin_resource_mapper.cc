@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "queries/base/strings.h"
 #include "queries/model/resource_mapper.h"
 
 namespace ma::model {
@@ -61,7 +62,7 @@ class BuiltinMapper final : public ResourceMapper {
     }
     const GroupResource wanted{std::string(group), std::string(resource)};
     return absl::NotFoundError(
-        absl::StrCat("unknown resource \"", wanted.String(),
+        Cat("unknown resource \"", wanted.String(),
                      "\" (without a Kubernetes API only the built-in resources are known)"));
   }
 };

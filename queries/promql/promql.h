@@ -33,6 +33,7 @@ std::string LabelMatchesNone(std::string_view name, const std::vector<std::strin
 
 // The matcher of one object-name list, as prometheus-adapter builds resource matchers: one name
 // gives `label="name"`, several give `label=~"n1|n2"` (in the given order, regex-escaped).
+// `names` must not be empty (MA_CHECKed): `label=~""` would match every series without the label.
 std::string ObjectNamesMatcher(std::string_view label, const std::vector<std::string>& names);
 
 // Converts a Kubernetes label selector into matchers, one per requirement in selector order

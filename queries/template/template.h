@@ -22,9 +22,13 @@ namespace ma::tmpl {
 inline constexpr size_t kMaxTemplateBytes = 64 * 1024;
 // Rendering stops with an error past this many output bytes (a runaway range cannot eat memory).
 inline constexpr size_t kMaxOutputBytes = 1024 * 1024;
+// Nesting limit for if/range/with and parentheses, so a hostile template cannot exhaust the stack
+// of the recursive parser and executor.
+inline constexpr int kMaxNestingDepth = 100;
 
 // The values the adapter passes in: Go string, []string and map[string]string fields.
-using Value = std::variant<std::string, std::vector<std::string>, std::map<std::string, std::string>>;
+using Value =
+    std::variant<std::string, std::vector<std::string>, std::map<std::string, std::string>>;
 
 // The data a template runs against: a Go struct, field name -> value.
 using Data = std::map<std::string, Value, std::less<>>;

@@ -1,0 +1,89 @@
+# The project's commands (DESIGN.md section 3). CI runs exactly `make test` (.ci/run).
+#
+#   make deps          install missing Debian 12 packages (apt-get as root, else print the command)
+#   make build         configure and build everything into build/
+#   make test          deps, format-check, build, ctest; then the same suite under ASan+UBSan
+#   make demo          deps, build, then a local Prometheus + exporter + adapter and kubectl calls
+#   make fuzz          clang libFuzzer build in build-fuzz/, each target for FUZZ_SECONDS
+#   make bench         scripts/bench.sh
+#   make format        clang-format -i; make format-check checks only
+#   make tidy          clang-tidy over queries/ and adapter/ using build/compile_commands.json
+#   make clean         remove the build directories
+#
+# BUILD_DIR, ASAN_BUILD_DIR and FUZZ_BUILD_DIR may be overridden, e.g. make build BUILD_DIR=build-me.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+NPROC := $(shell nproc)
+BUILD_DIR ?= build
+ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+CLANG_CXX ?= clang++-14
+RUN_CLANG_TIDY ?= run-clang-tidy-14
+
+GENERATOR := -G Ninja
+COMMON_CMAKE_FLAGS := -DMA_WARNINGS_AS_ERRORS=ON
+# -O1 keeps the sanitizer build fast enough for the integration tests; -g for readable reports.
+ASAN_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+                    -DMA_SANITIZE="address;undefined"
+# Tracked C++ sources (NUL-separated); outside a git checkout, every source under the code dirs.
+CXX_SOURCES := { git ls-files -z -- '*.cc' '*.h' 2>/dev/null || \
+                 find queries adapter test -name '*.cc' -print0 -o -name '*.h' -print0; }
+
+.PHONY: deps build build-asan test format format-check tidy demo fuzz bench clean
+
+deps:
+	@scripts/deps.sh
+
+build:
+	cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(COMMON_CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j$(NPROC)
+
+build-asan:
+	cmake -S . -B $(ASAN_BUILD_DIR) $(GENERATOR) $(ASAN_CMAKE_FLAGS) $(COMMON_CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD_DIR) -j$(NPROC)
+
+# Sequential on purpose (even under make -j): check formatting before spending time building.
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build-asan
+	@scripts/run_tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
+
+format-check:
+	@$(CXX_SOURCES) | xargs -0 -r clang-format --dry-run --Werror
+	@echo "format-check: ok"
+
+format:
+	@$(CXX_SOURCES) | xargs -0 -r clang-format -i
+
+tidy:
+	@test -f $(BUILD_DIR)/compile_commands.json || \
+	  cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(COMMON_CMAKE_FLAGS)
+	$(RUN_CLANG_TIDY) -p $(BUILD_DIR) -quiet -j $(NPROC) '^$(CURDIR)/(queries|adapter)/'
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory build
+	MA_ADAPTER_BIN=$(CURDIR)/$(BUILD_DIR)/bin/metrics-adapter scripts/demo.sh
+
+# Builds only the *_fuzz targets (everything when none is declared yet, so errors still show).
+fuzz:
+	cmake -S . -B $(FUZZ_BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DMA_FUZZ=ON $(COMMON_CMAKE_FLAGS)
+	targets=$$(ninja -C $(FUZZ_BUILD_DIR) -t targets all | \
+	  sed -n -E 's/^([A-Za-z0-9_]+_fuzz): phony$$/\1/p' | \
+	  { grep -v '^cmake_object_order_depends_target_' || true; } | sort -u | tr '\n' ' '); \
+	  cmake --build $(FUZZ_BUILD_DIR) -j$(NPROC) $${targets:+--target $$targets}
+	scripts/run_fuzz.sh $(FUZZ_BUILD_DIR)/fuzz $(FUZZ_SECONDS) $(FUZZ_BUILD_DIR)/fuzz-work
+
+bench:
+	@if [[ -x scripts/bench.sh ]]; then scripts/bench.sh; \
+	 else echo "bench: scripts/bench.sh does not exist yet; nothing to measure"; fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -1,0 +1,495 @@
+#include "adapter/api/encode.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "adapter/api/time_format.h"
+#include "queries/base/check.h"
+#include "queries/base/strings.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace ma::api {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr std::string_view kReplacementCharacter = "\\ufffd";
+
+// Length of the valid UTF-8 sequence at s[i] (Go's utf8.DecodeRuneInString rules: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 when the byte starts no valid sequence.
+size_t ValidUtf8Length(std::string_view s, size_t i, uint32_t& code_point) {
+  const auto lead = static_cast<unsigned char>(s[i]);
+  size_t length = 0;
+  uint32_t minimum = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2, code_point = lead & 0x1Fu, minimum = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3, code_point = lead & 0x0Fu, minimum = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4, code_point = lead & 0x07u, minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) {
+    return 0;
+  }
+  for (size_t k = 1; k < length; ++k) {
+    const auto continuation = static_cast<unsigned char>(s[i + k]);
+    if ((continuation & 0xC0u) != 0x80u) {
+      return 0;
+    }
+    code_point = (code_point << 6) | (continuation & 0x3Fu);
+  }
+  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
+  if (code_point < minimum || code_point > 0x10FFFF || surrogate) {
+    return 0;
+  }
+  return length;
+}
+
+void AppendUnicodeEscape(std::string& out, uint32_t code_point) {
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    out += kHexDigits[(code_point >> shift) & 0xFu];
+  }
+}
+
+// A JSON string literal exactly as Go's encoding/json writes it (HTML-safe escaping).
+std::string GoJsonQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '<':
+        case '>':
+        case '&':
+          AppendUnicodeEscape(out, c);
+          break;
+        default:
+          if (c < 0x20) {
+            AppendUnicodeEscape(out, c);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    uint32_t code_point = 0;
+    const size_t length = ValidUtf8Length(s, i, code_point);
+    if (length == 0) {
+      out += kReplacementCharacter;
+      ++i;
+    } else if (code_point == 0x2028 || code_point == 0x2029) {
+      AppendUnicodeEscape(out, code_point);
+      i += length;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// RapidJSON places commas and colons; every string goes through GoJsonQuote so the bytes match
+// Go's encoder.
+class JsonWriter {
+ public:
+  JsonWriter() : writer_(buffer_) {}
+
+  void StartObject() { writer_.StartObject(); }
+  void EndObject() { writer_.EndObject(); }
+  void StartArray() { writer_.StartArray(); }
+  void EndArray() { writer_.EndArray(); }
+  void Key(std::string_view key) { String(key); }
+  void String(std::string_view value) {
+    const std::string quoted = GoJsonQuote(value);
+    writer_.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
+  }
+  void Int64(int64_t value) { writer_.Int64(value); }
+  void Bool(bool value) { writer_.Bool(value); }
+  void Null() { writer_.Null(); }
+
+  // Omitted when empty, like a Go string field tagged omitempty.
+  void OptionalString(std::string_view key, std::string_view value) {
+    if (!value.empty()) {
+      Key(key);
+      String(value);
+    }
+  }
+  void EmptyObject(std::string_view key) {
+    Key(key);
+    StartObject();
+    EndObject();
+  }
+  void StringMap(const model::LabelSet& map) {
+    StartObject();
+    for (const auto& [key, value] : map) {
+      Key(key);
+      String(value);
+    }
+    EndObject();
+  }
+  void StringArray(const std::vector<std::string>& values) {
+    StartArray();
+    for (const std::string& value : values) {
+      String(value);
+    }
+    EndArray();
+  }
+
+  std::string Finish() {
+    MA_CHECK(writer_.IsComplete());
+    std::string json(buffer_.GetString(), buffer_.GetSize());
+    json += '\n';
+    return json;
+  }
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+void WriteTypeMeta(JsonWriter& out, std::string_view kind, std::string_view api_version) {
+  out.Key("kind");
+  out.String(kind);
+  out.Key("apiVersion");
+  out.String(api_version);
+}
+
+void WriteObjectReference(JsonWriter& out, const ObjectReference& ref) {
+  out.StartObject();
+  out.OptionalString("kind", ref.kind);
+  out.OptionalString("namespace", ref.namespace_name);
+  out.OptionalString("name", ref.name);
+  out.OptionalString("apiVersion", ref.api_version);
+  out.EndObject();
+}
+
+std::optional<std::string_view> ExpressionOperator(selector::Operator op) {
+  switch (op) {
+    case selector::Operator::kIn:
+      return "In";
+    case selector::Operator::kNotIn:
+      return "NotIn";
+    case selector::Operator::kExists:
+      return "Exists";
+    case selector::Operator::kDoesNotExist:
+      return "DoesNotExist";
+    default:
+      return std::nullopt;
+  }
+}
+
+bool IsEquality(selector::Operator op) {
+  return op == selector::Operator::kEquals || op == selector::Operator::kDoubleEquals;
+}
+
+// metav1.ParseToLabelSelector rejects !=, > and <, so a Go adapter has no selector to echo.
+bool ExpressibleAsLabelSelector(const selector::LabelSelector& selector) {
+  for (const selector::Requirement& requirement : selector.requirements()) {
+    if (!IsEquality(requirement.op) && !ExpressionOperator(requirement.op).has_value()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// metav1.LabelSelector as ParseToLabelSelector builds it from the request's selector.
+void WriteLabelSelector(JsonWriter& out, const std::optional<selector::LabelSelector>& selector) {
+  if (!selector.has_value() || selector->empty() || !ExpressibleAsLabelSelector(*selector)) {
+    out.Null();
+    return;
+  }
+  model::LabelSet match_labels;
+  std::vector<const selector::Requirement*> expressions;
+  for (const selector::Requirement& requirement : selector->requirements()) {
+    if (IsEquality(requirement.op)) {
+      // A Go map assignment: the last requirement for a key wins.
+      match_labels[requirement.key] = requirement.values.empty() ? "" : requirement.values.front();
+    } else {
+      expressions.push_back(&requirement);
+    }
+  }
+  out.StartObject();
+  if (!match_labels.empty()) {
+    out.Key("matchLabels");
+    out.StringMap(match_labels);
+  }
+  if (!expressions.empty()) {
+    out.Key("matchExpressions");
+    out.StartArray();
+    for (const selector::Requirement* requirement : expressions) {
+      out.StartObject();
+      out.Key("key");
+      out.String(requirement->key);
+      out.Key("operator");
+      out.String(*ExpressionOperator(requirement->op));
+      if (!requirement->values.empty()) {
+        out.Key("values");
+        out.StringArray(requirement->values);
+      }
+      out.EndObject();
+    }
+    out.EndArray();
+  }
+  out.EndObject();
+}
+
+void WriteCustomMetricValue(JsonWriter& out, const CustomMetricValue& item, bool v1beta1) {
+  out.StartObject();
+  out.Key("describedObject");
+  WriteObjectReference(out, item.described_object);
+  if (v1beta1) {
+    out.Key("metricName");
+    out.String(item.metric_name);
+  } else {
+    out.Key("metric");
+    out.StartObject();
+    out.Key("name");
+    out.String(item.metric_name);
+    out.Key("selector");
+    WriteLabelSelector(out, item.metric_selector);
+    out.EndObject();
+  }
+  out.Key("timestamp");
+  out.String(FormatTimestamp(item.timestamp_ms));
+  if (item.window_seconds.has_value()) {
+    out.Key(v1beta1 ? "window" : "windowSeconds");
+    out.Int64(*item.window_seconds);
+  }
+  out.Key("value");
+  out.String(item.value);
+  if (v1beta1) {
+    out.Key("selector");
+    WriteLabelSelector(out, item.metric_selector);
+  }
+  out.EndObject();
+}
+
+void WriteGroupVersion(JsonWriter& out, const GroupVersionForDiscovery& group_version) {
+  out.StartObject();
+  out.Key("groupVersion");
+  out.String(group_version.group_version);
+  out.Key("version");
+  out.String(group_version.version);
+  out.EndObject();
+}
+
+void WriteAPIGroupFields(JsonWriter& out, const APIGroup& group) {
+  out.Key("name");
+  out.String(group.name);
+  out.Key("versions");
+  out.StartArray();
+  for (const GroupVersionForDiscovery& version : group.versions) {
+    WriteGroupVersion(out, version);
+  }
+  out.EndArray();
+  out.Key("preferredVersion");
+  WriteGroupVersion(out, group.preferred_version);
+}
+
+void WriteStatusDetails(JsonWriter& out, const StatusDetails& details) {
+  out.StartObject();
+  out.OptionalString("name", details.name);
+  out.OptionalString("group", details.group);
+  out.OptionalString("kind", details.kind);
+  out.OptionalString("uid", details.uid);
+  if (!details.causes.empty()) {
+    out.Key("causes");
+    out.StartArray();
+    for (const StatusCause& cause : details.causes) {
+      out.StartObject();
+      out.OptionalString("reason", cause.reason);
+      out.OptionalString("message", cause.message);
+      out.OptionalString("field", cause.field);
+      out.EndObject();
+    }
+    out.EndArray();
+  }
+  if (details.retry_after_seconds != 0) {
+    out.Key("retryAfterSeconds");
+    out.Int64(details.retry_after_seconds);
+  }
+  out.EndObject();
+}
+
+}  // namespace
+
+std::string EncodeMetricValueList(const std::vector<CustomMetricValue>& items,
+                                  std::string_view version) {
+  MA_CHECK(version == kCustomMetricsV1Beta1 || version == kCustomMetricsV1Beta2);
+  const bool v1beta1 = version == kCustomMetricsV1Beta1;
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "MetricValueList", absl::StrCat("custom.metrics.k8s.io/", ToAbsl(version)));
+  out.EmptyObject("metadata");
+  out.Key("items");
+  out.StartArray();
+  for (const CustomMetricValue& item : items) {
+    WriteCustomMetricValue(out, item, v1beta1);
+  }
+  out.EndArray();
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeExternalMetricValueList(const std::vector<ExternalMetricValue>& items) {
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "ExternalMetricValueList", "external.metrics.k8s.io/v1beta1");
+  out.EmptyObject("metadata");
+  out.Key("items");
+  out.StartArray();
+  for (const ExternalMetricValue& item : items) {
+    out.StartObject();
+    out.Key("metricName");
+    out.String(item.metric_name);
+    out.Key("metricLabels");
+    if (item.metric_labels.has_value()) {
+      out.StringMap(*item.metric_labels);
+    } else {
+      out.Null();
+    }
+    out.Key("timestamp");
+    out.String(FormatTimestamp(item.timestamp_ms));
+    if (item.window_seconds.has_value()) {
+      out.Key("window");
+      out.Int64(*item.window_seconds);
+    }
+    out.Key("value");
+    out.String(item.value);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeAPIResourceList(std::string_view group_version,
+                                  const std::vector<APIResource>& resources) {
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "APIResourceList", "v1");
+  out.Key("groupVersion");
+  out.String(group_version);
+  out.Key("resources");
+  out.StartArray();
+  for (const APIResource& resource : resources) {
+    out.StartObject();
+    out.Key("name");
+    out.String(resource.name);
+    out.Key("singularName");
+    out.String(resource.singular_name);
+    out.Key("namespaced");
+    out.Bool(resource.namespaced);
+    out.Key("kind");
+    out.String(resource.kind);
+    out.Key("verbs");
+    out.StringArray(resource.verbs);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeAPIGroupList(const std::vector<APIGroup>& groups) {
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "APIGroupList", "v1");
+  out.Key("groups");
+  out.StartArray();
+  for (const APIGroup& group : groups) {
+    out.StartObject();
+    WriteAPIGroupFields(out, group);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeAPIGroup(const APIGroup& group) {
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "APIGroup", "v1");
+  WriteAPIGroupFields(out, group);
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeVersionInfo(const VersionInfo& info) {
+  JsonWriter out;
+  out.StartObject();
+  const std::pair<std::string_view, const std::string*> fields[] = {
+      {"major", &info.major},
+      {"minor", &info.minor},
+      {"gitVersion", &info.git_version},
+      {"gitCommit", &info.git_commit},
+      {"gitTreeState", &info.git_tree_state},
+      {"buildDate", &info.build_date},
+      {"goVersion", &info.go_version},
+      {"compiler", &info.compiler},
+      {"platform", &info.platform},
+  };
+  for (const auto& [key, value] : fields) {
+    out.Key(key);
+    out.String(*value);
+  }
+  out.EndObject();
+  return out.Finish();
+}
+
+std::string EncodeStatus(const KubeStatus& status) {
+  JsonWriter out;
+  out.StartObject();
+  WriteTypeMeta(out, "Status", "v1");
+  out.EmptyObject("metadata");
+  out.OptionalString("status", status.status);
+  out.OptionalString("message", status.message);
+  out.OptionalString("reason", status.reason);
+  if (status.details.has_value()) {
+    out.Key("details");
+    WriteStatusDetails(out, *status.details);
+  }
+  if (status.code != 0) {
+    out.Key("code");
+    out.Int64(status.code);
+  }
+  out.EndObject();
+  return out.Finish();
+}
+
+}  // namespace ma::api

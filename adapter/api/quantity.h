@@ -1,0 +1,31 @@
+#pragma once
+
+// Kubernetes resource.Quantity text for metric values: the canonical strings Go's Quantity
+// marshals to (k8s-metrics-contract.md section 1.7), so clients parse them back to the same value.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace ma::api {
+
+// Go emits DecimalSI values of 10^21 and above without a suffix (silently wrong), so we refuse
+// them instead of producing a string that parses back to another value.
+inline constexpr double kMaxQuantityMagnitude = 1e21;
+
+// The canonical DecimalSI string of `value` rounded half away from zero to nano precision
+// (10^-9), the precision of a Quantity: "0", "16m", "1500", "1200k", "-500m", "250n".
+// Magnitudes below 0.5n round to "0" (never "-0"). The rounding uses the exact binary value of the
+// double, so 0.1 is "100m" and 0.3 (0.29999999999999998...) is "300m".
+// kInvalidArgument for NaN and infinities (apply the NaN policy first); kOutOfRange when
+// |value| >= kMaxQuantityMagnitude.
+absl::StatusOr<std::string> FormatDecimalQuantity(double value);
+
+// The canonical BinarySI string (memory in bytes): integers of magnitude >= 1024 use the
+// largest power-of-1024 suffix that divides them exactly ("2Ki", "1536Ki", "3Gi", "1023" is
+// "1023"); values between -1024 and 1024 and non-integers (after nano rounding) fall back to
+// DecimalSI as Go does ("1k", "500m"). Integers of magnitude >= 2^63, which Go's parser would
+// cap, are emitted as DecimalSI too. Errors as FormatDecimalQuantity.
+absl::StatusOr<std::string> FormatBinaryQuantity(double value);
+
+}  // namespace ma::api

@@ -1,0 +1,128 @@
+#include "adapter/app/options.h"
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "queries/base/strings.h"
+
+ABSL_FLAG(std::string, config, "", "rules file (prometheus-adapter's format)");
+ABSL_FLAG(absl::Duration, metrics_relist_interval, absl::Minutes(10),
+          "how often to list the series behind the rules");
+ABSL_FLAG(absl::Duration, metrics_max_age, absl::ZeroDuration(),
+          "only series with samples this recent are discovered (default: the relist interval)");
+ABSL_FLAG(std::string, prometheus_url, "https://localhost", "Prometheus (or compatible) URL");
+ABSL_FLAG(std::string, prometheus_token_file, "", "bearer token for Prometheus, re-read on change");
+ABSL_FLAG(std::string, prometheus_ca_file, "", "CA bundle to verify Prometheus' certificate");
+ABSL_FLAG(std::string, prometheus_client_tls_cert_file, "", "client certificate for Prometheus");
+ABSL_FLAG(std::string, prometheus_client_tls_key_file, "", "client key for Prometheus");
+ABSL_FLAG(std::string, prometheus_verb, "GET", "GET or POST for queries");
+ABSL_FLAG(absl::Duration, prometheus_timeout, absl::Seconds(30), "timeout of one Prometheus query");
+ABSL_FLAG(int, secure_port, 6443, "HTTPS port");
+ABSL_FLAG(std::string, bind_address, "",
+          "address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone)");
+ABSL_FLAG(std::string, cert_dir, "apiserver.local.config/certificates",
+          "where the self-signed serving certificate is written when --tls-cert-file is absent");
+ABSL_FLAG(std::string, tls_cert_file, "", "serving certificate (PEM)");
+ABSL_FLAG(std::string, tls_private_key_file, "", "serving key (PEM)");
+ABSL_FLAG(std::string, tls_min_version, "VersionTLS12", "VersionTLS12 or VersionTLS13");
+ABSL_FLAG(std::string, client_ca_file, "", "CA for client certificates");
+ABSL_FLAG(std::string, requestheader_client_ca_file, "", "CA of the front proxy (aggregator)");
+ABSL_FLAG(std::vector<std::string>, requestheader_allowed_names, {},
+          "common names allowed for the front proxy");
+ABSL_FLAG(std::vector<std::string>, requestheader_username_headers, {"X-Remote-User"},
+          "headers carrying the user name");
+ABSL_FLAG(std::vector<std::string>, requestheader_group_headers, {"X-Remote-Group"},
+          "headers carrying groups");
+ABSL_FLAG(std::string, requestheader_extra_headers_prefix, "X-Remote-Extra-",
+          "prefix of headers carrying extra user information");
+ABSL_FLAG(std::string, authentication_kubeconfig, "", "kubeconfig for TokenReview");
+ABSL_FLAG(std::string, authorization_kubeconfig, "", "kubeconfig for SubjectAccessReview");
+ABSL_FLAG(std::vector<std::string>, authorization_always_allow_paths,
+          std::vector<std::string>({"/healthz", "/readyz", "/livez"}),
+          "paths served without authorization");
+ABSL_FLAG(std::string, lister_kubeconfig, "", "kubeconfig for object lookups");
+ABSL_FLAG(bool, standalone, false,
+          "no Kubernetes API: no delegated authn/authz, no object lookups; anonymous requests "
+          "are allowed");
+ABSL_FLAG(int, v, 0, "log verbosity");
+ABSL_FLAG(std::string, series_file, "", "explain: a Prometheus /api/v1/series response body");
+ABSL_FLAG(std::vector<std::string>, object_names, {},
+          "explain: the objects a `*` request covers (stands in for the Kubernetes LIST)");
+
+namespace ma::app {
+namespace {
+
+std::chrono::milliseconds ToMillis(absl::Duration d) {
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+}  // namespace
+
+absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers) {
+  Options o;
+  o.config = absl::GetFlag(FLAGS_config);
+  o.metrics_relist_interval = ToMillis(absl::GetFlag(FLAGS_metrics_relist_interval));
+  o.metrics_max_age = ToMillis(absl::GetFlag(FLAGS_metrics_max_age));
+  if (o.metrics_relist_interval <= std::chrono::milliseconds(0)) {
+    return absl::InvalidArgumentError("--metrics-relist-interval must be positive");
+  }
+  if (o.metrics_max_age.count() == 0) {
+    o.metrics_max_age = o.metrics_relist_interval;
+  } else if (o.metrics_max_age < o.metrics_relist_interval) {
+    return absl::InvalidArgumentError(
+        "--metrics-max-age must be at least --metrics-relist-interval, or series would vanish "
+        "between relists");
+  }
+  o.prometheus_url = absl::GetFlag(FLAGS_prometheus_url);
+  for (const auto& header : prometheus_headers) {
+    const auto eq = header.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          Cat("--prometheus-header ", GoQuote(header), " is not of the form Name=value"));
+    }
+    o.prometheus_headers.emplace_back(header.substr(0, eq), header.substr(eq + 1));
+  }
+  o.prometheus_token_file = absl::GetFlag(FLAGS_prometheus_token_file);
+  o.prometheus_ca_file = absl::GetFlag(FLAGS_prometheus_ca_file);
+  o.prometheus_client_tls_cert_file = absl::GetFlag(FLAGS_prometheus_client_tls_cert_file);
+  o.prometheus_client_tls_key_file = absl::GetFlag(FLAGS_prometheus_client_tls_key_file);
+  o.prometheus_verb = absl::GetFlag(FLAGS_prometheus_verb);
+  o.prometheus_timeout = ToMillis(absl::GetFlag(FLAGS_prometheus_timeout));
+  o.secure_port = absl::GetFlag(FLAGS_secure_port);
+  if (o.secure_port < 0 || o.secure_port > 65535) {
+    return absl::InvalidArgumentError(Cat("--secure-port ", o.secure_port, " is out of range"));
+  }
+  o.standalone = absl::GetFlag(FLAGS_standalone);
+  o.bind_address = absl::GetFlag(FLAGS_bind_address);
+  if (o.bind_address.empty()) {
+    o.bind_address = o.standalone ? "127.0.0.1" : "0.0.0.0";
+  }
+  o.cert_dir = absl::GetFlag(FLAGS_cert_dir);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  o.tls_private_key_file = absl::GetFlag(FLAGS_tls_private_key_file);
+  if (o.tls_cert_file.empty() != o.tls_private_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert-file and --tls-private-key-file must be given together");
+  }
+  o.tls_min_version = absl::GetFlag(FLAGS_tls_min_version);
+  if (o.tls_min_version != "VersionTLS12" && o.tls_min_version != "VersionTLS13") {
+    return absl::InvalidArgumentError(Cat("--tls-min-version ", GoQuote(o.tls_min_version),
+                                          " is not VersionTLS12 or VersionTLS13"));
+  }
+  o.client_ca_file = absl::GetFlag(FLAGS_client_ca_file);
+  o.requestheader_client_ca_file = absl::GetFlag(FLAGS_requestheader_client_ca_file);
+  o.requestheader_allowed_names = absl::GetFlag(FLAGS_requestheader_allowed_names);
+  o.requestheader_username_headers = absl::GetFlag(FLAGS_requestheader_username_headers);
+  o.requestheader_group_headers = absl::GetFlag(FLAGS_requestheader_group_headers);
+  o.requestheader_extra_headers_prefix = absl::GetFlag(FLAGS_requestheader_extra_headers_prefix);
+  o.authentication_kubeconfig = absl::GetFlag(FLAGS_authentication_kubeconfig);
+  o.authorization_kubeconfig = absl::GetFlag(FLAGS_authorization_kubeconfig);
+  o.authorization_always_allow_paths = absl::GetFlag(FLAGS_authorization_always_allow_paths);
+  o.lister_kubeconfig = absl::GetFlag(FLAGS_lister_kubeconfig);
+  o.verbosity = absl::GetFlag(FLAGS_v);
+  o.series_file = absl::GetFlag(FLAGS_series_file);
+  o.object_names = absl::GetFlag(FLAGS_object_names);
+  return o;
+}
+
+}  // namespace ma::app

@@ -1,0 +1,62 @@
+#pragma once
+
+// The command line: every flag of every subcommand, named as prometheus-adapter and the
+// Kubernetes generic apiserver name them (DESIGN.md section 3), gathered into one Options value.
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ma::app {
+
+struct Options {
+  // Rules and discovery.
+  std::string config;
+  std::chrono::milliseconds metrics_relist_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds metrics_max_age{0};  // 0: the relist interval
+
+  // Prometheus.
+  std::string prometheus_url;
+  std::vector<std::pair<std::string, std::string>> prometheus_headers;
+  std::string prometheus_token_file;
+  std::string prometheus_ca_file;
+  std::string prometheus_client_tls_cert_file;
+  std::string prometheus_client_tls_key_file;
+  std::string prometheus_verb;
+  std::chrono::milliseconds prometheus_timeout{std::chrono::seconds(30)};
+
+  // Serving.
+  int secure_port = 6443;
+  std::string bind_address;
+  std::string cert_dir;
+  std::string tls_cert_file;
+  std::string tls_private_key_file;
+  std::string tls_min_version;
+  std::string client_ca_file;
+  std::string requestheader_client_ca_file;
+  std::vector<std::string> requestheader_allowed_names;
+  std::vector<std::string> requestheader_username_headers;
+  std::vector<std::string> requestheader_group_headers;
+  std::string requestheader_extra_headers_prefix;
+  std::string authentication_kubeconfig;
+  std::string authorization_kubeconfig;
+  std::vector<std::string> authorization_always_allow_paths;
+  std::string lister_kubeconfig;
+  bool standalone = false;
+  int verbosity = 0;
+
+  // explain.
+  std::string series_file;
+  std::vector<std::string> object_names;
+};
+
+// Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
+// (a --prometheus-header without '=', a port out of range, max-age below the relist interval).
+// `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags cannot
+// express (see command_line.h).
+absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers);
+
+}  // namespace ma::app

@@ -1,0 +1,71 @@
+#include "adapter/cli/check_command.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace ma::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(CheckTest, ValidFilePrintsOneLineSummary) {
+  std::ostringstream out, err;
+  const std::string path = std::string(MA_TEST_DATA_DIR) + "/explain/walkthrough.yaml";
+  EXPECT_EQ(RunCheck(path, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), path + ": OK: 2 custom rules, 1 external rules, no resource rules, 3 "
+                              "distinct series queries\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(CheckTest, EveryProblemAsFileLineColumn) {
+  const std::string path = WriteTemp("broken_rules.yaml",
+                                     "rules:\n"
+                                     "- seriesQuery: up\n"
+                                     "  name:\n"
+                                     "    matches: \"^(a\"\n"
+                                     "  metricsQuery: \"<<.Serie>>\"\n"
+                                     "externalRules:\n"
+                                     "- seriesQuery: q\n"
+                                     "  metricsQuery: x\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCheck(path, out, err), 1);
+  EXPECT_EQ(out.str(), "");
+  std::vector<std::string> lines;
+  std::istringstream in(err.str());
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 3u) << err.str();
+  EXPECT_THAT(lines[0], StartsWith(path + ":4:"));
+  EXPECT_THAT(lines[0], HasSubstr("rules[0].name.matches: invalid regex"));
+  EXPECT_THAT(lines[1], StartsWith(path + ":5:"));
+  EXPECT_THAT(lines[1], HasSubstr("Serie"));
+  EXPECT_THAT(lines[2], StartsWith(path + ":7:"));
+  EXPECT_THAT(lines[2], HasSubstr("externalRules[0].resources"));
+}
+
+TEST(CheckTest, YamlProblemsAndMissingFile) {
+  std::ostringstream out, err;
+  const std::string path = WriteTemp("unknown_key.yaml", "rules:\n- seriesQuery: up\n  metricQuery: x\n");
+  EXPECT_EQ(RunCheck(path, out, err), 1);
+  EXPECT_THAT(err.str(), StartsWith(path + ":3:"));
+  EXPECT_THAT(err.str(), HasSubstr("metricQuery"));
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunCheck("/nonexistent/rules.yaml", out2, err2), 1);
+  EXPECT_THAT(err2.str(), HasSubstr("/nonexistent/rules.yaml"));
+}
+
+}  // namespace
+}  // namespace ma::cli

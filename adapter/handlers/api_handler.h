@@ -1,0 +1,62 @@
+#pragma once
+
+// The request handler behind the HTTPS server: routes a request, answers discovery and health
+// from memory, and turns metric requests into one Prometheus query each (plan, fetch, render).
+// Beast-free: the server hands it an http::Request and a Responder.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "adapter/handlers/route.h"
+#include "adapter/http/message.h"
+#include "adapter/prometheus/client.h"
+#include "adapter/telemetry/adapter_metrics.h"
+#include "queries/base/clock.h"
+#include "queries/base/snapshot.h"
+#include "queries/model/resource_mapper.h"
+#include "queries/registry/metric_registry.h"
+#include "queries/rules/rule_set.h"
+
+namespace ma::handlers {
+
+struct ApiHandlerOptions {
+  bool standalone = true;  // no Kubernetes API: `*` with a labelSelector cannot be answered
+  std::string git_version;
+  std::string git_commit;
+};
+
+// Thread-safe: Handle may be called from many threads at once; it never blocks.
+class ApiHandler {
+ public:
+  ApiHandler(const Snapshot<rules::RuleSet>& rules, const Snapshot<registry::MetricRegistry>& registry,
+             std::shared_ptr<const model::ResourceMapper> mapper, prometheus::Client& prometheus,
+             telemetry::AdapterMetrics& metrics, std::function<bool()> ready,
+             ApiHandlerOptions options, const Clock& clock = SystemClock::Get());
+
+  void Handle(http::Request request, http::Responder respond);
+
+  // As an http::Handler for the server.
+  http::Handler AsHandler() {
+    return [this](http::Request request, http::Responder respond) {
+      Handle(std::move(request), std::move(respond));
+    };
+  }
+
+ private:
+  void HandleCustomMetric(const http::Request& request, const Route& route, http::Responder respond);
+  void HandleExternalMetric(const http::Request& request, const Route& route, http::Responder respond);
+  http::Response Discovery(const Route& route) const;
+  http::Response Health(const http::Request& request, const Route& route) const;
+
+  const Snapshot<rules::RuleSet>& rules_;
+  const Snapshot<registry::MetricRegistry>& registry_;
+  std::shared_ptr<const model::ResourceMapper> mapper_;
+  prometheus::Client& prometheus_;
+  telemetry::AdapterMetrics& metrics_;
+  std::function<bool()> ready_;
+  const ApiHandlerOptions options_;
+  const Clock& clock_;
+};
+
+}  // namespace ma::handlers

@@ -1,0 +1,436 @@
+#include "adapter/outbound/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "queries/base/check.h"
+#include "queries/base/strings.h"
+
+namespace ma::outbound {
+namespace {
+
+// How long the worker sleeps in curl_multi_poll when nothing happens; curl shortens it by
+// itself when a transfer timer is due, and Send wakes it early.
+constexpr int kPollIntervalMs = 1000;
+
+CURLcode GlobalInit() {
+  // curl_global_init is not reentrant; a function-local static runs it once per process.
+  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+  return code;
+}
+
+CURLM* Multi(void* multi) { return static_cast<CURLM*>(multi); }
+
+absl::Status CheckReadable(const std::string& path, std::string_view what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", ToAbsl(what), " \"", path, "\""));
+  }
+  std::fclose(f);
+  return absl::OkStatus();
+}
+
+// "GET https://host/path" without the query string and without user info, for error messages.
+std::string Describe(const OutboundRequest& request) {
+  std::string_view url = request.url;
+  url = url.substr(0, url.find_first_of("?#"));
+  std::string out = absl::StrCat(request.method, " ");
+  const size_t scheme_end = url.find("://");
+  if (scheme_end != std::string_view::npos) {
+    const size_t authority_start = scheme_end + 3;
+    const size_t path_start = url.find('/', authority_start);
+    const std::string_view authority = url.substr(authority_start, path_start - authority_start);
+    const size_t at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+      absl::StrAppend(&out, ToAbsl(url.substr(0, authority_start)),
+                      ToAbsl(authority.substr(at + 1)),
+                      path_start == std::string_view::npos ? "" : ToAbsl(url.substr(path_start)));
+      return out;
+    }
+  }
+  absl::StrAppend(&out, ToAbsl(url));
+  return out;
+}
+
+bool HasControlBytes(std::string_view s) {
+  for (const char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status ValidateRequest(const OutboundRequest& request) {
+  if (request.method != "GET" && request.method != "POST") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported HTTP method \"", request.method, "\": use GET or POST"));
+  }
+  const std::string_view url = request.url;
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return absl::InvalidArgumentError("request URL must start with http:// or https://");
+  }
+  if (HasControlBytes(url)) {
+    return absl::InvalidArgumentError("request URL contains control characters");
+  }
+  if (request.timeout <= std::chrono::milliseconds::zero() ||
+      request.timeout > kMaxRequestTimeout) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request timeout must be in (0, ", kMaxRequestTimeout.count(), "ms]"));
+  }
+  if (request.headers.size() > kMaxRequestHeaders) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many request headers (limit ", kMaxRequestHeaders, ")"));
+  }
+  size_t header_bytes = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (name.empty() || name.find(':') != std::string::npos || HasControlBytes(name) ||
+        HasControlBytes(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid request header \"", name, "\": names must be non-empty without ",
+                       "':', and names and values must not contain CR, LF or NUL"));
+    }
+    header_bytes += name.size() + value.size();
+  }
+  if (header_bytes > kMaxRequestHeaderBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request headers exceed ", kMaxRequestHeaderBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace {
+
+// Receives the response body; returning less than offered makes curl abort the transfer, which
+// is how an oversized body is cut off without buffering it.
+struct BodySink {
+  std::string body;
+  size_t limit = 0;
+  bool too_large = false;
+};
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user_data) {
+  auto* sink = static_cast<BodySink*>(user_data);
+  const size_t n = size * count;
+  if (n > sink->limit - sink->body.size()) {
+    sink->too_large = true;
+    return 0;
+  }
+  sink->body.append(data, n);
+  return n;
+}
+
+template <typename T>
+absl::Status SetOpt(CURL* easy, CURLoption option, T value, std::string_view name) {
+  const CURLcode code = curl_easy_setopt(easy, option, value);
+  if (code != CURLE_OK) {
+    return absl::InternalError(
+        absl::StrCat("curl_easy_setopt(", ToAbsl(name), "): ", curl_easy_strerror(code)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One easy handle and everything curl keeps pointers into while the transfer runs.
+struct HttpClient::Transfer {
+  ~Transfer() {
+    if (easy != nullptr) {
+      curl_easy_cleanup(easy);
+    }
+    curl_slist_free_all(header_list);
+  }
+
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  OutboundRequest request;
+  ResponseCallback done;
+  std::string description;
+  BodySink sink;
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions options) {
+  const TlsOptions& tls = options.tls;
+  if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate and its key must be given together");
+  }
+  if (!tls.ca_file.empty()) {
+    if (absl::Status s = CheckReadable(tls.ca_file, "CA file"); !s.ok()) {
+      return s;
+    }
+  }
+  if (!tls.client_cert_file.empty()) {
+    if (absl::Status s = CheckReadable(tls.client_cert_file, "client certificate file"); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = CheckReadable(tls.client_key_file, "client key file"); !s.ok()) {
+      return s;
+    }
+  }
+  if (options.max_connections == 0) {
+    return absl::InvalidArgumentError("max_connections must be positive");
+  }
+  if (const CURLcode code = GlobalInit(); code != CURLE_OK) {
+    return absl::InternalError(absl::StrCat("curl_global_init: ", curl_easy_strerror(code)));
+  }
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) {
+    return absl::InternalError("curl_multi_init failed");
+  }
+  const long max_connections = static_cast<long>(options.max_connections);
+  for (const CURLMoption option : {CURLMOPT_MAX_TOTAL_CONNECTIONS, CURLMOPT_MAXCONNECTS}) {
+    if (const CURLMcode code = curl_multi_setopt(multi, option, max_connections);
+        code != CURLM_OK) {
+      curl_multi_cleanup(multi);
+      return absl::InternalError(absl::StrCat("curl_multi_setopt: ", curl_multi_strerror(code)));
+    }
+  }
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(options), multi));
+}
+
+HttpClient::HttpClient(HttpClientOptions options, void* multi)
+    : options_(std::move(options)), multi_(multi), worker_([this] { Run(); }) {}
+
+HttpClient::~HttpClient() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  curl_multi_wakeup(Multi(multi_));
+  worker_.join();
+  curl_multi_cleanup(Multi(multi_));
+}
+
+void HttpClient::Send(OutboundRequest request, ResponseCallback done) {
+  MA_CHECK(done != nullptr);
+  absl::Status rejected;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      rejected = absl::CancelledError("HTTP client is shutting down");
+    } else if (queue_.size() >= kMaxQueuedRequests) {
+      rejected = absl::ResourceExhaustedError(
+          absl::StrCat("too many outbound requests queued (limit ", kMaxQueuedRequests, ")"));
+    } else {
+      queue_.push_back(Pending{std::move(request), std::move(done)});
+    }
+  }
+  if (!rejected.ok()) {
+    done(std::move(rejected));
+    return;
+  }
+  curl_multi_wakeup(Multi(multi_));
+}
+
+void HttpClient::Run() {
+  std::deque<Pending> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        break;
+      }
+      batch.swap(queue_);
+    }
+    for (Pending& pending : batch) {
+      StartTransfer(std::move(pending));
+    }
+    batch.clear();
+
+    int running = 0;
+    curl_multi_perform(Multi(multi_), &running);
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &left)) {
+      if (msg->msg != CURLMSG_DONE) {
+        continue;
+      }
+      // msg dies with the handle's removal: copy what is needed first.
+      const CURLcode result = msg->data.result;
+      char* private_data = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+      FinishTransfer(reinterpret_cast<Transfer*>(private_data), result);
+    }
+    curl_multi_poll(Multi(multi_), nullptr, 0, kPollIntervalMs, nullptr);
+  }
+
+  // Shutdown: everything not finished is cancelled.
+  for (auto& [raw, transfer] : transfers_) {
+    curl_multi_remove_handle(Multi(multi_), transfer->easy);
+  }
+  auto in_flight = std::move(transfers_);
+  transfers_.clear();
+  for (auto& [raw, transfer] : in_flight) {
+    ResponseCallback done = std::move(transfer->done);
+    transfer.reset();
+    done(absl::CancelledError("HTTP client shut down before the response arrived"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    batch.swap(queue_);
+  }
+  for (Pending& pending : batch) {
+    pending.done(absl::CancelledError("HTTP client shut down before the request was sent"));
+  }
+}
+
+void HttpClient::StartTransfer(Pending pending) {
+  if (absl::Status s = ValidateRequest(pending.request); !s.ok()) {
+    pending.done(std::move(s));
+    return;
+  }
+  auto transfer = std::make_unique<Transfer>();
+  transfer->request = std::move(pending.request);
+  transfer->done = std::move(pending.done);
+  transfer->description = Describe(transfer->request);
+  transfer->easy = curl_easy_init();
+  if (transfer->easy == nullptr) {
+    transfer->done(absl::ResourceExhaustedError("curl_easy_init failed"));
+    return;
+  }
+
+  absl::Status status = [&]() -> absl::Status {
+    Transfer& t = *transfer;
+    const OutboundRequest& r = t.request;
+    CURL* easy = t.easy;
+    const auto check = [](absl::Status s, absl::Status& first) {
+      if (first.ok() && !s.ok()) {
+        first = std::move(s);
+      }
+    };
+    absl::Status first;
+    check(SetOpt(easy, CURLOPT_URL, r.url.c_str(), "URL"), first);
+    check(SetOpt(easy, CURLOPT_PRIVATE, static_cast<void*>(&t), "PRIVATE"), first);
+    check(SetOpt(easy, CURLOPT_ERRORBUFFER, t.error, "ERRORBUFFER"), first);
+    t.sink.limit = r.max_response_bytes;
+    check(SetOpt(easy, CURLOPT_WRITEFUNCTION, &WriteBody, "WRITEFUNCTION"), first);
+    check(SetOpt(easy, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink), "WRITEDATA"), first);
+    check(SetOpt(easy, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL"), first);
+    check(SetOpt(easy, CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR"), first);
+    check(SetOpt(easy, CURLOPT_FOLLOWLOCATION, 0L, "FOLLOWLOCATION"), first);
+    check(SetOpt(easy, CURLOPT_TCP_KEEPALIVE, 1L, "TCP_KEEPALIVE"), first);
+    check(SetOpt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()), "TIMEOUT_MS"),
+          first);
+    const auto connect_timeout = std::min(r.timeout, kMaxConnectTimeout);
+    check(SetOpt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()),
+                 "CONNECTTIMEOUT_MS"),
+          first);
+    // Content-Length above the limit fails before any byte is read; the write callback catches
+    // chunked and compressed bodies.
+    check(SetOpt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes),
+                 "MAXFILESIZE_LARGE"),
+          first);
+    check(SetOpt(easy, CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING"), first);
+    if (!options_.user_agent.empty()) {
+      check(SetOpt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str(), "USERAGENT"), first);
+    }
+    const TlsOptions& tls = options_.tls;
+    check(
+        SetOpt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2), "SSLVERSION"),
+        first);
+    if (!tls.ca_file.empty()) {
+      check(SetOpt(easy, CURLOPT_CAINFO, tls.ca_file.c_str(), "CAINFO"), first);
+    }
+    if (!tls.client_cert_file.empty()) {
+      check(SetOpt(easy, CURLOPT_SSLCERT, tls.client_cert_file.c_str(), "SSLCERT"), first);
+      check(SetOpt(easy, CURLOPT_SSLKEY, tls.client_key_file.c_str(), "SSLKEY"), first);
+    }
+    if (tls.insecure_skip_verify) {
+      check(SetOpt(easy, CURLOPT_SSL_VERIFYPEER, 0L, "SSL_VERIFYPEER"), first);
+      check(SetOpt(easy, CURLOPT_SSL_VERIFYHOST, 0L, "SSL_VERIFYHOST"), first);
+    }
+
+    for (const auto& [name, value] : r.headers) {
+      // "Name;" is curl's spelling of a header with an empty value.
+      const std::string line =
+          value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+      curl_slist* appended = curl_slist_append(t.header_list, line.c_str());
+      if (appended == nullptr) {
+        return absl::ResourceExhaustedError("curl_slist_append failed");
+      }
+      t.header_list = appended;
+    }
+    if (r.method == "POST") {
+      // No "Expect: 100-continue" round trip for small form bodies.
+      curl_slist* appended = curl_slist_append(t.header_list, "Expect:");
+      if (appended == nullptr) {
+        return absl::ResourceExhaustedError("curl_slist_append failed");
+      }
+      t.header_list = appended;
+      check(SetOpt(easy, CURLOPT_POST, 1L, "POST"), first);
+      check(SetOpt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()),
+                   "POSTFIELDSIZE_LARGE"),
+            first);
+      check(SetOpt(easy, CURLOPT_POSTFIELDS, r.body.data(), "POSTFIELDS"), first);
+    } else {
+      check(SetOpt(easy, CURLOPT_HTTPGET, 1L, "HTTPGET"), first);
+    }
+    if (t.header_list != nullptr) {
+      check(SetOpt(easy, CURLOPT_HTTPHEADER, t.header_list, "HTTPHEADER"), first);
+    }
+    return first;
+  }();
+  if (!status.ok()) {
+    transfer->done(std::move(status));
+    return;
+  }
+  if (const CURLMcode code = curl_multi_add_handle(Multi(multi_), transfer->easy);
+      code != CURLM_OK) {
+    transfer->done(absl::InternalError(absl::StrCat(
+        transfer->description, ": curl_multi_add_handle: ", curl_multi_strerror(code))));
+    return;
+  }
+  Transfer* raw = transfer.get();
+  transfers_.emplace(raw, std::move(transfer));
+}
+
+void HttpClient::FinishTransfer(Transfer* raw, int curl_code) {
+  auto it = transfers_.find(raw);
+  if (it == transfers_.end()) {
+    return;
+  }
+  std::unique_ptr<Transfer> transfer = std::move(it->second);
+  transfers_.erase(it);
+  curl_multi_remove_handle(Multi(multi_), transfer->easy);
+
+  absl::StatusOr<OutboundResponse> result;
+  const auto code = static_cast<CURLcode>(curl_code);
+  const std::string detail = transfer->error[0] != '\0' ? std::string(transfer->error)
+                                                        : std::string(curl_easy_strerror(code));
+  if (code == CURLE_OK) {
+    OutboundResponse response;
+    curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &response.status);
+    char* content_type = nullptr;
+    curl_easy_getinfo(transfer->easy, CURLINFO_CONTENT_TYPE, &content_type);
+    if (content_type != nullptr) {
+      response.content_type = content_type;
+    }
+    response.body = std::move(transfer->sink.body);
+    result = std::move(response);
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    result = absl::DeadlineExceededError(
+        absl::StrCat(transfer->description, ": no response within ",
+                     transfer->request.timeout.count(), "ms (", detail, ")"));
+  } else if (code == CURLE_FILESIZE_EXCEEDED ||
+             (code == CURLE_WRITE_ERROR && transfer->sink.too_large)) {
+    result = absl::ResourceExhaustedError(
+        absl::StrCat(transfer->description, ": response body exceeds the limit of ",
+                     transfer->request.max_response_bytes, " bytes"));
+  } else if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
+    result = absl::InvalidArgumentError(absl::StrCat(transfer->description, ": ", detail));
+  } else {
+    result = absl::UnavailableError(absl::StrCat(transfer->description, ": ", detail));
+  }
+  ResponseCallback done = std::move(transfer->done);
+  transfer.reset();
+  done(std::move(result));
+}
+
+}  // namespace ma::outbound

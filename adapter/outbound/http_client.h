@@ -1,0 +1,117 @@
+#pragma once
+
+// The outbound HTTP layer: the only module that includes curl. The Prometheus client (and later
+// the Kubernetes client) send their requests through it.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace ma::outbound {
+
+// Requests accepted but not yet handed to curl. Beyond this, Send fails fast.
+inline constexpr size_t kMaxQueuedRequests = 10000;
+// Connections kept open to all hosts together (curl's connection cache).
+inline constexpr size_t kDefaultMaxConnections = 64;
+// Upper bound for a caller-chosen per-request timeout.
+inline constexpr std::chrono::milliseconds kMaxRequestTimeout{std::chrono::minutes(10)};
+inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{std::chrono::seconds(30)};
+// TCP + TLS connect is bounded separately so that a dead host fails fast.
+inline constexpr std::chrono::milliseconds kMaxConnectTimeout{std::chrono::seconds(10)};
+inline constexpr size_t kDefaultMaxResponseBytes = size_t{64} << 20;
+// Extra request headers and their total size.
+inline constexpr size_t kMaxRequestHeaders = 64;
+inline constexpr size_t kMaxRequestHeaderBytes = 64 * 1024;
+
+struct TlsOptions {
+  std::string ca_file;           // PEM bundle; empty: the system trust store
+  std::string client_cert_file;  // PEM; needs client_key_file as well
+  std::string client_key_file;
+  bool insecure_skip_verify = false;
+};
+
+struct HttpClientOptions {
+  TlsOptions tls;
+  size_t max_connections = kDefaultMaxConnections;
+  std::string user_agent = "metrics-adapter";
+};
+
+struct OutboundRequest {
+  std::string method = "GET";  // GET or POST
+  std::string url;             // absolute http:// or https:// URL
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // sent with POST
+  std::chrono::milliseconds timeout = kDefaultRequestTimeout;
+  size_t max_response_bytes = kDefaultMaxResponseBytes;
+};
+
+struct OutboundResponse {
+  long status = 0;  // NOLINT(google-runtime-int): curl's type for the response code
+  std::string body;
+  std::string content_type;
+};
+
+// Completion of one request: a response (any HTTP status) or a transport error:
+// kDeadlineExceeded (timeout), kUnavailable (connect/TLS/IO failure, with curl's error text),
+// kResourceExhausted (body larger than max_response_bytes, or queue full), kInvalidArgument (bad
+// request), kCancelled (the client was destroyed first).
+using ResponseCallback = std::function<void(absl::StatusOr<OutboundResponse>)>;
+
+// An HTTP/1.1 client with keep-alive connection reuse: one curl multi handle driven by one worker
+// thread that owns it. Thread-safe: Send may be called from any thread, including from inside a
+// callback.
+class HttpClient {
+ public:
+  // Validates the TLS files (readable; cert and key given together) and starts the worker.
+  static absl::StatusOr<std::unique_ptr<HttpClient>> Create(HttpClientOptions options);
+
+  // Stops the worker; requests still queued or in flight complete with kCancelled (on the worker
+  // thread, before the destructor returns).
+  ~HttpClient();
+
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Enqueues `request`. `done` is called exactly once, on the worker thread, so it must not block:
+  // post the result onward. Only when the queue is full (kMaxQueuedRequests) is `done` called
+  // inline with kResourceExhausted.
+  void Send(OutboundRequest request, ResponseCallback done);
+
+ private:
+  struct Pending {
+    OutboundRequest request;
+    ResponseCallback done;
+  };
+  struct Transfer;
+
+  HttpClient(HttpClientOptions options, void* multi);
+  void Run();
+  void StartTransfer(Pending pending);
+  void FinishTransfer(Transfer* transfer, int curl_code);
+
+  const HttpClientOptions options_;
+  void* const multi_;  // CURLM*, touched only by the worker thread (and curl_multi_wakeup)
+
+  absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Worker-thread state.
+  absl::flat_hash_map<Transfer*, std::unique_ptr<Transfer>> transfers_;
+
+  std::thread worker_;
+};
+
+}  // namespace ma::outbound

@@ -1,0 +1,36 @@
+#pragma once
+
+// The Prometheus HTTP API as the rest of the adapter sees it: two calls, results delivered to a
+// callback. Beast-free and curl-free, so that the server (which posts the result back to its
+// strand) and the relister can both use it, and tests can substitute a fake.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "queries/model/query_result.h"
+#include "queries/model/series.h"
+
+namespace ma::prometheus {
+
+using QueryCallback = std::function<void(absl::StatusOr<model::QueryResult>)>;
+using SeriesCallback = std::function<void(absl::StatusOr<std::vector<model::Series>>)>;
+
+// Implementations are thread-safe: both calls may be made from any thread. Each callback is
+// called exactly once, possibly on an internal thread, and must not block.
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Instant query: /api/v1/query?query=<promql>&time=<time>.
+  virtual void Query(std::string promql, std::chrono::system_clock::time_point time,
+                     QueryCallback done) = 0;
+
+  // Series listing: /api/v1/series?match[]=<match>&start=<start> (no end: up to now).
+  virtual void Series(std::string match, std::chrono::system_clock::time_point start,
+                      SeriesCallback done) = 0;
+};
+
+}  // namespace ma::prometheus

@@ -1,0 +1,666 @@
+#include "adapter/server/server.h"
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <csignal>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "adapter/http/url.h"
+#include "adapter/server/client_cert_verifier.h"
+#include "adapter/server/log.h"
+#include "adapter/server/self_signed_cert.h"
+#include "adapter/server/tls_context.h"
+#include "queries/base/status_macros.h"
+#include "queries/base/strings.h"
+
+namespace ma::server {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using Strand = net::strand<net::io_context::executor_type>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using BeastRequest = bhttp::request<bhttp::string_body>;
+using BeastResponse = bhttp::response<bhttp::string_body>;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+// What Go's apiserver timeout filter answers; a constant, so no JSON escaping is needed.
+constexpr std::string_view kTimeoutStatusJson =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)"
+    R"("Timeout: request did not complete within the allotted timeout","reason":"Timeout",)"
+    R"("details":{},"code":504})";
+constexpr std::string_view kBodyTooLargeStatusJson =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)"
+    R"("the request body is too large","reason":"RequestEntityTooLarge","code":413})";
+
+std::string_view Std(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string EndpointString(const tcp::endpoint& endpoint) {
+  const net::ip::address address = endpoint.address();
+  // Go's RemoteAddr form: "1.2.3.4:5" and "[::1]:5".
+  return address.is_v6() ? absl::StrCat("[", address.to_string(), "]:", endpoint.port())
+                         : absl::StrCat(address.to_string(), ":", endpoint.port());
+}
+
+void LogIfThrew(std::exception_ptr exception, std::string_view what) {
+  if (exception == nullptr) {
+    return;
+  }
+  try {
+    std::rethrow_exception(exception);
+  } catch (const std::exception& e) {
+    LogError(absl::StrCat(ToAbsl(what), " failed: ", e.what()));
+  } catch (...) {
+    LogError(absl::StrCat(ToAbsl(what), " failed with an unknown exception"));
+  }
+}
+
+// A connection's state as the server sees it. `strand` is immutable; everything else is touched
+// only on that strand.
+struct Connection {
+  explicit Connection(Strand s) : strand(std::move(s)) {}
+
+  const Strand strand;
+  TlsStream* stream = nullptr;                 // null once the session has ended
+  net::steady_timer* handler_timer = nullptr;  // set while a handler is running
+  bool idle = true;                            // before the first request and between requests
+  bool draining = false;                       // finish the current request, then close
+  bool aborted = false;                        // grace period over: stop now
+};
+
+// Where a Responder (any thread) meets the session waiting for it (its strand). Thread-safe:
+// all fields are guarded by `mu`.
+struct ResponseSlot {
+  explicit ResponseSlot(Strand s) : strand(std::move(s)) {}
+
+  const Strand strand;
+  absl::Mutex mu;
+  bool answered ABSL_GUARDED_BY(mu) = false;
+  // The session still wants the answer: its frame, and so the io_context, are alive.
+  bool waiting ABSL_GUARDED_BY(mu) = true;
+  net::steady_timer* timer ABSL_GUARDED_BY(mu) = nullptr;
+  std::optional<http::Response> response ABSL_GUARDED_BY(mu);
+};
+
+http::Responder MakeResponder(std::shared_ptr<ResponseSlot> slot) {
+  return [slot = std::move(slot)](http::Response response) {
+    absl::MutexLock lock(&slot->mu);
+    if (slot->answered || !slot->waiting) {
+      return;  // A second answer, or one after the 504: dropped.
+    }
+    slot->answered = true;
+    slot->response = std::move(response);
+    net::post(slot->strand, [slot] {
+      absl::MutexLock inner(&slot->mu);
+      if (slot->timer != nullptr) {
+        slot->timer->cancel();
+      }
+    });
+  };
+}
+
+// Stops a ResponseSlot from reaching into a finished session frame.
+class SlotGuard {
+ public:
+  explicit SlotGuard(std::shared_ptr<ResponseSlot> slot) : slot_(std::move(slot)) {}
+  ~SlotGuard() {
+    absl::MutexLock lock(&slot_->mu);
+    slot_->waiting = false;
+    slot_->timer = nullptr;
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  std::shared_ptr<ResponseSlot> slot_;
+};
+
+BeastResponse PlainResponse(bhttp::status status, unsigned version, std::string body) {
+  BeastResponse response{status, version};
+  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.body() = std::move(body);
+  return response;
+}
+
+BeastResponse ToBeast(http::Response response, unsigned version) {
+  if (response.status < 100 || response.status > 999) {
+    LogError(absl::StrCat("handler answered with invalid HTTP status ", response.status));
+    return PlainResponse(bhttp::status::internal_server_error, version,
+                         "500 Internal Server Error");
+  }
+  BeastResponse out{static_cast<bhttp::status>(response.status), version};
+  if (!response.content_type.empty()) {
+    out.set(bhttp::field::content_type, response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) {
+    // A CR or LF would let a value start a new header line: never write one.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      LogError(absl::StrCat("dropped response header ", GoQuote(name), " with a line break"));
+      continue;
+    }
+    out.insert(name, value);
+  }
+  out.body() = std::move(response.body);
+  return out;
+}
+
+std::optional<BeastResponse> ReadErrorResponse(const beast::error_code& ec) {
+  if (ec == bhttp::error::header_limit) {
+    return PlainResponse(bhttp::status::request_header_fields_too_large, 11,
+                         "431 Request Header Fields Too Large");
+  }
+  if (ec == bhttp::error::body_limit) {
+    BeastResponse response{bhttp::status::payload_too_large, 11};
+    response.set(bhttp::field::content_type, "application/json");
+    response.body() = std::string(kBodyTooLargeStatusJson);
+    return response;
+  }
+  if (&ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category() &&
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+    return PlainResponse(bhttp::status::bad_request, 11,
+                         absl::StrCat("400 Bad Request: ", ec.message()));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, http::Handler handler, ssl::context ssl_context,
+       ClientCertVerifier verifier)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        ssl_context_(std::move(ssl_context)),
+        verifier_(std::move(verifier)),
+        io_context_(options_.threads),
+        strand_(net::make_strand(io_context_)),
+        acceptor_(strand_),
+        signals_(strand_, SIGTERM, SIGINT),
+        drain_timer_(strand_) {}
+
+  absl::Status Listen() {
+    beast::error_code ec;
+    net::ip::address address = net::ip::make_address(options_.bind_address, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bind-address=", GoQuote(options_.bind_address), " is not an IP address"));
+    }
+    tcp::endpoint endpoint(address, options_.port);
+    std::string where = EndpointString(endpoint);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) {
+      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+      acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+      acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return absl::OkStatus();
+  }
+
+  uint16_t port() const { return port_; }
+
+  ServerStats stats() const {
+    absl::MutexLock lock(&mu_);
+    return ServerStats{connections_.size(), rejected_connections_};
+  }
+
+  void Run() {
+    {
+      absl::MutexLock lock(&mu_);
+      running_ = true;
+    }
+    net::co_spawn(strand_, AcceptLoop(),
+                  [](std::exception_ptr e) { LogIfThrew(e, "accept loop"); });
+    net::co_spawn(strand_, SignalLoop(),
+                  [](std::exception_ptr e) { LogIfThrew(e, "signal loop"); });
+    std::vector<std::thread> threads;
+    for (int i = 1; i < options_.threads; ++i) {
+      threads.emplace_back([this] { RunIoContext(); });
+    }
+    RunIoContext();
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+  }
+
+  void Shutdown() {
+    if (shutdown_requested_.exchange(true)) {
+      return;
+    }
+    net::post(strand_, [this] { BeginDrain(); });
+  }
+
+  void OnSignal(int signo, std::function<void()> callback) {
+    absl::MutexLock lock(&mu_);
+    signal_callbacks_[signo] = std::move(callback);
+    if (!running_) {
+      AddSignal(signo);  // No I/O thread is using signals_ yet.
+    } else {
+      net::post(strand_, [this, signo] { AddSignal(signo); });
+    }
+  }
+
+ private:
+  void AddSignal(int signo) {
+    beast::error_code ec;
+    signals_.add(signo, ec);
+    if (ec) {
+      LogError(absl::StrCat("cannot handle signal ", signo, ": ", ec.message()));
+    }
+  }
+
+  void RunIoContext() {
+    try {
+      io_context_.run();
+    } catch (const std::exception& e) {
+      LogError(absl::StrCat("I/O loop stopped by an exception: ", e.what()));
+    }
+  }
+
+  net::awaitable<void> SignalLoop() {
+    // A Shutdown() before Run() has already cancelled signals_: do not start a wait it misses.
+    while (!shutdown_requested_) {
+      auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
+      if (ec) {
+        co_return;  // Cancelled by BeginDrain.
+      }
+      if (signo == SIGTERM || signo == SIGINT) {
+        shutdown_requested_ = true;
+        BeginDrain();
+        co_return;
+      }
+      std::function<void()> callback;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = signal_callbacks_.find(signo);
+        if (it != signal_callbacks_.end()) {
+          callback = it->second;
+        }
+      }
+      if (callback) {
+        callback();
+      }
+    }
+  }
+
+  net::awaitable<void> AcceptLoop() {
+    for (;;) {
+      Strand strand = net::make_strand(io_context_);
+      auto [ec, socket] = co_await acceptor_.async_accept(strand, kUseTuple);
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+          co_return;
+        }
+        LogError(absl::StrCat("accept failed: ", ec.message()));
+        net::steady_timer backoff(strand_, kAcceptErrorBackoff);
+        co_await backoff.async_wait(kUseTuple);
+        continue;
+      }
+      std::shared_ptr<Connection> connection = Register(strand);
+      if (connection == nullptr) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      net::co_spawn(strand, RunSession(std::move(socket), connection),
+                    [](std::exception_ptr e) { LogIfThrew(e, "connection"); });
+    }
+  }
+
+  std::shared_ptr<Connection> Register(const Strand& strand) {
+    absl::MutexLock lock(&mu_);
+    if (draining_ || connections_.size() >= options_.limits.max_connections) {
+      ++rejected_connections_;
+      return nullptr;
+    }
+    auto connection = std::make_shared<Connection>(strand);
+    connections_.insert(connection);
+    return connection;
+  }
+
+  void Unregister(const std::shared_ptr<Connection>& connection) {
+    absl::MutexLock lock(&mu_);
+    connections_.erase(connection);
+    if (draining_ && connections_.empty()) {
+      net::post(strand_, [this] { drain_timer_.cancel(); });
+    }
+  }
+
+  // On strand_.
+  void BeginDrain() {
+    std::vector<std::shared_ptr<Connection>> connections;
+    {
+      absl::MutexLock lock(&mu_);
+      if (draining_) {
+        return;
+      }
+      draining_ = true;
+      connections.assign(connections_.begin(), connections_.end());
+    }
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    for (const std::shared_ptr<Connection>& connection : connections) {
+      net::post(connection->strand, [connection] {
+        connection->draining = true;
+        if (connection->idle && connection->stream != nullptr) {
+          beast::get_lowest_layer(*connection->stream).cancel();
+        }
+      });
+    }
+    net::co_spawn(strand_, AwaitDrain(), [](std::exception_ptr e) { LogIfThrew(e, "shutdown"); });
+  }
+
+  bool AllConnectionsClosed() const {
+    absl::MutexLock lock(&mu_);
+    return connections_.empty();
+  }
+
+  // On strand_: waits for the sessions to end, cancels them after the grace period and stops the
+  // loop if even that does not end them.
+  net::awaitable<void> AwaitDrain() {
+    if (AllConnectionsClosed()) {
+      co_return;
+    }
+    drain_timer_.expires_after(options_.limits.shutdown_grace_period);
+    auto [ec] = co_await drain_timer_.async_wait(kUseTuple);
+    if (ec || AllConnectionsClosed()) {
+      co_return;
+    }
+    std::vector<std::shared_ptr<Connection>> connections;
+    {
+      absl::MutexLock lock(&mu_);
+      connections.assign(connections_.begin(), connections_.end());
+    }
+    LogError(absl::StrCat("shutdown grace period of ",
+                          options_.limits.shutdown_grace_period.count(), "ms is over; cancelling ",
+                          connections.size(), " open connection(s)"));
+    for (const std::shared_ptr<Connection>& connection : connections) {
+      net::post(connection->strand, [connection] {
+        connection->aborted = true;
+        if (connection->stream != nullptr) {
+          beast::get_lowest_layer(*connection->stream).cancel();
+        }
+        if (connection->handler_timer != nullptr) {
+          connection->handler_timer->cancel();
+        }
+      });
+    }
+    drain_timer_.expires_after(kForcedStopTimeout);
+    auto [stop_ec] = co_await drain_timer_.async_wait(kUseTuple);
+    if (!stop_ec && !AllConnectionsClosed()) {
+      LogError("connections did not end after cancellation; stopping the I/O loop");
+      io_context_.stop();
+    }
+  }
+
+  // Runs on the connection's strand; the stream and buffers live in this frame.
+  net::awaitable<void> RunSession(tcp::socket socket, std::shared_ptr<Connection> connection) {
+    beast::error_code ignored;
+    std::string remote_address = EndpointString(socket.remote_endpoint(ignored));
+    TlsStream stream(std::move(socket), ssl_context_);
+    connection->stream = &stream;
+    struct Cleanup {
+      Impl* impl;
+      std::shared_ptr<Connection> connection;
+      ~Cleanup() {
+        connection->stream = nullptr;
+        impl->Unregister(connection);
+      }
+    } cleanup{this, connection};
+
+    if (connection->draining) {
+      co_return;
+    }
+    beast::get_lowest_layer(stream).expires_after(options_.limits.tls_handshake_timeout);
+    auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+    if (handshake_ec) {
+      co_return;  // Probes, scanners and refused TLS versions end here; not worth a log line.
+    }
+    std::optional<http::PeerCertificate> peer = verifier_.VerifyPeer(stream.native_handle());
+
+    beast::flat_buffer buffer;
+    bool first_request = true;
+    while (!connection->draining && !connection->aborted) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options_.limits.max_header_bytes));
+      parser.body_limit(options_.limits.max_body_bytes);
+      connection->idle = true;
+      beast::get_lowest_layer(stream).expires_after(first_request
+                                                        ? options_.limits.request_read_timeout
+                                                        : options_.limits.idle_keep_alive_timeout);
+      first_request = false;
+      auto [header_ec, header_bytes] =
+          co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
+      connection->idle = false;
+      beast::error_code ec = header_ec;
+      if (!ec && !parser.is_done()) {
+        beast::get_lowest_layer(stream).expires_after(options_.limits.request_read_timeout);
+        auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+        ec = body_ec;
+      }
+      if (ec) {
+        if (std::optional<BeastResponse> error = ReadErrorResponse(ec); error.has_value()) {
+          error->keep_alive(false);
+          error->prepare_payload();
+          beast::get_lowest_layer(stream).expires_after(options_.limits.write_timeout);
+          co_await bhttp::async_write(stream, *error, kUseTuple);
+          co_await Linger(stream);
+        }
+        break;
+      }
+      beast::get_lowest_layer(stream).expires_never();
+
+      BeastRequest beast_request = parser.release();
+      std::optional<BeastResponse> response =
+          co_await Dispatch(beast_request, remote_address, peer, *connection);
+      if (!response.has_value()) {
+        break;  // Aborted by shutdown: nothing to write.
+      }
+      bool keep_alive = beast_request.keep_alive() && !connection->draining;
+      response->keep_alive(keep_alive);
+      response->prepare_payload();
+      beast::get_lowest_layer(stream).expires_after(options_.limits.write_timeout);
+      auto [write_ec, written] = co_await bhttp::async_write(stream, *response, kUseTuple);
+      if (write_ec || !keep_alive) {
+        break;
+      }
+    }
+    // Let the client read what was written, then see EOF rather than a reset.
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream).close();
+  }
+
+  // After an error response the client may still be sending; closing with unread bytes would
+  // reset the connection and could destroy the response in flight (Go's closeWriteAndWait).
+  net::awaitable<void> Linger(TlsStream& stream) {
+    beast::error_code ec;
+    beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp.expires_after(kLingerTimeout);
+    std::array<char, 16 * 1024> scratch;
+    std::size_t discarded = 0;
+    while (!ec && discarded < kMaxLingerBytes) {
+      std::size_t n = 0;
+      std::tie(ec, n) = co_await tcp.async_read_some(net::buffer(scratch), kUseTuple);
+      discarded += n;
+    }
+  }
+
+  // Hands the request to the handler and waits for its answer, the handler timeout or an abort.
+  net::awaitable<std::optional<BeastResponse>> Dispatch(
+      BeastRequest& beast_request, const std::string& remote_address,
+      const std::optional<http::PeerCertificate>& peer, Connection& connection) {
+    const unsigned version = beast_request.version();
+    absl::StatusOr<http::Request> parsed =
+        http::ParseRequestTarget(Std(beast_request.method_string()), Std(beast_request.target()));
+    if (!parsed.ok()) {
+      co_return PlainResponse(bhttp::status::bad_request, version,
+                              absl::StrCat("400 Bad Request: ", parsed.status().message()));
+    }
+    http::Request request = *std::move(parsed);
+    for (const auto& field : beast_request) {
+      request.headers.emplace_back(absl::AsciiStrToLower(ToAbsl(Std(field.name_string()))),
+                                   std::string(Std(field.value())));
+    }
+    request.body = std::move(beast_request.body());
+    request.remote_address = remote_address;
+    request.peer_certificate = peer;
+
+    net::steady_timer timer(connection.strand, options_.limits.handler_timeout);
+    auto slot = std::make_shared<ResponseSlot>(connection.strand);
+    {
+      absl::MutexLock lock(&slot->mu);
+      slot->timer = &timer;
+    }
+    SlotGuard guard(slot);
+    connection.handler_timer = &timer;
+    try {
+      handler_(std::move(request), MakeResponder(slot));
+    } catch (const std::exception& e) {
+      LogError(absl::StrCat("handler threw: ", e.what()));
+      MakeResponder(slot)(
+          http::Response{500, "text/plain; charset=utf-8", "500 Internal Server Error", {}});
+    }
+    bool answered = false;
+    {
+      absl::MutexLock lock(&slot->mu);
+      answered = slot->response.has_value();
+    }
+    if (!answered) {
+      // A Responder cancels the timer through the strand, so it cannot miss this wait.
+      co_await timer.async_wait(kUseTuple);
+    }
+    connection.handler_timer = nullptr;
+    std::optional<http::Response> response;
+    {
+      absl::MutexLock lock(&slot->mu);
+      response = std::move(slot->response);
+      slot->waiting = false;
+    }
+    if (response.has_value()) {
+      co_return ToBeast(*std::move(response), version);
+    }
+    if (connection.aborted) {
+      co_return std::nullopt;
+    }
+    LogError(absl::StrCat("handler did not answer ", ToAbsl(Std(beast_request.method_string())),
+                          " ", GoQuote(Std(beast_request.target())), " within ",
+                          options_.limits.handler_timeout.count(), "ms"));
+    BeastResponse timeout{bhttp::status::gateway_timeout, version};
+    timeout.set(bhttp::field::content_type, "application/json");
+    timeout.body() = std::string(kTimeoutStatusJson);
+    co_return timeout;
+  }
+
+  const ServerOptions options_;
+  const http::Handler handler_;
+  // Declared before io_context_: sessions that the io_context destroys still use them.
+  ssl::context ssl_context_;
+  const ClientCertVerifier verifier_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int, std::function<void()>> signal_callbacks_ ABSL_GUARDED_BY(mu_);
+  uint64_t rejected_connections_ ABSL_GUARDED_BY(mu_) = 0;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> shutdown_requested_{false};
+  uint16_t port_ = 0;
+
+  net::io_context io_context_;
+  Strand strand_;  // accept loop, signals and shutdown
+  tcp::acceptor acceptor_;
+  net::signal_set signals_;
+  net::steady_timer drain_timer_;
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options,
+                                                       http::Handler handler) {
+  if (options.threads < 1 || options.threads > kMaxThreads) {
+    return absl::InvalidArgumentError(absl::StrCat("server threads must be between 1 and ",
+                                                   kMaxThreads, ", not ", options.threads));
+  }
+  if (!handler) {
+    return absl::InvalidArgumentError("the server needs a request handler");
+  }
+  if (options.tls_cert_file.empty() != options.tls_private_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert-file and --tls-private-key-file must be given together");
+  }
+  TlsContextOptions tls;
+  tls.min_version = options.tls_min_version;
+  if (options.tls_cert_file.empty()) {
+    MA_ASSIGN_OR_RETURN(CertificateFiles files, EnsureSelfSignedCertificate(options.cert_dir));
+    tls.cert_file = std::move(files.cert_file);
+    tls.key_file = std::move(files.key_file);
+  } else {
+    tls.cert_file = options.tls_cert_file;
+    tls.key_file = options.tls_private_key_file;
+  }
+  MA_ASSIGN_OR_RETURN(
+      ClientCertVerifier verifier,
+      ClientCertVerifier::Create(options.client_ca_file, options.requestheader_client_ca_file));
+  tls.request_client_certificate = verifier.enabled();
+  MA_ASSIGN_OR_RETURN(SslCtxPtr ssl_ctx, CreateServerSslContext(tls));
+  // asio takes ownership of the native context.
+  ssl::context ssl_context(ssl_ctx.release());
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ssl_context),
+                                     std::move(verifier));
+  MA_RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Run() { impl_->Run(); }
+void Server::Shutdown() { impl_->Shutdown(); }
+void Server::OnSignal(int signo, std::function<void()> callback) {
+  impl_->OnSignal(signo, std::move(callback));
+}
+ServerStats Server::stats() const { return impl_->stats(); }
+
+}  // namespace ma::server

@@ -1,0 +1,67 @@
+#pragma once
+
+// The HTTPS/1.1 server of the adapter: TLS, keep-alive, limits, client certificates and graceful
+// shutdown. Handlers see only adapter/http/message.h; Beast and Asio stay inside server.cc.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "adapter/http/message.h"
+#include "adapter/server/limits.h"
+
+namespace ma::server {
+
+struct ServerOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 6443;  // 0 picks a free port; see Server::port()
+  // Both or neither; with neither, a self-signed pair is kept in cert_dir.
+  std::string tls_cert_file;
+  std::string tls_private_key_file;
+  std::string cert_dir;
+  std::string tls_min_version = "VersionTLS12";  // or "VersionTLS13"
+  std::string client_ca_file;
+  std::string requestheader_client_ca_file;
+  int threads = 2;
+  Limits limits;  // tests shrink these; production keeps the defaults
+};
+
+struct ServerStats {
+  uint64_t active_connections = 0;
+  // Closed right after accept because max_connections were open.
+  uint64_t rejected_connections = 0;
+};
+
+// Thread-safe: Shutdown, OnSignal, port and stats may be called from any thread; Run is called
+// once. The handler is called on I/O threads and must not block.
+class Server {
+ public:
+  // Loads or generates the certificate, loads the client CA bundles and binds the port; every
+  // failure is an error naming the flag or file at fault.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options,
+                                                        http::Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  uint16_t port() const;
+  // Serves on options.threads threads (this one included) until Shutdown() or SIGTERM/SIGINT,
+  // then drains and returns within the shutdown grace period.
+  void Run();
+  // Stops accepting, lets in-flight requests finish (their responses carry Connection: close),
+  // closes idle connections. Idempotent; callable before, during or after Run().
+  void Shutdown();
+  // Runs `callback` on an I/O thread whenever `signo` arrives (e.g. SIGHUP for a reload). The
+  // callback must not block. A later call for the same signal replaces the callback.
+  void OnSignal(int signo, std::function<void()> callback);
+  ServerStats stats() const;
+
+ private:
+  class Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ma::server

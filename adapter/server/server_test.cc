@@ -1,0 +1,613 @@
+#include "adapter/server/server.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "adapter/server/openssl_util.h"
+#include "adapter/server/test_certs.h"
+#include "adapter/server/tls_test_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ma::server {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+using ::testing::Pair;
+
+// Bounds waits for events in tests; a test fails rather than hangs when it passes.
+constexpr absl::Duration kTestWait = absl::Seconds(30);
+
+std::string MakeTempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "server_test_XXXXXX").string();
+  char* dir = ::mkdtemp(pattern.data());
+  EXPECT_NE(dir, nullptr);
+  return pattern;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxPemFileBytes);
+  EXPECT_TRUE(contents.ok()) << contents.status();
+  return contents.ok() ? *contents : "";
+}
+
+// Records every request; thread-safe.
+class Recorder {
+ public:
+  void Add(const http::Request& request) {
+    absl::MutexLock lock(&mu_);
+    requests_.push_back(request);
+  }
+  std::vector<http::Request> requests() const {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<http::Request> requests_ ABSL_GUARDED_BY(mu_);
+};
+
+// Runs a Server on its own thread; shuts it down and joins on destruction.
+class RunningServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<RunningServer>> Start(
+      ServerOptions options, http::Handler handler,
+      const std::function<void(Server&)>& before_run = nullptr) {
+    absl::StatusOr<std::unique_ptr<Server>> server =
+        Server::Create(std::move(options), std::move(handler));
+    if (!server.ok()) {
+      return server.status();
+    }
+    if (before_run) {
+      before_run(**server);
+    }
+    return std::unique_ptr<RunningServer>(new RunningServer(*std::move(server)));
+  }
+  ~RunningServer() {
+    server_->Shutdown();
+    thread_.join();
+  }
+
+  Server& server() { return *server_; }
+  uint16_t port() const { return server_->port(); }
+  bool WaitForRunToReturn() { return run_returned_.WaitForNotificationWithTimeout(kTestWait); }
+
+ private:
+  explicit RunningServer(std::unique_ptr<Server> server) : server_(std::move(server)) {
+    thread_ = std::thread([this] {
+      server_->Run();
+      run_returned_.Notify();
+    });
+  }
+
+  std::unique_ptr<Server> server_;
+  absl::Notification run_returned_;
+  std::thread thread_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    options_.bind_address = "127.0.0.1";
+    options_.port = 0;
+    options_.cert_dir = dir_ + "/certs";
+  }
+  void TearDown() override {
+    running_.reset();
+    for (std::thread& thread : threads_) {
+      thread.join();
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Start(http::Handler handler, const std::function<void(Server&)>& before_run = nullptr) {
+    absl::StatusOr<std::unique_ptr<RunningServer>> running =
+        RunningServer::Start(options_, std::move(handler), before_run);
+    ASSERT_TRUE(running.ok()) << running.status();
+    running_ = *std::move(running);
+  }
+
+  std::unique_ptr<TlsTestClient> ConnectOrDie(const TlsTestClientOptions& client_options = {}) {
+    absl::StatusOr<std::unique_ptr<TlsTestClient>> client =
+        TlsTestClient::Connect(running_->port(), client_options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+
+  // Answers "ok" and records the request.
+  http::Handler RecordingHandler() {
+    return [this](http::Request request, http::Responder respond) {
+      recorder_.Add(request);
+      respond(http::Response{200, "application/json", "ok", {{"X-Served-By", "test"}}});
+    };
+  }
+
+  std::string dir_;
+  ServerOptions options_;
+  Recorder recorder_;
+  std::vector<std::thread> threads_;  // handler helpers, joined in TearDown
+  std::unique_ptr<RunningServer> running_;
+};
+
+struct DecodeCase {
+  std::string name;
+  std::string target;
+  std::vector<std::string> want_segments;
+  std::vector<std::pair<std::string, std::string>> want_query;
+};
+
+class ServerDecodeTest : public ServerTest, public ::testing::WithParamInterface<DecodeCase> {};
+
+TEST_P(ServerDecodeTest, RequestReachesHandlerDecoded) {
+  const DecodeCase& tc = GetParam();
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get(tc.target, "X-Custom-Header: Some Value\r\n");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "ok");
+  EXPECT_THAT(reply->Header("content-type"), Optional(std::string("application/json")));
+  EXPECT_THAT(reply->Header("x-served-by"), Optional(std::string("test")));
+
+  std::vector<http::Request> requests = recorder_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const http::Request& request = requests.front();
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.target, tc.target);
+  EXPECT_THAT(request.path_segments, ElementsAreArray(tc.want_segments));
+  EXPECT_THAT(request.query, ElementsAreArray(tc.want_query));
+  EXPECT_THAT(request.Header("x-custom-header"), Optional(std::string("Some Value")));
+  EXPECT_THAT(request.remote_address, HasSubstr("127.0.0.1:"));
+  EXPECT_FALSE(request.peer_certificate.has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Targets, ServerDecodeTest,
+    ::testing::ValuesIn(std::vector<DecodeCase>{
+        {"CustomMetricStar",
+         "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/%2A/http_requests"
+         "?labelSelector=app%3Dweb",
+         {"apis", "custom.metrics.k8s.io", "v1beta1", "namespaces", "default", "pods", "*",
+          "http_requests"},
+         {{"labelSelector", "app=web"}}},
+        {"ExternalWithPlus",
+         "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth"
+         "?labelSelector=env+in+(a,b)&metricLabelSelector=",
+         {"apis", "external.metrics.k8s.io", "v1beta1", "namespaces", "shop", "queue_depth"},
+         {{"labelSelector", "env in (a,b)"}, {"metricLabelSelector", ""}}},
+        {"Healthz", "/healthz", {"healthz"}, {}},
+    }),
+    [](const ::testing::TestParamInfo<DecodeCase>& param_info) { return param_info.param.name; });
+
+TEST_F(ServerTest, MalformedTargetIsRefusedBeforeTheHandler) {
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/apis/%zz");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_THAT(reply->body, HasSubstr("%zz"));
+  EXPECT_TRUE(recorder_.requests().empty());
+}
+
+TEST_F(ServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<HttpReply> reply = client->Get("/apis/" + std::to_string(i));
+    ASSERT_TRUE(reply.ok()) << "request " << i << ": " << reply.status();
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_NE(reply->Header("connection"), std::optional<std::string>("close"));
+  }
+  std::vector<http::Request> requests = recorder_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(requests[i].path_segments, ElementsAre("apis", std::to_string(i)));
+    // The same client port: one TCP connection served all three.
+    EXPECT_EQ(requests[i].remote_address, requests[0].remote_address);
+  }
+  EXPECT_EQ(running_->server().stats().active_connections, 1u);
+}
+
+TEST_F(ServerTest, HandlerAnsweringFromAnotherThreadAfterADelay) {
+  absl::Mutex mu;
+  Start([this, &mu](http::Request request, http::Responder respond) {
+    absl::MutexLock lock(&mu);
+    threads_.emplace_back([respond = std::move(respond), path = request.path] {
+      absl::SleepFor(absl::Milliseconds(100));  // a slow backend, not an assertion
+      respond(http::Response{200, "text/plain", "late answer for " + path, {}});
+    });
+  });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  for (const char* target : {"/first", "/second"}) {
+    absl::StatusOr<HttpReply> reply = client->Get(target);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_EQ(reply->body, std::string("late answer for ") + target);
+  }
+  absl::MutexLock lock(&mu);
+}
+
+TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
+  options_.limits.handler_timeout = std::chrono::milliseconds(200);
+  absl::Mutex mu;
+  std::vector<http::Responder> held;
+  Start([&](http::Request request, http::Responder respond) {
+    if (request.path == "/hang") {
+      absl::MutexLock lock(&mu);
+      held.push_back(std::move(respond));
+      return;
+    }
+    respond(http::Response{200, "text/plain", "fine", {}});
+  });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/hang");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 504);
+  EXPECT_THAT(reply->body, HasSubstr(R"("reason":"Timeout")"));
+  EXPECT_THAT(reply->body, HasSubstr(R"("code":504)"));
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_EQ(held.size(), 1u);
+    held.front()(http::Response{200, "text/plain", "too late", {}});
+  }
+  // The connection stays usable and the late answer never shows up on it.
+  absl::StatusOr<HttpReply> next = client->Get("/next");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "fine");
+}
+
+struct RefusedCase {
+  std::string name;
+  std::string request;
+  int want_status;
+};
+
+class ServerRefusesTest : public ServerTest, public ::testing::WithParamInterface<RefusedCase> {};
+
+TEST_P(ServerRefusesTest, OversizedRequestNeverReachesTheHandler) {
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send(GetParam().request).ok());
+  absl::StatusOr<HttpReply> reply = client->ReadReply();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, GetParam().want_status);
+  EXPECT_THAT(reply->Header("connection"), Optional(std::string("close")));
+  EXPECT_TRUE(recorder_.requests().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Limits, ServerRefusesTest,
+    ::testing::ValuesIn(std::vector<RefusedCase>{
+        {"HeaderTooLarge",
+         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(kMaxHeaderBytes, 'a') + "\r\n\r\n",
+         431},
+        {"BodyTooLarge",
+         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kMaxBodyBytes + 1) +
+             "\r\n\r\n" + std::string(16, 'b'),  // refused on the declared length alone
+         413},
+        {"NotHttp", "HELLO\r\n\r\n", 400},
+    }),
+    [](const ::testing::TestParamInfo<RefusedCase>& param_info) { return param_info.param.name; });
+
+struct TlsVersionCase {
+  std::string name;
+  std::string server_min_version;
+  int client_max_version;
+  bool want_ok;
+};
+
+class ServerTlsVersionTest : public ServerTest,
+                             public ::testing::WithParamInterface<TlsVersionCase> {};
+
+TEST_P(ServerTlsVersionTest, MinVersionIsEnforced) {
+  const TlsVersionCase& tc = GetParam();
+  options_.tls_min_version = tc.server_min_version;
+  Start(RecordingHandler());
+  TlsTestClientOptions client_options;
+  client_options.min_version = TLS1_VERSION;
+  client_options.max_version = tc.client_max_version;
+  absl::StatusOr<std::unique_ptr<TlsTestClient>> client =
+      TlsTestClient::Connect(running_->port(), client_options);
+  if (tc.want_ok) {
+    ASSERT_TRUE(client.ok()) << client.status();
+    EXPECT_EQ((*client)->protocol_version(), tc.client_max_version);
+    absl::StatusOr<HttpReply> reply = (*client)->Get("/");
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->status, 200);
+  } else {
+    ASSERT_FALSE(client.ok());
+    // The server's refusal, not a client-side configuration problem.
+    EXPECT_THAT(std::string(client.status().message()), HasSubstr("alert protocol version"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, ServerTlsVersionTest,
+                         ::testing::ValuesIn(std::vector<TlsVersionCase>{
+                             {"Tls11RefusedByDefault", "VersionTLS12", TLS1_1_VERSION, false},
+                             {"Tls12AcceptedByDefault", "VersionTLS12", TLS1_2_VERSION, true},
+                             {"Tls13AcceptedByDefault", "VersionTLS12", TLS1_3_VERSION, true},
+                             {"Tls12RefusedWhenMin13", "VersionTLS13", TLS1_2_VERSION, false},
+                             {"Tls13AcceptedWhenMin13", "VersionTLS13", TLS1_3_VERSION, true},
+                         }),
+                         [](const ::testing::TestParamInfo<TlsVersionCase>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST_F(ServerTest, SelfSignedCertificateIsWrittenAndReused) {
+  std::string cert_file = options_.cert_dir + "/apiserver.crt";
+  std::string key_file = options_.cert_dir + "/apiserver.key";
+  std::string served_by_first;
+  for (int round = 0; round < 2; ++round) {
+    Start(RecordingHandler());
+    std::string cert_pem = ReadFileOrDie(cert_file);
+    ASSERT_FALSE(cert_pem.empty());
+    struct stat key_stat {};
+    ASSERT_EQ(::stat(key_file.c_str(), &key_stat), 0);
+    EXPECT_EQ(key_stat.st_mode & 0777, 0600u);
+    // The written certificate is a usable trust bundle for "localhost".
+    TlsTestClientOptions client_options;
+    client_options.trusted_ca_pem = cert_pem;
+    std::unique_ptr<TlsTestClient> client = ConnectOrDie(client_options);
+    ASSERT_NE(client, nullptr);
+    if (round == 0) {
+      served_by_first = client->PeerCertificatePem();
+      EXPECT_EQ(served_by_first, cert_pem);
+    } else {
+      EXPECT_EQ(client->PeerCertificatePem(), served_by_first);
+    }
+    client.reset();
+    running_.reset();
+  }
+}
+
+struct BadConfigCase {
+  std::string name;
+  std::function<void(const std::string& dir, ServerOptions& options)> mutate;
+  std::string want_message_part;
+};
+
+class ServerBadConfigTest : public ServerTest,
+                            public ::testing::WithParamInterface<BadConfigCase> {};
+
+TEST_P(ServerBadConfigTest, CreateFailsNamingTheCulprit) {
+  const BadConfigCase& tc = GetParam();
+  absl::StatusOr<PemCertificate> good = GenerateSelfSignedCertificate(absl::Now());
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(WriteTestFile(dir_ + "/good.crt", good->certificate_pem).ok());
+  ASSERT_TRUE(WriteTestFile(dir_ + "/good.key", good->private_key_pem).ok());
+  absl::StatusOr<PemCertificate> other = GenerateSelfSignedCertificate(absl::Now());
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(WriteTestFile(dir_ + "/other.key", other->private_key_pem).ok());
+  ASSERT_TRUE(WriteTestFile(dir_ + "/garbage.pem", "not a pem file\n").ok());
+  tc.mutate(dir_, options_);
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Create(options_, [](http::Request, http::Responder) {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()), HasSubstr(tc.want_message_part));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, ServerBadConfigTest,
+    ::testing::ValuesIn(std::vector<BadConfigCase>{
+        {"MissingCertFile",
+         [](const std::string& d, ServerOptions& o) {
+           o.tls_cert_file = d + "/missing.crt";
+           o.tls_private_key_file = d + "/good.key";
+         },
+         "missing.crt"},
+        {"GarbageCertFile",
+         [](const std::string& d, ServerOptions& o) {
+           o.tls_cert_file = d + "/garbage.pem";
+           o.tls_private_key_file = d + "/good.key";
+         },
+         "garbage.pem"},
+        {"GarbageKeyFile",
+         [](const std::string& d, ServerOptions& o) {
+           o.tls_cert_file = d + "/good.crt";
+           o.tls_private_key_file = d + "/garbage.pem";
+         },
+         "garbage.pem"},
+        {"MismatchedKey",
+         [](const std::string& d, ServerOptions& o) {
+           o.tls_cert_file = d + "/good.crt";
+           o.tls_private_key_file = d + "/other.key";
+         },
+         "other.key"},
+        {"CertWithoutKey",
+         [](const std::string& d, ServerOptions& o) { o.tls_cert_file = d + "/good.crt"; },
+         "must be given together"},
+        {"GarbageClientCa",
+         [](const std::string& d, ServerOptions& o) { o.client_ca_file = d + "/garbage.pem"; },
+         "--client-ca-file"},
+        {"MissingRequestHeaderCa",
+         [](const std::string& d, ServerOptions& o) {
+           o.requestheader_client_ca_file = d + "/missing-ca.crt";
+         },
+         "missing-ca.crt"},
+        {"OldTlsVersion",
+         [](const std::string&, ServerOptions& o) { o.tls_min_version = "VersionTLS11"; },
+         "TLS 1.2 is the minimum"},
+        {"BadBindAddress",
+         [](const std::string&, ServerOptions& o) { o.bind_address = "not-an-ip"; },
+         "--bind-address"},
+        {"NoCertDir", [](const std::string&, ServerOptions& o) { o.cert_dir.clear(); },
+         "--cert-dir"},
+    }),
+    [](const ::testing::TestParamInfo<BadConfigCase>& param_info) {
+      return param_info.param.name;
+    });
+
+struct ClientCertCase {
+  std::string name;
+  std::string issuer;  // "requestheader", "client", "unknown" or "" (no certificate)
+  bool client_auth_usage;
+  bool want_present;
+  bool want_requestheader;
+  bool want_client_ca;
+};
+
+class ServerClientCertTest : public ServerTest,
+                             public ::testing::WithParamInterface<ClientCertCase> {};
+
+TEST_P(ServerClientCertTest, PeerCertificateIsVerifiedPerBundle) {
+  const ClientCertCase& tc = GetParam();
+  std::map<std::string, PemCertificate> cas;
+  for (std::string name : {"requestheader", "client", "unknown"}) {
+    absl::StatusOr<PemCertificate> ca =
+        IssueTestCertificate({name + "-ca", {}, true, false}, nullptr);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    cas[name] = *ca;
+  }
+  options_.requestheader_client_ca_file = dir_ + "/requestheader-ca.crt";
+  options_.client_ca_file = dir_ + "/client-ca.crt";
+  ASSERT_TRUE(
+      WriteTestFile(options_.requestheader_client_ca_file, cas["requestheader"].certificate_pem)
+          .ok());
+  ASSERT_TRUE(WriteTestFile(options_.client_ca_file, cas["client"].certificate_pem).ok());
+  Start(RecordingHandler());
+
+  TlsTestClientOptions client_options;
+  if (!tc.issuer.empty()) {
+    TestCertificateSpec spec{
+        "front-proxy-client", {"system:masters", "ops"}, false, tc.client_auth_usage};
+    absl::StatusOr<PemCertificate> leaf = IssueTestCertificate(spec, &cas[tc.issuer]);
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    client_options.certificate_pem = leaf->certificate_pem;
+    client_options.private_key_pem = leaf->private_key_pem;
+  }
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie(client_options);
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/apis");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+
+  std::vector<http::Request> requests = recorder_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const std::optional<http::PeerCertificate>& peer = requests.front().peer_certificate;
+  ASSERT_EQ(peer.has_value(), tc.want_present);
+  if (peer.has_value()) {
+    EXPECT_EQ(peer->common_name, "front-proxy-client");
+    EXPECT_THAT(peer->organizations, ElementsAreArray({"system:masters", "ops"}));
+    EXPECT_EQ(peer->verified_by_requestheader_ca, tc.want_requestheader);
+    EXPECT_EQ(peer->verified_by_client_ca, tc.want_client_ca);
+    EXPECT_EQ(peer->has_client_auth_usage, tc.client_auth_usage);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Issuers, ServerClientCertTest,
+                         ::testing::ValuesIn(std::vector<ClientCertCase>{
+                             {"RequestHeaderCa", "requestheader", true, true, true, false},
+                             {"ClientCa", "client", true, true, false, true},
+                             {"RequestHeaderCaWithoutClientAuth", "requestheader", false, true,
+                              true, false},
+                             {"UnknownCaIsAbsent", "unknown", true, false, false, false},
+                             {"NoCertificateIsAbsent", "", true, false, false, false},
+                         }),
+                         [](const ::testing::TestParamInfo<ClientCertCase>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
+  absl::Notification in_slow_handler;
+  absl::Mutex mu;
+  Start([&](http::Request request, http::Responder respond) {
+    if (request.path != "/slow") {
+      respond(http::Response{200, "text/plain", "fast", {}});
+      return;
+    }
+    absl::MutexLock lock(&mu);
+    threads_.emplace_back([respond = std::move(respond), &in_slow_handler] {
+      in_slow_handler.Notify();
+      absl::SleepFor(absl::Milliseconds(300));  // still in flight while Shutdown() runs
+      respond(http::Response{200, "text/plain", "slow but done", {}});
+    });
+  });
+  std::unique_ptr<TlsTestClient> idle = ConnectOrDie();
+  std::unique_ptr<TlsTestClient> busy = ConnectOrDie();
+  ASSERT_NE(idle, nullptr);
+  ASSERT_NE(busy, nullptr);
+  absl::StatusOr<HttpReply> warmup = idle->Get("/fast");
+  ASSERT_TRUE(warmup.ok()) << warmup.status();
+
+  ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  ASSERT_TRUE(in_slow_handler.WaitForNotificationWithTimeout(kTestWait));
+  running_->server().Shutdown();
+
+  absl::StatusOr<HttpReply> reply = busy->ReadReply();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "slow but done");
+  EXPECT_THAT(reply->Header("connection"), Optional(std::string("close")));
+  EXPECT_TRUE(idle->ReadsEof());
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+  EXPECT_FALSE(TlsTestClient::Connect(running_->port(), {}).ok());
+  { absl::MutexLock lock(&mu); }
+}
+
+TEST_F(ServerTest, ShutdownIsIdempotentAndWorksBeforeRun) {
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Create(options_, [](http::Request, http::Responder) {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  (*server)->Shutdown();
+  (*server)->Shutdown();
+  (*server)->Run();  // returns at once: there is nothing to drain
+  EXPECT_EQ((*server)->stats().active_connections, 0u);
+}
+
+TEST_F(ServerTest, SigtermStopsAndOnSignalRunsCallbacks) {
+  absl::Notification reloaded;
+  // Registered before Run(), as the app does, so the signal is never left at its default.
+  Start(RecordingHandler(), [&reloaded](Server& server) {
+    server.OnSignal(SIGUSR1, [&reloaded] { reloaded.Notify(); });
+  });
+  ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
+  reloaded.WaitForNotificationWithTimeout(kTestWait);
+  EXPECT_TRUE(reloaded.HasBeenNotified());
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosedAndCounted) {
+  options_.limits.max_connections = 1;
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> first = ConnectOrDie();
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<TlsTestClient>> second =
+      TlsTestClient::Connect(running_->port(), {});
+  EXPECT_FALSE(second.ok());
+  EXPECT_EQ(running_->server().stats().rejected_connections, 1u);
+  absl::StatusOr<HttpReply> reply = first->Get("/still-served");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+}
+
+}  // namespace
+}  // namespace ma::server

@@ -1,0 +1,77 @@
+#include "adapter/server/tls_context.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "queries/base/status_macros.h"
+#include "queries/base/strings.h"
+
+namespace ma::server {
+namespace {
+
+constexpr std::string_view kSessionIdContext = "metrics-adapter";
+
+// Go's RequestClientCert: the handshake never fails on the client's chain; the authenticator
+// verifies it against each CA bundle afterwards.
+int AcceptAnyClientCertificate(int /*preverify_ok*/, X509_STORE_CTX* /*context*/) { return 1; }
+
+}  // namespace
+
+absl::StatusOr<int> ParseTlsMinVersion(std::string_view go_name) {
+  if (go_name == "VersionTLS12") {
+    return TLS1_2_VERSION;
+  }
+  if (go_name == "VersionTLS13") {
+    return TLS1_3_VERSION;
+  }
+  if (go_name == "VersionTLS10" || go_name == "VersionTLS11") {
+    return absl::InvalidArgumentError(absl::StrCat("--tls-min-version=", ToAbsl(go_name),
+                                                   " is not supported: TLS 1.2 is the minimum"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--tls-min-version=", GoQuote(go_name),
+                                                 " is unknown; use VersionTLS12 or VersionTLS13"));
+}
+
+absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& options) {
+  MA_ASSIGN_OR_RETURN(int min_version, ParseTlsMinVersion(options.min_version));
+  DrainOpenSslErrors();
+  SslCtxPtr context(SSL_CTX_new(TLS_server_method()));
+  if (context == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create a TLS context: ", DrainOpenSslErrors()));
+  }
+  SSL_CTX* ctx = context.get();
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1);
+  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1 ||
+      SSL_CTX_set_cipher_list(ctx, std::string(kTls12CipherList).c_str()) != 1 ||
+      SSL_CTX_set_session_id_context(
+          ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
+          static_cast<unsigned int>(kSessionIdContext.size())) != 1) {
+    return absl::InternalError(
+        absl::StrCat("cannot configure the TLS context: ", DrainOpenSslErrors()));
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load the serving certificate from --tls-cert-file ",
+                     GoQuote(options.cert_file), ": ", DrainOpenSslErrors()));
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load the private key from --tls-private-key-file ",
+                     GoQuote(options.key_file), ": ", DrainOpenSslErrors()));
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the private key in ", GoQuote(options.key_file), " does not match the certificate in ",
+        GoQuote(options.cert_file), ": ", DrainOpenSslErrors()));
+  }
+  if (options.request_client_certificate) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, AcceptAnyClientCertificate);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  return context;
+}
+
+}  // namespace ma::server

@@ -1,0 +1,35 @@
+#pragma once
+
+// The server's OpenSSL context: TLS 1.2+ only, Go-like cipher suites, no compression, no
+// renegotiation, client certificates requested but not required. Plain OpenSSL, no Asio, so
+// it compiles fast and is testable on its own.
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "adapter/server/openssl_util.h"
+
+namespace ma::server {
+
+// Go's crypto/tls defaults for TLS 1.2 (TLS 1.3 suites are not configurable there either).
+inline constexpr std::string_view kTls12CipherList =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+struct TlsContextOptions {
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;
+  std::string min_version = "VersionTLS12";
+  // Sends a CertificateRequest; any presented chain is accepted here and verified later.
+  bool request_client_certificate = false;
+};
+
+// "VersionTLS12" -> TLS1_2_VERSION, "VersionTLS13" -> TLS1_3_VERSION (Go's names, as the
+// --tls-min-version flag takes them). Older versions are refused.
+absl::StatusOr<int> ParseTlsMinVersion(std::string_view go_name);
+
+absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& options);
+
+}  // namespace ma::server

@@ -1,0 +1,92 @@
+#include "adapter/server/tls_context.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "adapter/server/self_signed_cert.h"
+#include "adapter/server/test_certs.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ma::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct VersionCase {
+  std::string go_name;
+  int want_version;  // 0: an error
+  std::string want_message_part;
+};
+
+class ParseTlsMinVersionTest : public ::testing::TestWithParam<VersionCase> {};
+
+TEST_P(ParseTlsMinVersionTest, MapsGoNames) {
+  absl::StatusOr<int> version = ParseTlsMinVersion(GetParam().go_name);
+  if (GetParam().want_version != 0) {
+    ASSERT_TRUE(version.ok()) << version.status();
+    EXPECT_EQ(*version, GetParam().want_version);
+  } else {
+    ASSERT_FALSE(version.ok());
+    EXPECT_THAT(std::string(version.status().message()), HasSubstr(GetParam().want_message_part));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Names, ParseTlsMinVersionTest,
+                         ::testing::ValuesIn(std::vector<VersionCase>{
+                             {"VersionTLS12", TLS1_2_VERSION, ""},
+                             {"VersionTLS13", TLS1_3_VERSION, ""},
+                             {"VersionTLS11", 0, "TLS 1.2 is the minimum"},
+                             {"VersionTLS10", 0, "TLS 1.2 is the minimum"},
+                             {"TLS12", 0, "use VersionTLS12 or VersionTLS13"},
+                             {"", 0, "unknown"},
+                         }));
+
+class CreateServerSslContextTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tls_ctx_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    absl::StatusOr<CertificateFiles> files = EnsureSelfSignedCertificate(dir_);
+    ASSERT_TRUE(files.ok()) << files.status();
+    options_.cert_file = files->cert_file;
+    options_.key_file = files->key_file;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  TlsContextOptions options_;
+};
+
+TEST_F(CreateServerSslContextTest, HardenedDefaults) {
+  for (bool request_client_certificate : {false, true}) {
+    options_.request_client_certificate = request_client_certificate;
+    for (const auto& [name, version] :
+         {std::pair{"VersionTLS12", TLS1_2_VERSION}, std::pair{"VersionTLS13", TLS1_3_VERSION}}) {
+      options_.min_version = name;
+      absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options_);
+      ASSERT_TRUE(context.ok()) << context.status();
+      SSL_CTX* ctx = context->get();
+      EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), version);
+      uint64_t options = SSL_CTX_get_options(ctx);
+      EXPECT_NE(options & SSL_OP_NO_COMPRESSION, 0u);
+      EXPECT_NE(options & SSL_OP_NO_RENEGOTIATION, 0u);
+      EXPECT_EQ(SSL_CTX_get_verify_mode(ctx),
+                request_client_certificate ? SSL_VERIFY_PEER : SSL_VERIFY_NONE);
+    }
+  }
+}
+
+TEST_F(CreateServerSslContextTest, ErrorsNameTheFile) {
+  options_.key_file = dir_ + "/nope.key";
+  absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options_);
+  ASSERT_FALSE(context.ok());
+  EXPECT_THAT(std::string(context.status().message()), HasSubstr("--tls-private-key-file"));
+  EXPECT_THAT(std::string(context.status().message()), HasSubstr("nope.key"));
+}
+
+}  // namespace
+}  // namespace ma::server

@@ -1,0 +1,107 @@
+#include "queries/rules/rule_set.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test/testing/config_gen_rules.h"
+
+namespace ma::rules {
+namespace {
+
+using ::testing::HasSubstr;
+
+CompileResult CompileYaml(std::string_view yaml, bool allow_unknown = false) {
+  const auto parsed = config::ParseRulesConfig(yaml);
+  EXPECT_TRUE(parsed.problems.empty()) << parsed.problems.front().message;
+  return CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper(),
+                                      .allow_unknown_resources = allow_unknown});
+}
+
+TEST(CompileRulesTest, ConfigGenDefaultsCompile) {
+  const auto result = CompileYaml(testing::kConfigGenRulesYaml);
+  ASSERT_TRUE(result.problems.empty()) << result.problems.front().message;
+  const auto& rules = *result.rule_set;
+  EXPECT_EQ(rules.custom_rules().size(), 6u);
+  EXPECT_TRUE(rules.external_rules().empty());
+  ASSERT_TRUE(rules.resource_rules().has_value());
+  EXPECT_EQ(rules.resource_rules()->window, std::chrono::minutes(1));
+  EXPECT_EQ(rules.resource_rules()->cpu.container_label, "kube_container");
+  // Rules sharing a seriesQuery share one /api/v1/series call.
+  EXPECT_EQ(rules.series_queries(),
+            (std::vector<std::string>{
+                R"({__name__=~"^container_.*",container!="POD",namespace!="",pod!=""})",
+                R"({kube_namespace!="",__name__!~"^container_.*"})"}));
+  // Filters: rule 2 refuses seconds counters, accepts other counters.
+  EXPECT_FALSE(rules.custom_rules()[1].AcceptsSeries("container_cpu_usage_seconds_total"));
+  EXPECT_TRUE(rules.custom_rules()[1].AcceptsSeries("container_network_bytes_total"));
+  EXPECT_FALSE(rules.custom_rules()[1].AcceptsSeries("container_memory_usage"));
+}
+
+struct ProblemCase {
+  std::string yaml;
+  int line;
+  std::string message;
+};
+
+TEST(CompileRulesTest, EveryProblemHasItsLineAndNamesTheRule) {
+  const ProblemCase cases[] = {
+      {"rules:\n- seriesQuery: up\n  name:\n    matches: \"^(a)(b)$\"\n  metricsQuery: x\n", 4,
+       "rules[0].name.matches: must specify an 'as' value"},
+      {"rules:\n- seriesQuery: up\n  name:\n    matches: \"^(a\"\n  metricsQuery: x\n", 4,
+       "rules[0].name.matches: invalid regex"},
+      {"rules:\n- seriesQuery: up\n  metricsQuery: \"sum(<<.Serie>>)\"\n", 3,
+       "rules[0].metricsQuery:"},
+      {"rules:\n- seriesQuery: up\n  seriesFilters:\n  - isNot: \"(\"\n  metricsQuery: x\n", 4,
+       "rules[0].seriesFilters[0].isNot: invalid regex"},
+      {"rules:\n- seriesQuery: up\n  resources:\n    template: \"kube_<<.Group>>\"\n  metricsQuery: x\n",
+       4, "rules[0].resources.template: must include at least `<<.Resource>>`"},
+      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      ns:\n        resource: widget\n"
+       "  metricsQuery: x\n",
+       6, "rules[0].resources.overrides.ns: unable to normalize group-resource widget"},
+      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      bad-label:\n        resource: pod\n"
+       "  metricsQuery: x\n",
+       6, "rules[0].resources.overrides.bad-label: \"bad-label\" is not a valid Prometheus label name"},
+      {"externalRules:\n- seriesQuery: up\n  metricsQuery: x\n", 2,
+       "externalRules[0].resources: a namespaced external rule needs a label for namespaces"},
+      {"rules:\n- seriesQuery: 'up{'\n  metricsQuery: x\n", 2,
+       "rules[0].seriesQuery: invalid series selector"},
+      {"rules:\n- metricsQuery: x\n", 2, "rules[0]: missing seriesQuery"},
+      {"resourceRules:\n  cpu: {containerQuery: x, nodeQuery: y}\n  memory: {containerQuery: x, "
+       "nodeQuery: y}\n  window: 5 minutes\n",
+       4, "resourceRules.window: not a valid duration string"},
+  };
+  for (const auto& c : cases) {
+    const auto result = CompileYaml(c.yaml);
+    ASSERT_FALSE(result.problems.empty()) << c.yaml;
+    EXPECT_EQ(result.rule_set, nullptr);
+    const auto& problem = result.problems.front();
+    EXPECT_EQ(problem.pos.line, c.line) << problem.message;
+    EXPECT_GT(problem.pos.column, 0) << problem.message;
+    EXPECT_THAT(problem.message, HasSubstr(c.message));
+  }
+}
+
+TEST(CompileRulesTest, ReportsEveryProblemNotJustTheFirst) {
+  const auto result = CompileYaml(
+      "rules:\n- seriesQuery: up\n  name: {matches: \"(\"}\n  metricsQuery: \"<<.Nope>>\"\n"
+      "- seriesQuery: up\n  seriesFilters: [{is: \"[\"}]\n  metricsQuery: ok\n");
+  ASSERT_EQ(result.problems.size(), 3u);
+  EXPECT_EQ(result.problems[0].pos.line, 3);
+  EXPECT_EQ(result.problems[1].pos.line, 4);
+  EXPECT_EQ(result.problems[2].pos.line, 6);
+}
+
+TEST(CompileRulesTest, UnknownResourcesAreAcceptedWithoutAKubernetesApi) {
+  const std::string yaml =
+      "rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      widget:\n        group: "
+      "example.com\n        resource: widgets\n  metricsQuery: x\n";
+  EXPECT_FALSE(CompileYaml(yaml).problems.empty());
+  const auto lenient = CompileYaml(yaml, /*allow_unknown=*/true);
+  ASSERT_TRUE(lenient.problems.empty()) << lenient.problems.front().message;
+  EXPECT_EQ(*lenient.rule_set->custom_rules()[0].resources().LabelForResource(
+                {"example.com", "widgets"}),
+            "widget");
+}
+
+}  // namespace
+}  // namespace ma::rules

@@ -1,0 +1,656 @@
+"""Integration-test harness: a real Prometheus, a test exporter, the real adapter, real clients.
+
+A `Cluster` owns a temporary directory and every process it starts:
+
+  * certificates made by scripts/gen_certs.sh (openssl CLI): a CA, a serving certificate for
+    localhost/127.0.0.1 and a client certificate, plus an unrelated CA for negative tests;
+  * test/exporter/exporter.py serving a spec file (test/data/integration/metrics.txt by default);
+  * Debian's `prometheus` on a free loopback port with its own storage dir, scraping the exporter
+    every second; start() returns only once Prometheus holds samples for every exported metric;
+  * build/bin/metrics-adapter in standalone mode with a rules file, once /readyz answers over TLS;
+  * kubeconfigs that trust the CA (and one that trusts the other CA), for `kubectl get --raw`.
+
+stop() always ends every child and removes the directory (MA_KEEP_TMP=1 keeps it). Children also
+die with the test process (PR_SET_PDEATHSIG), so a killed test run leaves no Prometheus behind.
+Every wait is bounded by a constant below and ends in a HarnessError that says what was awaited.
+
+Environment: MA_SOURCE_DIR (repository root), MA_ADAPTER_BIN (the server binary), both set by
+test/integration/CMakeLists.txt; defaults suit a run from a source checkout with build/.
+
+Only the Python standard library is used.
+"""
+
+import ctypes
+import dataclasses
+import decimal
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+SOURCE_DIR = pathlib.Path(
+    os.environ.get("MA_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+ADAPTER_BIN = pathlib.Path(
+    os.environ.get("MA_ADAPTER_BIN", SOURCE_DIR / "build" / "bin" / "metrics-adapter"))
+EXPORTER = SOURCE_DIR / "test" / "exporter" / "exporter.py"
+GEN_CERTS = SOURCE_DIR / "scripts" / "gen_certs.sh"
+DATA_DIR = SOURCE_DIR / "test" / "data" / "integration"
+DEFAULT_METRICS_SPEC = DATA_DIR / "metrics.txt"
+DEFAULT_RULES = DATA_DIR / "rules.yaml"
+
+sys.path.insert(0, str(EXPORTER.parent))
+import exporter  # noqa: E402  (the spec grammar lives in one place)
+
+# Bounds on every wait. Generous because sanitizer builds and two-core CI machines are slow; a
+# healthy run finishes each wait in a few seconds.
+CHILD_START_TIMEOUT_S = 30  # exporter port file, Prometheus /-/ready
+SAMPLES_TIMEOUT_S = 60  # Prometheus has scraped every exported metric
+ADAPTER_READY_TIMEOUT_S = 90  # /readyz answers 200 over TLS
+CHILD_STOP_TIMEOUT_S = 15  # SIGTERM to exit, then SIGKILL
+CLIENT_TIMEOUT_S = 30  # one kubectl, curl, openssl or HTTP call
+POLL_INTERVAL_S = 0.2
+# Scrapes Prometheus must have made before start() returns: rate() needs two samples.
+MIN_SCRAPES = 2
+LOG_TAIL_BYTES = 16 * 1024
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+SCRAPE_JOB = "exporter"
+# Default `--metrics-relist-interval`: series a test adds show up in discovery quickly.
+DEFAULT_RELIST_INTERVAL = "5s"
+# Words in a child's log that mean a sanitizer found a bug even if the exit code looks fine.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+_PR_SET_PDEATHSIG = 1
+
+
+class HarnessError(AssertionError):
+    """The environment did not come up as asked; the message says what and where to look."""
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: the kernel kills it when the test process dies.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def free_port():
+    """A loopback port that was free a moment ago (the caller binds it soon after)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout_s, what, check=None):
+    """Polls predicate() until it returns a truthy value, which is returned.
+
+    check(), if given, runs before each poll and raises to stop waiting early (a child died).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if check:
+            check()
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def _tail(path, limit=LOG_TAIL_BYTES):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - limit))
+            text = f.read().decode("utf-8", errors="replace")
+            return ("...\n" if size > limit else "") + text
+    except OSError as e:
+        return f"(no log: {e})"
+
+
+def write_kubeconfig(path, server, ca_file, client_cert=None, client_key=None):
+    """Writes a kubeconfig for `server` that trusts ca_file; JSON strings are valid YAML."""
+    q = json.dumps
+    user = ""
+    if client_cert:
+        user = (f"    client-certificate: {q(str(client_cert))}\n"
+                f"    client-key: {q(str(client_key))}\n")
+    text = ("apiVersion: v1\n"
+            "kind: Config\n"
+            "clusters:\n"
+            "- name: metrics-adapter\n"
+            "  cluster:\n"
+            f"    server: {q(server)}\n"
+            f"    certificate-authority: {q(str(ca_file))}\n"
+            "users:\n"
+            "- name: test-user\n"
+            "  user:\n" + (user or "    {}\n") +
+            "contexts:\n"
+            "- name: metrics-adapter\n"
+            "  context:\n"
+            "    cluster: metrics-adapter\n"
+            "    user: test-user\n"
+            "current-context: metrics-adapter\n")
+    pathlib.Path(path).write_text(text, encoding="utf-8")
+    return pathlib.Path(path)
+
+
+@dataclasses.dataclass
+class Pki:
+    """Files written by scripts/gen_certs.sh into `directory`."""
+    directory: pathlib.Path
+
+    @property
+    def ca_crt(self):
+        return self.directory / "ca.crt"
+
+    @property
+    def server_crt(self):
+        return self.directory / "server.crt"
+
+    @property
+    def server_key(self):
+        return self.directory / "server.key"
+
+    @property
+    def client_crt(self):
+        return self.directory / "client.crt"
+
+    @property
+    def client_key(self):
+        return self.directory / "client.key"
+
+
+def generate_pki(directory, ca_common_name="metrics-adapter-test-ca"):
+    directory = pathlib.Path(directory)
+    run = subprocess.run(["bash", str(GEN_CERTS), str(directory), ca_common_name],
+                         capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S, check=False)
+    if run.returncode != 0:
+        raise HarnessError(f"{GEN_CERTS} failed ({run.returncode}): {run.stderr.strip()}")
+    return Pki(directory)
+
+
+@dataclasses.dataclass
+class CurlResult:
+    status: int  # HTTP status; 0 when no response (see exit_code and stderr)
+    body: str
+    content_type: str
+    exit_code: int
+    stderr: str
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def run_client(argv):
+    """Runs a client command; returns (exit code, stdout, stderr)."""
+    try:
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S,
+                             check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{argv[0]} did not finish within {CLIENT_TIMEOUT_S}s: {argv}")
+    return run.returncode, run.stdout, run.stderr
+
+
+def curl(url, ca_file=None, client_cert=None, client_key=None, method="GET", headers=(),
+         data=None, extra_args=()):
+    """One request with the curl CLI; never raises on HTTP or TLS errors."""
+    with tempfile.NamedTemporaryFile(prefix="curl-body-") as body_file:
+        argv = ["curl", "--silent", "--show-error", "--globoff", "--max-time",
+                str(CLIENT_TIMEOUT_S), "--max-filesize", str(MAX_RESPONSE_BYTES), "--request",
+                method, "--output", body_file.name, "--write-out", "%{http_code}\n%{content_type}"]
+        if ca_file:
+            argv += ["--cacert", str(ca_file)]
+        if client_cert:
+            argv += ["--cert", str(client_cert), "--key", str(client_key)]
+        for h in headers:
+            argv += ["--header", h]
+        if data is not None:
+            argv += ["--data-binary", data]
+        argv += list(extra_args) + [url]
+        code, out, err = run_client(argv)
+        status_text, _, content_type = out.partition("\n")
+        body = pathlib.Path(body_file.name).read_bytes().decode("utf-8", errors="replace")
+        status = int(status_text) if status_text.strip().isdigit() else 0
+        return CurlResult(status, body, content_type.strip(), code, err)
+
+
+def kubectl_raw(kubeconfig, path, cache_dir):
+    """`kubectl get --raw PATH` through kubeconfig; returns (exit code, stdout, stderr)."""
+    return run_client([
+        "kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache_dir),
+        f"--request-timeout={CLIENT_TIMEOUT_S}s", "get", "--raw", path
+    ])
+
+
+_QUANTITY_SUFFIXES = {
+    "n": decimal.Decimal("1e-9"), "u": decimal.Decimal("1e-6"), "m": decimal.Decimal("1e-3"),
+    "": decimal.Decimal(1), "k": decimal.Decimal("1e3"), "M": decimal.Decimal("1e6"),
+    "G": decimal.Decimal("1e9"), "T": decimal.Decimal("1e12"), "P": decimal.Decimal("1e15"),
+    "E": decimal.Decimal("1e18"), "Ki": decimal.Decimal(2**10), "Mi": decimal.Decimal(2**20),
+    "Gi": decimal.Decimal(2**30), "Ti": decimal.Decimal(2**40), "Pi": decimal.Decimal(2**50),
+    "Ei": decimal.Decimal(2**60),
+}
+
+
+def parse_quantity(text):
+    """Exact value of a Kubernetes Quantity string (k8s-metrics-contract.md §1.7 grammar)."""
+    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?",
+                     text)
+    if not m:
+        raise ValueError(f"not a Quantity: {text!r}")
+    number = decimal.Decimal(m.group(1))
+    suffix = m.group(2) or ""
+    if len(suffix) > 1 and suffix[0] in ("e", "E"):
+        return number.scaleb(int(suffix[1:]))
+    return number * _QUANTITY_SUFFIXES[suffix]
+
+
+def canonical_quantity(value):
+    """The DecimalSI string the contract (§1.7 emission algorithm) requires for value."""
+    v = decimal.Decimal(value).quantize(decimal.Decimal("1e-9"), rounding=decimal.ROUND_UP)
+    if v == 0:
+        return "0"
+    sign = "-" if v < 0 else ""
+    mantissa = int(abs(v).scaleb(9).to_integral_exact())
+    exponent = -9
+    while mantissa % 10 == 0:
+        mantissa //= 10
+        exponent += 1
+    while exponent % 3 != 0:
+        mantissa *= 10
+        exponent -= 1
+    suffix = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P",
+              18: "E"}[exponent]
+    return f"{sign}{mantissa}{suffix}"
+
+
+class Child:
+    """A process the harness started, with its output in a log file."""
+
+    def __init__(self, name, argv, log_path, env=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.log_path = pathlib.Path(log_path)
+        self.env = env
+        self.process = None
+        self.returncode = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- started: {' '.join(self.argv)}\n".encode())
+            log.flush()
+            try:
+                self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
+                                                stderr=subprocess.STDOUT, env=self.env,
+                                                start_new_session=True,
+                                                preexec_fn=_die_with_parent)
+            except OSError as e:
+                raise HarnessError(f"cannot start {self.name} ({self.argv[0]}): {e}")
+        self.returncode = None
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def check_running(self):
+        if self.process is not None and self.process.poll() is not None:
+            raise HarnessError(f"{self.name} exited with code {self.process.returncode} during "
+                               f"startup; its log ends with:\n{_tail(self.log_path)}")
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after CHILD_STOP_TIMEOUT_S; returns the exit code."""
+        if self.process is None:
+            return self.returncode
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=CHILD_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait(timeout=CHILD_STOP_TIMEOUT_S)
+                with open(self.log_path, "ab") as log:
+                    log.write(f"--- harness: no exit {CHILD_STOP_TIMEOUT_S}s after SIGTERM, "
+                              "sent SIGKILL\n".encode())
+        self.returncode = self.process.returncode
+        self.process = None
+        return self.returncode
+
+    def _signal(self, sig):
+        # The child leads its own process group (start_new_session), so this reaches only it
+        # and anything it spawned.
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def log(self):
+        return _tail(self.log_path, limit=MAX_RESPONSE_BYTES)
+
+
+class Cluster:
+    """Exporter + Prometheus + adapter + certificates + kubeconfigs in one temporary directory.
+
+    Not thread-safe: one test thread drives it.
+    """
+
+    def __init__(self, rules=DEFAULT_RULES, metrics_spec=DEFAULT_METRICS_SPEC, start_adapter=True,
+                 adapter_bin=ADAPTER_BIN, adapter_args=(),
+                 relist_interval=DEFAULT_RELIST_INTERVAL, tmp_root=None):
+        self.rules = pathlib.Path(rules)
+        self.metrics_spec = pathlib.Path(metrics_spec)
+        self.want_adapter = start_adapter
+        self.adapter_bin = pathlib.Path(adapter_bin)
+        self.adapter_args = list(adapter_args)
+        self.relist_interval = relist_interval
+        self.tmp_root = tmp_root
+        # Where dump_logs() writes when a start fails or a test fails.
+        self.log_stream = sys.stderr
+        self.tmp = None
+        self.children = {}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(check_adapter_exit=exc[0] is None)
+
+    def start(self):
+        if self.want_adapter:
+            self._check_adapter_bin()
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="ma-it-", dir=self.tmp_root))
+        try:
+            self.pki = generate_pki(self.tmp / "pki")
+            # Same subject shape, different key: only the trust anchor differs.
+            self.wrong_pki = generate_pki(self.tmp / "wrong-pki", "metrics-adapter-test-ca")
+            self.kube_cache = self.tmp / "kube-cache"
+            self.prometheus_port = free_port()
+            self.adapter_port = free_port()
+            self.base_url = f"https://127.0.0.1:{self.adapter_port}"
+            self.kubeconfig = write_kubeconfig(self.tmp / "kubeconfig", self.base_url,
+                                               self.pki.ca_crt, self.pki.client_crt,
+                                               self.pki.client_key)
+            self.wrong_ca_kubeconfig = write_kubeconfig(
+                self.tmp / "kubeconfig-wrong-ca", self.base_url, self.wrong_pki.ca_crt,
+                self.pki.client_crt, self.pki.client_key)
+            self._start_exporter()
+            self._write_prometheus_config()
+            self.start_prometheus()
+            self.wait_for_samples()
+            if self.want_adapter:
+                self.start_adapter()
+        except BaseException:
+            self.dump_logs()
+            self.stop(check_adapter_exit=False)
+            raise
+
+    def stop(self, check_adapter_exit=True):
+        """Ends every child (adapter first) and removes the temp dir.
+
+        Raises afterwards if the adapter exited with an error or a sanitizer report, so a leak
+        found at shutdown fails the test class.
+        """
+        problem = None
+        for name in ("adapter", "prometheus", "exporter"):
+            child = self.children.pop(name, None)
+            if child is None:
+                continue
+            child.stop()
+            if name == "adapter" and check_adapter_exit:
+                problem = problem or self._exit_problem(child)
+        if problem:
+            sys.stderr.write(problem + "\n")
+        if self.tmp is not None:
+            if os.environ.get("MA_KEEP_TMP") == "1":
+                sys.stderr.write(f"harness: kept {self.tmp}\n")
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        if problem:
+            raise HarnessError(problem)
+
+    @staticmethod
+    def _exit_problem(child):
+        log = child.log()
+        markers = [m for m in SANITIZER_MARKERS if m in log]
+        # SIGTERM ends a server that does not trap it; anything else is a crash or a report.
+        if child.returncode not in (0, -signal.SIGTERM) or markers:
+            return (f"{child.name} exited with code {child.returncode}"
+                    f"{' and reported ' + ', '.join(markers) if markers else ''}; log tail:\n"
+                    f"{_tail(child.log_path)}")
+        return None
+
+    def dump_logs(self, stream=None):
+        stream = stream or self.log_stream
+        for name, child in self.children.items():
+            stream.write(f"\n===== {name} log ({child.log_path}) =====\n{_tail(child.log_path)}\n")
+        stream.flush()
+
+    # ---- exporter --------------------------------------------------------------------------
+
+    def _start_exporter(self):
+        port_file = self.tmp / "exporter.port"
+        child = Child("exporter", [sys.executable, EXPORTER, "--spec", self.metrics_spec,
+                                   "--port-file", port_file], self.tmp / "exporter.log")
+        self.children["exporter"] = child
+        child.start()
+        wait_until(port_file.exists, CHILD_START_TIMEOUT_S, f"the exporter to write {port_file}",
+                   check=child.check_running)
+        self.exporter_port = int(port_file.read_text().strip())
+        self.exporter_url = f"http://127.0.0.1:{self.exporter_port}"
+
+    def exporter_set(self, *lines):
+        """Creates or replaces series on the exporter (spec lines, e.g. 'm{a="b"} 3')."""
+        return self._exporter_post("/set", "\n".join(lines))
+
+    def exporter_delete(self, *series):
+        return self._exporter_post("/delete", "\n".join(series))
+
+    def _exporter_post(self, path, body):
+        req = urllib.request.Request(self.exporter_url + path, data=body.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=CLIENT_TIMEOUT_S) as resp:
+                return resp.read().decode()
+        except urllib.error.HTTPError as e:
+            raise HarnessError(f"exporter {path} refused {body!r}: {e.read().decode().strip()}")
+
+    # ---- Prometheus ------------------------------------------------------------------------
+
+    def _write_prometheus_config(self):
+        self.prometheus_storage = self.tmp / "prometheus-data"
+        self.prometheus_config = self.tmp / "prometheus.yml"
+        self.prometheus_url = f"http://127.0.0.1:{self.prometheus_port}"
+        self.prometheus_config.write_text(
+            "global:\n"
+            "  scrape_interval: 1s\n"
+            "  scrape_timeout: 1s\n"
+            "  evaluation_interval: 1s\n"
+            "scrape_configs:\n"
+            f"- job_name: {SCRAPE_JOB}\n"
+            "  static_configs:\n"
+            f"  - targets: ['127.0.0.1:{self.exporter_port}']\n",
+            encoding="utf-8")
+
+    def start_prometheus(self):
+        """Starts (or restarts) Prometheus on the same port and storage dir; waits for ready."""
+        if "prometheus" in self.children and self.children["prometheus"].running():
+            raise HarnessError("Prometheus is already running")
+        child = self.children.get("prometheus") or Child(
+            "prometheus", [
+                "prometheus", f"--config.file={self.prometheus_config}",
+                f"--storage.tsdb.path={self.prometheus_storage}",
+                f"--web.listen-address=127.0.0.1:{self.prometheus_port}"
+            ], self.tmp / "prometheus.log")
+        self.children["prometheus"] = child
+        child.start()
+        wait_until(lambda: self._http_ok(self.prometheus_url + "/-/ready"), CHILD_START_TIMEOUT_S,
+                   f"Prometheus to answer {self.prometheus_url}/-/ready", check=child.check_running)
+
+    def stop_prometheus(self):
+        """Stops Prometheus (for outage tests); start_prometheus() brings it back."""
+        child = self.children.get("prometheus")
+        if child is None or not child.running():
+            raise HarnessError("Prometheus is not running")
+        return child.stop()
+
+    def prometheus_query(self, promql):
+        """Result list of an instant query, or raises HarnessError with Prometheus' error."""
+        url = (self.prometheus_url + "/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        try:
+            with urllib.request.urlopen(url, timeout=CLIENT_TIMEOUT_S) as resp:
+                doc = json.loads(resp.read(MAX_RESPONSE_BYTES))
+        except urllib.error.HTTPError as e:
+            raise HarnessError(f"Prometheus rejected {promql!r}: {e.read().decode().strip()}")
+        except (urllib.error.URLError, OSError) as e:
+            raise HarnessError(f"Prometheus unreachable for {promql!r}: {e}")
+        return doc["data"]["result"]
+
+    def wait_for_query(self, promql, predicate, what):
+        """Waits until predicate(result list) is true; returns the result list."""
+
+        def poll():
+            try:
+                result = self.prometheus_query(promql)
+            except HarnessError:
+                return None
+            return result if predicate(result) else None
+
+        return wait_until(poll, SAMPLES_TIMEOUT_S, what)
+
+    def wait_for_samples(self):
+        """Waits until Prometheus holds every metric of the spec, scraped MIN_SCRAPES times."""
+        _, samples = exporter.parse_spec(self.metrics_spec.read_text(encoding="utf-8"))
+        names = sorted({key[0] for key, _, _ in samples})
+        job = f'job="{SCRAPE_JOB}"'
+        self.wait_for_query(f"count_over_time(up{{{job}}}[1m]) >= {MIN_SCRAPES}", bool,
+                            f"{MIN_SCRAPES} scrapes of the exporter by Prometheus")
+        self.wait_for_query(
+            f"group by (__name__) ({{{job}}})",
+            lambda r: set(names) <= {s["metric"].get("__name__") for s in r},
+            f"Prometheus to hold samples of {', '.join(names)}")
+
+    # ---- adapter ---------------------------------------------------------------------------
+
+    def start_adapter(self, rules=None, extra_args=()):
+        """Starts the adapter (standalone, TLS from the generated certs); waits for /readyz."""
+        if "adapter" in self.children and self.children["adapter"].running():
+            raise HarnessError("the adapter is already running; stop_adapter() first")
+        self._check_adapter_bin()
+        argv = [
+            self.adapter_bin, "serve", "--standalone", f"--config={rules or self.rules}",
+            f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}",
+            f"--tls-cert-file={self.pki.server_crt}",
+            f"--tls-private-key-file={self.pki.server_key}"
+        ]
+        if self.relist_interval:
+            argv.append(f"--metrics-relist-interval={self.relist_interval}")
+        argv += self.adapter_args + list(extra_args)
+        child = Child("adapter", argv, self.tmp / "adapter.log")
+        self.children["adapter"] = child
+        child.start()
+
+        def ready():
+            r = self.curl("/readyz")
+            return r.status == 200
+
+        wait_until(ready, ADAPTER_READY_TIMEOUT_S, f"the adapter to answer 200 on {self.base_url}"
+                   "/readyz (curl with the generated CA)", check=child.check_running)
+
+    def _check_adapter_bin(self):
+        if not os.access(self.adapter_bin, os.X_OK):
+            raise HarnessError(f"adapter binary {self.adapter_bin} is missing or not executable: "
+                               "build it (make build) or set MA_ADAPTER_BIN")
+
+    def stop_adapter(self):
+        """Stops the adapter; raises if it exited with an error or a sanitizer report."""
+        child = self.children.pop("adapter", None)
+        if child is None:
+            raise HarnessError("the adapter is not running")
+        child.stop()
+        problem = self._exit_problem(child)
+        if problem:
+            raise HarnessError(problem)
+        return child.returncode
+
+    def adapter_log(self):
+        child = self.children.get("adapter")
+        return child.log() if child else ""
+
+    # ---- clients ---------------------------------------------------------------------------
+
+    def kubectl_raw(self, path, kubeconfig=None):
+        """`kubectl get --raw PATH` via the kubeconfig; returns (exit code, stdout, stderr)."""
+        return kubectl_raw(kubeconfig or self.kubeconfig, path, self.kube_cache)
+
+    def curl(self, path, ca_file=None, client_cert=False, **kwargs):
+        """curl against the adapter, trusting the generated CA unless ca_file says otherwise."""
+        cert = (self.pki.client_crt, self.pki.client_key) if client_cert else (None, None)
+        return curl(self.base_url + path, ca_file=ca_file or self.pki.ca_crt, client_cert=cert[0],
+                    client_key=cert[1], **kwargs)
+
+    @staticmethod
+    def _http_ok(url):
+        try:
+            with urllib.request.urlopen(url, timeout=CLIENT_TIMEOUT_S) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+def _failed(test):
+    """Whether the running test has failed or errored (unittest keeps no public flag)."""
+    outcome = getattr(test, "_outcome", None)
+    if outcome is None:
+        return False
+    result = getattr(outcome, "result", None)
+    if result is not None and hasattr(result, "failures"):  # Python >= 3.11
+        return any(t is test for t, _ in result.failures + result.errors)
+    return any(exc for _, exc in getattr(outcome, "errors", []))  # Python <= 3.10
+
+
+class ClusterTestCase(unittest.TestCase):
+    """One Cluster per test class; a failing test prints the children's logs."""
+
+    cluster_options = {}
+    cluster = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster = Cluster(**cls.cluster_options)
+        cls.cluster.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.cluster is not None:
+            cls.cluster.stop()
+            cls.cluster = None
+        super().tearDownClass()
+
+    def tearDown(self):
+        if _failed(self):
+            self.cluster.dump_logs()
+        super().tearDown()
+
+    def get_json(self, path):
+        """kubectl get --raw PATH, asserting success; returns the decoded document."""
+        code, out, err = self.cluster.kubectl_raw(path)
+        self.assertEqual(code, 0, f"kubectl get --raw {path} failed: {err.strip()}")
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            self.fail(f"kubectl get --raw {path} printed no JSON ({e}): {out[:500]!r}")
