@@ -151,4 +151,12 @@ absl::StatusOr<std::string> FormatBinaryQuantity(double value) {
   return absl::StrCat(amount->negative ? "-" : "", bytes, ToAbsl(kBinarySuffixes[power]));
 }
 
+absl::StatusOr<std::string> FormatMetricValue(double value) {
+  if (!std::isfinite(value)) {
+    return FormatDecimalQuantity(value);  // the error
+  }
+  const double milli = std::round(value * 1000) / 1000;
+  return FormatDecimalQuantity(milli == 0 ? value : milli);
+}
+
 }  // namespace ma::api

@@ -28,4 +28,10 @@ absl::StatusOr<std::string> FormatDecimalQuantity(double value);
 // cap, are emitted as DecimalSI too. Errors as FormatDecimalQuantity.
 absl::StatusOr<std::string> FormatBinaryQuantity(double value);
 
+// A metric value as served to the HPA: DecimalSI at milli precision (rounded half away from zero),
+// which is the precision the HPA reads (Quantity.MilliValue), so "5000152596n" is served as "5".
+// A non-zero value that would round to 0 keeps nano precision instead ("250n"): the HPA rounds
+// that up to 1m, where a "0" would read as no load at all. Errors as FormatDecimalQuantity.
+absl::StatusOr<std::string> FormatMetricValue(double value);
+
 }  // namespace ma::api

@@ -143,5 +143,18 @@ TEST(FormatBinaryQuantityTest, FallsBackToDecimalLikeGo) {
   }
 }
 
+TEST(FormatMetricValueTest, MilliPrecisionUnlessThatWouldBeZero) {
+  const std::pair<double, std::string> cases[] = {
+      {5.000152596, "5"}, {0.25, "250m"},   {16.5, "16500m"}, {0.0004, "400u"},
+      {2.5e-7, "250n"},   {-0.0015, "-2m"}, {0, "0"},         {1234.5678, "1234568m"},
+  };
+  for (const auto& [value, want] : cases) {
+    auto got = FormatMetricValue(value);
+    ASSERT_TRUE(got.ok()) << value;
+    EXPECT_EQ(*got, want) << value;
+  }
+  EXPECT_FALSE(FormatMetricValue(std::nan("")).ok());
+}
+
 }  // namespace
 }  // namespace ma::api

@@ -6,14 +6,13 @@ namespace ma::app {
 namespace {
 
 TEST(NormalizeCommandLineTest, DashesBecomeUnderscoresInNamesOnly) {
-  const char* argv[] = {"metrics-adapter", "--metrics-relist-interval=1m", "-v=4",
-                        "--cert-dir", "/tmp/a-b", "--tls-cert-file=/x/my-cert.pem", "explain",
-                        "/apis/x-y"};
+  const char* argv[] = {
+      "metrics-adapter", "--metrics-relist-interval=1m",   "-v=4",    "--cert-dir",
+      "/tmp/a-b",        "--tls-cert-file=/x/my-cert.pem", "explain", "/apis/x-y"};
   const auto cl = NormalizeCommandLine(8, argv);
-  EXPECT_EQ(cl.args, (std::vector<std::string>{"metrics-adapter", "--metrics_relist_interval=1m",
-                                               "-v=4", "--cert_dir", "/tmp/a-b",
-                                               "--tls_cert_file=/x/my-cert.pem", "explain",
-                                               "/apis/x-y"}));
+  EXPECT_EQ(cl.args, (std::vector<std::string>{
+                         "metrics-adapter", "--metrics_relist_interval=1m", "-v=4", "--cert_dir",
+                         "/tmp/a-b", "--tls_cert_file=/x/my-cert.pem", "explain", "/apis/x-y"}));
 }
 
 TEST(NormalizeCommandLineTest, CollectsRepeatedPrometheusHeaders) {

@@ -30,7 +30,8 @@ void InstrumentedPrometheusClient::Query(std::string promql,
   const auto start = std::chrono::steady_clock::now();
   inner_.Query(std::move(promql), time,
                [this, start, done = std::move(done)](absl::StatusOr<model::QueryResult> result) {
-                 metrics_.RecordPrometheusCall("query", Outcome(result.status()), SecondsSince(start));
+                 metrics_.RecordPrometheusCall("query", Outcome(result.status()),
+                                               SecondsSince(start));
                  done(std::move(result));
                });
 }
@@ -39,13 +40,12 @@ void InstrumentedPrometheusClient::Series(std::string match,
                                           std::chrono::system_clock::time_point start_time,
                                           prometheus::SeriesCallback done) {
   const auto start = std::chrono::steady_clock::now();
-  inner_.Series(std::move(match), start_time,
-                [this, start, done = std::move(done)](
-                    absl::StatusOr<std::vector<model::Series>> result) {
-                  metrics_.RecordPrometheusCall("series", Outcome(result.status()),
-                                                SecondsSince(start));
-                  done(std::move(result));
-                });
+  inner_.Series(
+      std::move(match), start_time,
+      [this, start, done = std::move(done)](absl::StatusOr<std::vector<model::Series>> result) {
+        metrics_.RecordPrometheusCall("series", Outcome(result.status()), SecondsSince(start));
+        done(std::move(result));
+      });
 }
 
 }  // namespace ma::app

@@ -55,8 +55,8 @@ struct Options {
 
 // Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
 // (a --prometheus-header without '=', a port out of range, max-age below the relist interval).
-// `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags cannot
-// express (see command_line.h).
+// `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags
+// cannot express (see command_line.h).
 absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers);
 
 }  // namespace ma::app

@@ -48,7 +48,8 @@ server::ServerOptions ServerOptionsFrom(const Options& o) {
 int Serve(const Options& options) {
   telemetry::SetVerbosity(options.verbosity);
   if (options.config.empty()) {
-    MA_LOG(ERROR) << "no metrics discovery configuration file specified (make sure to use --config)";
+    MA_LOG(ERROR)
+        << "no metrics discovery configuration file specified (make sure to use --config)";
     return 1;
   }
   if (!options.standalone) {
@@ -82,11 +83,9 @@ int Serve(const Options& options) {
 
   discovery::Relister relister(prometheus, rules, registry, metrics,
                                {options.metrics_relist_interval, options.metrics_max_age});
-  handlers::ApiHandler handler(rules, registry, mapper, prometheus, metrics,
-                               [&relister] { return relister.has_run(); },
-                               {.standalone = options.standalone,
-                                .git_version = GitVersion(),
-                                .git_commit = GitCommit()});
+  handlers::ApiHandler handler(
+      rules, registry, mapper, prometheus, metrics, [&relister] { return relister.has_run(); },
+      {.standalone = options.standalone, .git_version = GitVersion(), .git_commit = GitCommit()});
   auto server = server::Server::Create(ServerOptionsFrom(options), handler.AsHandler());
   if (!server.ok()) {
     MA_LOG(ERROR) << server.status().message();

@@ -11,6 +11,8 @@ namespace ma::app {
 
 std::string GitVersion() { return "v" MA_VERSION; }
 std::string GitCommit() { return MA_GIT_COMMIT; }
-std::string VersionString() { return "metrics-adapter " + GitVersion() + " (commit " + GitCommit() + ")"; }
+std::string VersionString() {
+  return "metrics-adapter " + GitVersion() + " (commit " + GitCommit() + ")";
+}
 
 }  // namespace ma::app

@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + name;
+  std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -23,8 +23,9 @@ TEST(CheckTest, ValidFilePrintsOneLineSummary) {
   std::ostringstream out, err;
   const std::string path = std::string(MA_TEST_DATA_DIR) + "/explain/walkthrough.yaml";
   EXPECT_EQ(RunCheck(path, out, err), 0) << err.str();
-  EXPECT_EQ(out.str(), path + ": OK: 2 custom rules, 1 external rules, no resource rules, 3 "
-                              "distinct series queries\n");
+  EXPECT_EQ(out.str(), path +
+                           ": OK: 2 custom rules, 1 external rules, no resource rules, 3 "
+                           "distinct series queries\n");
   EXPECT_EQ(err.str(), "");
 }
 
@@ -57,7 +58,8 @@ TEST(CheckTest, EveryProblemAsFileLineColumn) {
 
 TEST(CheckTest, YamlProblemsAndMissingFile) {
   std::ostringstream out, err;
-  const std::string path = WriteTemp("unknown_key.yaml", "rules:\n- seriesQuery: up\n  metricQuery: x\n");
+  const std::string path =
+      WriteTemp("unknown_key.yaml", "rules:\n- seriesQuery: up\n  metricQuery: x\n");
   EXPECT_EQ(RunCheck(path, out, err), 1);
   EXPECT_THAT(err.str(), StartsWith(path + ":3:"));
   EXPECT_THAT(err.str(), HasSubstr("metricQuery"));

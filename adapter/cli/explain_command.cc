@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "queries/base/strings.h"
 #include "absl/strings/str_join.h"
 #include "adapter/cli/rules_file.h"
 #include "adapter/handlers/metric_request.h"
@@ -14,6 +13,7 @@
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "adapter/prometheus/response_decoder.h"
 #include "queries/base/status_macros.h"
+#include "queries/base/strings.h"
 #include "queries/model/resource_mapper.h"
 #include "queries/planner/query_plan.h"
 #include "queries/promql/series_selector.h"
@@ -23,7 +23,7 @@ namespace ma::cli {
 namespace {
 
 // A series file is a whole /api/v1/series body held in memory; bound it.
-constexpr size_t kMaxSeriesFileBytes = 512 * 1024 * 1024;
+constexpr size_t kMaxSeriesFileBytes = size_t{512} * 1024 * 1024;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t limit) {
   std::ifstream in(path, std::ios::binary);
@@ -96,8 +96,8 @@ absl::StatusOr<std::string> Explain(const ExplainOptions& options, std::ostream&
     return series.status();
   }
   const auto registry = registry::MetricRegistry::Build(file.rule_set, *series);
-  err << "registry: " << registry->custom_size() << " custom metrics, "
-      << registry->external_size() << " external metrics\n";
+  err << "registry: " << registry->custom_size() << " custom metrics, " << registry->external_size()
+      << " external metrics\n";
 
   MA_ASSIGN_OR_RETURN(const http::Request target, http::ParseRequestTarget("GET", options.path));
   MA_ASSIGN_OR_RETURN(const handlers::Route route, handlers::MatchRoute(target.path_segments));
@@ -107,8 +107,7 @@ absl::StatusOr<std::string> Explain(const ExplainOptions& options, std::ostream&
     return plan.promql;
   }
   if (route.kind != handlers::RouteKind::kCustomMetric) {
-    return absl::InvalidArgumentError(
-        Cat(options.path, " is not a custom or external metric URL"));
+    return absl::InvalidArgumentError(Cat(options.path, " is not a custom or external metric URL"));
   }
   MA_ASSIGN_OR_RETURN(auto request, handlers::ParseCustomMetricRequest(route, target.query));
   planner::ObjectNames objects;

@@ -19,9 +19,8 @@ void DropLabelValues(std::vector<model::Series>& series) {
 }  // namespace
 
 Relister::Relister(prometheus::Client& client, const Snapshot<rules::RuleSet>& rules,
-                   Snapshot<registry::MetricRegistry>& registry,
-                   telemetry::AdapterMetrics& metrics, RelisterOptions options,
-                   const Clock& clock)
+                   Snapshot<registry::MetricRegistry>& registry, telemetry::AdapterMetrics& metrics,
+                   RelisterOptions options, const Clock& clock)
     : client_(client),
       rules_(rules),
       registry_(registry),

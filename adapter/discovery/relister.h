@@ -58,7 +58,7 @@ class Relister {
   const RelisterOptions options_;
   const Clock& clock_;
 
-  std::mutex run_mutex_;  // one run at a time
+  std::mutex run_mutex_;               // one run at a time
   registry::SeriesByQuery last_good_;  // guarded by run_mutex_
 
   mutable std::mutex loop_mutex_;

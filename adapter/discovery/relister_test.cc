@@ -12,7 +12,8 @@ namespace {
 // Answers series listings from a table; a query mapped to an error fails.
 class FakeClient : public prometheus::Client {
  public:
-  void Query(std::string, std::chrono::system_clock::time_point, prometheus::QueryCallback done) override {
+  void Query(std::string, std::chrono::system_clock::time_point,
+             prometheus::QueryCallback done) override {
     done(absl::UnimplementedError("not used"));
   }
   void Series(std::string match, std::chrono::system_clock::time_point start,
@@ -88,7 +89,8 @@ TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
   EXPECT_NE(second->FindExternal("a"), nullptr);
   EXPECT_NE(second->FindExternal("a_again"), nullptr);
   EXPECT_EQ(second->FindExternal("b"), nullptr);
-  EXPECT_NE(metrics.Serialize().find(R"(metrics_adapter_rule_relist_errors_total{rule="externalRules[0]"} 1)"),
+  EXPECT_NE(metrics.Serialize().find(
+                R"(metrics_adapter_rule_relist_errors_total{rule="externalRules[0]"} 1)"),
             std::string::npos);
 }
 
@@ -97,7 +99,8 @@ TEST(RelisterTest, StartRunsAtOnceAndStopReturns) {
   Snapshot<rules::RuleSet> rules(Compile());
   Snapshot<registry::MetricRegistry> registry;
   telemetry::AdapterMetrics metrics("v", "c");
-  Relister relister(client, rules, registry, metrics, {std::chrono::hours(1), std::chrono::hours(1)});
+  Relister relister(client, rules, registry, metrics,
+                    {std::chrono::hours(1), std::chrono::hours(1)});
   relister.Start();
   relister.Stop();  // waits for the first run, which Start began at once
   EXPECT_TRUE(relister.has_run());

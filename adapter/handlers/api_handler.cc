@@ -48,7 +48,8 @@ http::Response Json(std::string body) {
   return response;
 }
 
-http::Response Text(int status, std::string body, std::string_view content_type = kTextContentType) {
+http::Response Text(int status, std::string body,
+                    std::string_view content_type = kTextContentType) {
   http::Response response;
   response.status = status;
   response.content_type = std::string(content_type);
@@ -107,7 +108,7 @@ ApiHandler::ApiHandler(const Snapshot<rules::RuleSet>& rules,
       options_(std::move(options)),
       clock_(clock) {}
 
-void ApiHandler::Handle(http::Request request, http::Responder respond) {
+void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
   const auto started = std::chrono::steady_clock::now();
   auto route = MatchRoute(request.path_segments);
   const std::string_view route_name = route.ok() ? RouteName(route->kind) : "unknown";
@@ -194,9 +195,9 @@ http::Response ApiHandler::Discovery(const Route& route) const {
   }
   const bool served = route.group == kCustomGroup ? custom : external;
   if (!served) {
-    return api::StatusResponse(absl::NotFoundError(
-        Cat("no rules serve ", route.group, " (the rules file has no ",
-            route.group == kCustomGroup ? "rules" : "externalRules", ")")));
+    return api::StatusResponse(
+        absl::NotFoundError(Cat("no rules serve ", route.group, " (the rules file has no ",
+                                route.group == kCustomGroup ? "rules" : "externalRules", ")")));
   }
   if (route.kind == RouteKind::kGroup) {
     return Json(api::EncodeAPIGroup(group_of(route.group)));
@@ -206,7 +207,8 @@ http::Response ApiHandler::Discovery(const Route& route) const {
   const bool is_custom = route.group == kCustomGroup;
   const std::string kind = is_custom ? "MetricValueList" : "ExternalMetricValueList";
   if (registry != nullptr) {
-    for (const auto& entry : is_custom ? registry->CustomDiscovery() : registry->ExternalDiscovery()) {
+    for (const auto& entry :
+         is_custom ? registry->CustomDiscovery() : registry->ExternalDiscovery()) {
       resources.push_back({entry.name, "", entry.namespaced, kind, {"get"}});
     }
   }
@@ -287,7 +289,8 @@ void ApiHandler::HandleCustomMetric(const http::Request& request, const Route& r
   auto shared_plan = std::make_shared<const planner::CustomPlan>(*std::move(plan));
   prometheus_.Query(
       shared_plan->promql, clock_.Now(),
-      [this, request, shared_plan, selector = parsed->request.metric_selector, version = route.version,
+      [this, request, shared_plan, selector = parsed->request.metric_selector,
+       version = route.version,
        respond = std::move(respond)](absl::StatusOr<model::QueryResult> result) {
         if (!result.ok()) {
           respond(ErrorResponse(request, BackendError(result.status(), shared_plan->metric)));
@@ -301,7 +304,7 @@ void ApiHandler::HandleCustomMetric(const http::Request& request, const Route& r
         std::vector<api::CustomMetricValue> items;
         items.reserve(values->size());
         for (const auto& value : *values) {
-          auto quantity = api::FormatDecimalQuantity(value.value);
+          auto quantity = api::FormatMetricValue(value.value);
           if (!quantity.ok()) {
             respond(ErrorResponse(request, quantity.status()));
             return;
@@ -359,7 +362,7 @@ void ApiHandler::HandleExternalMetric(const http::Request& request, const Route&
         std::vector<api::ExternalMetricValue> items;
         items.reserve(values->size());
         for (auto& value : *values) {
-          auto quantity = api::FormatDecimalQuantity(value.value);
+          auto quantity = api::FormatMetricValue(value.value);
           if (!quantity.ok()) {
             respond(ErrorResponse(request, quantity.status()));
             return;

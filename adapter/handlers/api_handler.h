@@ -29,23 +29,26 @@ struct ApiHandlerOptions {
 // Thread-safe: Handle may be called from many threads at once; it never blocks.
 class ApiHandler {
  public:
-  ApiHandler(const Snapshot<rules::RuleSet>& rules, const Snapshot<registry::MetricRegistry>& registry,
+  ApiHandler(const Snapshot<rules::RuleSet>& rules,
+             const Snapshot<registry::MetricRegistry>& registry,
              std::shared_ptr<const model::ResourceMapper> mapper, prometheus::Client& prometheus,
              telemetry::AdapterMetrics& metrics, std::function<bool()> ready,
              ApiHandlerOptions options, const Clock& clock = SystemClock::Get());
 
-  void Handle(http::Request request, http::Responder respond);
+  void Handle(const http::Request& request, http::Responder respond);
 
   // As an http::Handler for the server.
   http::Handler AsHandler() {
-    return [this](http::Request request, http::Responder respond) {
-      Handle(std::move(request), std::move(respond));
+    return [this](const http::Request& request, http::Responder respond) {
+      Handle(request, std::move(respond));
     };
   }
 
  private:
-  void HandleCustomMetric(const http::Request& request, const Route& route, http::Responder respond);
-  void HandleExternalMetric(const http::Request& request, const Route& route, http::Responder respond);
+  void HandleCustomMetric(const http::Request& request, const Route& route,
+                          http::Responder respond);
+  void HandleExternalMetric(const http::Request& request, const Route& route,
+                            http::Responder respond);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

@@ -63,7 +63,7 @@ class ApiHandlerTest : public ::testing::Test {
     registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, series));
   }
 
-  http::Response Get(std::string_view target, std::string method = "GET") {
+  http::Response Get(std::string_view target, const std::string& method = "GET") {
     auto request = http::ParseRequestTarget(method, target);
     EXPECT_TRUE(request.ok()) << request.status();
     http::Response out;
@@ -87,21 +87,30 @@ class ApiHandlerTest : public ::testing::Test {
   FakePrometheus prometheus_;
   telemetry::AdapterMetrics metrics_{"v0.1.0", "abc"};
   bool ready_ = true;
-  ApiHandler handler_{rules_,   registry_, model::BuiltinResourceMapper(),
-                      prometheus_, metrics_, [this] { return ready_; },
+  ApiHandler handler_{rules_,
+                      registry_,
+                      model::BuiltinResourceMapper(),
+                      prometheus_,
+                      metrics_,
+                      [this] { return ready_; },
                       {.standalone = true, .git_version = "v0.1.0", .git_commit = "abc"}};
 };
 
 TEST_F(ApiHandlerTest, DiscoveryDocuments) {
-  EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1").body,
-            R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"external.metrics.k8s.io/v1beta1","resources":[{"name":"queue_depth","singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]}]})"
-            "\n");
-  EXPECT_EQ(Get("/apis/custom.metrics.k8s.io/v1beta2").body,
-            R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"custom.metrics.k8s.io/v1beta2","resources":[{"name":"namespaces/http_requests_per_second","singularName":"","namespaced":false,"kind":"MetricValueList","verbs":["get"]},{"name":"pods/http_requests_per_second","singularName":"","namespaced":true,"kind":"MetricValueList","verbs":["get"]}]})"
-            "\n");
+  EXPECT_EQ(
+      Get("/apis/external.metrics.k8s.io/v1beta1").body,
+      R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"external.metrics.k8s.io/v1beta1","resources":[{"name":"queue_depth","singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]}]})"
+      "\n");
+  EXPECT_EQ(
+      Get("/apis/custom.metrics.k8s.io/v1beta2").body,
+      R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"custom.metrics.k8s.io/v1beta2","resources":[{"name":"namespaces/http_requests_per_second","singularName":"","namespaced":false,"kind":"MetricValueList","verbs":["get"]},{"name":"pods/http_requests_per_second","singularName":"","namespaced":true,"kind":"MetricValueList","verbs":["get"]}]})"
+      "\n");
   const auto apis = Get("/apis");
   EXPECT_THAT(apis.body, HasSubstr(R"("name":"custom.metrics.k8s.io")"));
-  EXPECT_THAT(apis.body, HasSubstr(R"("preferredVersion":{"groupVersion":"custom.metrics.k8s.io/v1beta2","version":"v1beta2"})"));
+  EXPECT_THAT(
+      apis.body,
+      HasSubstr(
+          R"("preferredVersion":{"groupVersion":"custom.metrics.k8s.io/v1beta2","version":"v1beta2"})"));
   EXPECT_THAT(Get("/apis/external.metrics.k8s.io").body, HasSubstr(R"("kind":"APIGroup")"));
 }
 
@@ -115,22 +124,27 @@ TEST_F(ApiHandlerTest, ExternalValueFromTheSample) {
   prometheus_.answers[R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))"] =
       Vector({{{{"queue", "orders"}}, 1.5, 1740830400123}});
   const auto response =
-      Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth?labelSelector=queue%3Dorders");
+      Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+          "queue_depth?labelSelector=queue%3Dorders");
   EXPECT_EQ(response.status, 200);
-  EXPECT_EQ(response.body,
-            R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[{"metricName":"queue_depth","metricLabels":{"queue":"orders"},"timestamp":"2025-03-01T12:00:00Z","value":"1500m"}]})"
-            "\n");
+  EXPECT_EQ(
+      response.body,
+      R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[{"metricName":"queue_depth","metricLabels":{"queue":"orders"},"timestamp":"2025-03-01T12:00:00Z","value":"1500m"}]})"
+      "\n");
 }
 
 TEST_F(ApiHandlerTest, CustomValueByNameInBothVersions) {
-  prometheus_.answers[R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))"] =
+  prometheus_
+      .answers[R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))"] =
       Vector({{{{"pod", "web-1"}}, 0.25, 1740830400000}});
   EXPECT_EQ(
-      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_per_second").body,
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_per_second")
+          .body,
       R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta1","metadata":{},"items":[{"describedObject":{"kind":"Pod","namespace":"shop","name":"web-1","apiVersion":"v1"},"metricName":"http_requests_per_second","timestamp":"2025-03-01T12:00:00Z","value":"250m","selector":null}]})"
       "\n");
   EXPECT_EQ(
-      Get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-1/http_requests_per_second").body,
+      Get("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-1/http_requests_per_second")
+          .body,
       R"({"kind":"MetricValueList","apiVersion":"custom.metrics.k8s.io/v1beta2","metadata":{},"items":[{"describedObject":{"kind":"Pod","namespace":"shop","name":"web-1","apiVersion":"v1"},"metric":{"name":"http_requests_per_second","selector":null},"timestamp":"2025-03-01T12:00:00Z","value":"250m"}]})"
       "\n");
 }
@@ -142,9 +156,9 @@ TEST_F(ApiHandlerTest, WildcardWithoutSelectorCoversEveryObjectInStandalone) {
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
   EXPECT_EQ(response.status, 200);
   EXPECT_LT(response.body.find(R"("name":"a")"), response.body.find(R"("name":"b")"));
-  const auto with_selector = Get(
-      "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
-      "?labelSelector=app%3Dweb");
+  const auto with_selector =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
+          "?labelSelector=app%3Dweb");
   EXPECT_EQ(with_selector.status, 400);
   EXPECT_THAT(with_selector.body, HasSubstr("needs the Kubernetes API"));
 }
@@ -153,13 +167,13 @@ TEST_F(ApiHandlerTest, ErrorsAreStatusObjects) {
   const auto unknown_metric = Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/nope");
   EXPECT_EQ(unknown_metric.status, 404);
   EXPECT_THAT(unknown_metric.body, HasSubstr(R"("reason":"NotFound")"));
-  const auto bad_selector =
-      Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth?labelSelector=a%3D%3D%3D");
+  const auto bad_selector = Get(
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth?labelSelector=a%3D%3D%3D");
   EXPECT_EQ(bad_selector.status, 400);
   EXPECT_THAT(bad_selector.body, HasSubstr("invalid labelSelector"));
-  const auto dotted_key = Get(
-      "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth"
-      "?labelSelector=app.kubernetes.io%2Fname%3Dx");
+  const auto dotted_key =
+      Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth"
+          "?labelSelector=app.kubernetes.io%2Fname%3Dx");
   EXPECT_EQ(dotted_key.status, 400);
   EXPECT_THAT(dotted_key.body, HasSubstr("app.kubernetes.io/name"));
   // The backend is down: 503, and the backend's address stays in the log.
@@ -190,7 +204,8 @@ TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
   ready_ = true;
   EXPECT_EQ(Get("/readyz").status, 200);
   Get("/healthz");
-  EXPECT_THAT(Get("/metrics").body, HasSubstr(R"(metrics_adapter_requests_total{code="200",route="health"})"));
+  EXPECT_THAT(Get("/metrics").body,
+              HasSubstr(R"(metrics_adapter_requests_total{code="200",route="health"})"));
   EXPECT_THAT(Get("/version").body, HasSubstr(R"("gitVersion":"v0.1.0")"));
 }
 

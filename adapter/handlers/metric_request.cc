@@ -2,8 +2,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "queries/base/strings.h"
 #include "queries/base/status_macros.h"
+#include "queries/base/strings.h"
 
 namespace ma::handlers {
 namespace {
@@ -18,8 +18,8 @@ std::optional<std::string> Param(const QueryParams& query, std::string_view name
   return std::nullopt;
 }
 
-absl::StatusOr<std::optional<selector::LabelSelector>> ParseSelectorParam(
-    const QueryParams& query, std::string_view name) {
+absl::StatusOr<std::optional<selector::LabelSelector>> ParseSelectorParam(const QueryParams& query,
+                                                                          std::string_view name) {
   const auto text = Param(query, name);
   if (!text.has_value()) {
     return std::nullopt;

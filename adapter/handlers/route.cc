@@ -14,8 +14,8 @@ absl::Status NotFound(const std::vector<std::string>& segments) {
   for (const auto& s : segments) {
     absl::StrAppend(&path, "/", s);
   }
-  return absl::NotFoundError(Cat("the server could not find the requested resource ",
-                                          path.empty() ? "/" : path));
+  return absl::NotFoundError(
+      Cat("the server could not find the requested resource ", path.empty() ? "/" : path));
 }
 
 Route RouteOf(RouteKind kind) {

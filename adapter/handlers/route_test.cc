@@ -24,8 +24,8 @@ TEST(MatchRouteTest, MetricRoutes) {
        RouteKind::kCustomMetric, "shop", "deployments.apps", "*", "rps"},
       {"/apis/custom.metrics.k8s.io/v1beta1/nodes/n1/temp", RouteKind::kCustomMetric, "", "nodes",
        "n1", "temp"},
-      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/metrics/cost",
-       RouteKind::kCustomMetric, "", "namespaces", "shop", "cost"},
+      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/metrics/cost", RouteKind::kCustomMetric,
+       "", "namespaces", "shop", "cost"},
       {"/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth",
        RouteKind::kExternalMetric, "shop", "", "", "queue_depth"},
   };
@@ -72,7 +72,8 @@ TEST(MatchRouteTest, UnknownAndMalformed) {
       {"/apis/external.metrics.k8s.io/v1beta2", absl::StatusCode::kNotFound},
       {"/apis/external.metrics.k8s.io/v1beta1/queue_depth", absl::StatusCode::kNotFound},
       {"/apis/custom.metrics.k8s.io/v1beta1/pods", absl::StatusCode::kNotFound},
-      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/rps", absl::StatusCode::kInvalidArgument},
+      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/rps",
+       absl::StatusCode::kInvalidArgument},
       {"/apis/custom.metrics.k8s.io/v1beta1/a/b/c/d/e/f", absl::StatusCode::kInvalidArgument},
       {"/healthz/a/b", absl::StatusCode::kNotFound},
   };

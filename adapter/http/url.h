@@ -12,7 +12,7 @@
 namespace ma::http {
 
 // Longest request target we parse; longer targets are rejected before any decoding work.
-inline constexpr std::size_t kMaxTargetBytes = 16 * 1024;
+inline constexpr std::size_t kMaxTargetBytes = std::size_t{16} * 1024;
 // Our deepest URL (/apis/<g>/<v>/namespaces/<ns>/<resource>/<name>/<metric>) has 9 segments.
 inline constexpr std::size_t kMaxPathSegments = 32;
 inline constexpr std::size_t kMaxQueryParameters = 64;

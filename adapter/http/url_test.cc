@@ -97,14 +97,18 @@ INSTANTIATE_TEST_SUITE_P(
         {"TooManySegments",
          [] {
            std::string target;
-           for (std::size_t i = 0; i <= kMaxPathSegments; ++i) target += "/s";
+           for (std::size_t i = 0; i <= kMaxPathSegments; ++i) {
+             target += "/s";
+           }
            return target;
          }(),
          "segments"},
         {"TooManyParameters",
          [] {
            std::string target = "/x?";
-           for (std::size_t i = 0; i <= kMaxQueryParameters; ++i) target += "p=1&";
+           for (std::size_t i = 0; i <= kMaxQueryParameters; ++i) {
+             target += "p=1&";
+           }
            return target;
          }(),
          "query parameters"},

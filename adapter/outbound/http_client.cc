@@ -224,6 +224,7 @@ void HttpClient::Send(OutboundRequest request, ResponseCallback done) {
     }
   }
   if (!rejected.ok()) {
+    // NOLINTNEXTLINE(bugprone-use-after-move): done was moved only if rejected is OK.
     done(std::move(rejected));
     return;
   }

@@ -33,7 +33,7 @@ inline constexpr std::chrono::milliseconds kMaxConnectTimeout{std::chrono::secon
 inline constexpr size_t kDefaultMaxResponseBytes = size_t{64} << 20;
 // Extra request headers and their total size.
 inline constexpr size_t kMaxRequestHeaders = 64;
-inline constexpr size_t kMaxRequestHeaderBytes = 64 * 1024;
+inline constexpr size_t kMaxRequestHeaderBytes = size_t{64} * 1024;
 
 struct TlsOptions {
   std::string ca_file;           // PEM bundle; empty: the system trust store

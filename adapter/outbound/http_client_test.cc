@@ -197,9 +197,11 @@ int UnusedPort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "cannot reserve a loopback port";
+  }
   close(fd);
   return ntohs(addr.sin_port);
 }
@@ -369,6 +371,7 @@ TEST(HttpClientTest, ConcurrentSendersAllComplete) {
   auto client = NewClient({.tls = {}, .max_connections = 2, .user_agent = ""});
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < kPerThread; ++j) {
@@ -392,7 +395,7 @@ TEST(HttpClientTest, CallbackMaySendAgain) {
   std::promise<absl::StatusOr<OutboundResponse>> promise;
   auto future = promise.get_future();
   const std::string second_url = server.Url("/echo/second");
-  client->Send(Get(server.Url("/hello")), [&](absl::StatusOr<OutboundResponse> first) {
+  client->Send(Get(server.Url("/hello")), [&](const absl::StatusOr<OutboundResponse>& first) {
     if (!first.ok()) {
       promise.set_value(first.status());
       return;

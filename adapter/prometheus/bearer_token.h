@@ -18,7 +18,7 @@ namespace ma::prometheus {
 
 // The file's identity is looked at no more often than this.
 inline constexpr std::chrono::seconds kTokenRecheckInterval{1};
-inline constexpr size_t kMaxTokenBytes = 16 * 1024;
+inline constexpr size_t kMaxTokenBytes = size_t{16} * 1024;
 
 // A token read from a file and refreshed when the file's mtime, size or inode changes.
 // Thread-safe: Token() may be called concurrently.

@@ -10,9 +10,9 @@
 namespace ma::server {
 
 // Request line plus all header fields. Go's default is 1 MiB; our API needs a few KiB.
-inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
 // The metrics APIs are GET-only; a body is accepted but must be small.
-inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} * 1024;
 // From the first byte of a request to its last (Go apiserver: ReadHeaderTimeout 32 s).
 inline constexpr std::chrono::milliseconds kRequestReadTimeout = std::chrono::seconds(32);
 // How long a keep-alive connection may sit between requests (Go apiserver: IdleTimeout 90 s).
@@ -34,11 +34,11 @@ inline constexpr std::chrono::milliseconds kForcedStopTimeout = std::chrono::sec
 inline constexpr std::chrono::milliseconds kAcceptErrorBackoff = std::chrono::milliseconds(100);
 // After an error response: how long, and how much, unread input is drained before closing.
 inline constexpr std::chrono::milliseconds kLingerTimeout = std::chrono::milliseconds(500);
-inline constexpr std::size_t kMaxLingerBytes = 256 * 1024;
+inline constexpr std::size_t kMaxLingerBytes = std::size_t{256} * 1024;
 // I/O threads; more than a handful buys nothing for an adapter.
 inline constexpr int kMaxThreads = 64;
 // A CA bundle or key file larger than this is a mistake, not a bundle.
-inline constexpr std::size_t kMaxPemFileBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxPemFileBytes = std::size_t{4} * 1024 * 1024;
 
 struct Limits {
   std::size_t max_header_bytes = kMaxHeaderBytes;

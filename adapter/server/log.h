@@ -1,16 +1,17 @@
 #pragma once
 
-// One-line klog-style logging to stderr ("E1122 03:25:46.123456 4242 server.cc:123] message").
-// A stopgap until the project has a shared logger; the call sites will not need to change.
+// Error and warning lines of the server, through the adapter's logger (adapter/telemetry/log.h),
+// with the caller's file and line.
 
-#include <source_location>
 #include <string_view>
 
 namespace ma::server {
 
-void LogError(std::string_view message,
-              std::source_location location = std::source_location::current());
-void LogWarning(std::string_view message,
-                std::source_location location = std::source_location::current());
+// __builtin_FILE/__builtin_LINE rather than std::source_location: clang 14 (clang-tidy, fuzz
+// builds) cannot compile libstdc++ 12's <source_location>.
+void LogError(std::string_view message, const char* file = __builtin_FILE(),
+              int line = __builtin_LINE());
+void LogWarning(std::string_view message, const char* file = __builtin_FILE(),
+                int line = __builtin_LINE());
 
 }  // namespace ma::server

@@ -75,7 +75,7 @@ std::string EndpointString(const tcp::endpoint& endpoint) {
                          : absl::StrCat(address.to_string(), ":", endpoint.port());
 }
 
-void LogIfThrew(std::exception_ptr exception, std::string_view what) {
+void LogIfThrew(const std::exception_ptr& exception, std::string_view what) {
   if (exception == nullptr) {
     return;
   }
@@ -253,9 +253,9 @@ class Server::Impl {
       running_ = true;
     }
     net::co_spawn(strand_, AcceptLoop(),
-                  [](std::exception_ptr e) { LogIfThrew(e, "accept loop"); });
+                  [](const std::exception_ptr& e) { LogIfThrew(e, "accept loop"); });
     net::co_spawn(strand_, SignalLoop(),
-                  [](std::exception_ptr e) { LogIfThrew(e, "signal loop"); });
+                  [](const std::exception_ptr& e) { LogIfThrew(e, "signal loop"); });
     std::vector<std::thread> threads;
     for (int i = 1; i < options_.threads; ++i) {
       threads.emplace_back([this] { RunIoContext(); });
@@ -346,7 +346,7 @@ class Server::Impl {
         continue;
       }
       net::co_spawn(strand, RunSession(std::move(socket), connection),
-                    [](std::exception_ptr e) { LogIfThrew(e, "connection"); });
+                    [](const std::exception_ptr& e) { LogIfThrew(e, "connection"); });
     }
   }
 
@@ -391,7 +391,8 @@ class Server::Impl {
         }
       });
     }
-    net::co_spawn(strand_, AwaitDrain(), [](std::exception_ptr e) { LogIfThrew(e, "shutdown"); });
+    net::co_spawn(strand_, AwaitDrain(),
+                  [](const std::exception_ptr& e) { LogIfThrew(e, "shutdown"); });
   }
 
   bool AllConnectionsClosed() const {
@@ -521,7 +522,7 @@ class Server::Impl {
     beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
     tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
     tcp.expires_after(kLingerTimeout);
-    std::array<char, 16 * 1024> scratch;
+    std::array<char, std::size_t{16} * 1024> scratch;
     std::size_t discarded = 0;
     while (!ec && discarded < kMaxLingerBytes) {
       std::size_t n = 0;

@@ -32,7 +32,6 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::Optional;
-using ::testing::Pair;
 
 // Bounds waits for events in tests; a test fails rather than hangs when it passes.
 constexpr absl::Duration kTestWait = absl::Seconds(30);
@@ -137,7 +136,7 @@ class ServerTest : public ::testing::Test {
 
   // Answers "ok" and records the request.
   http::Handler RecordingHandler() {
-    return [this](http::Request request, http::Responder respond) {
+    return [this](const http::Request& request, const http::Responder& respond) {
       recorder_.Add(request);
       respond(http::Response{200, "application/json", "ok", {{"X-Served-By", "test"}}});
     };
@@ -234,7 +233,7 @@ TEST_F(ServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
 
 TEST_F(ServerTest, HandlerAnsweringFromAnotherThreadAfterADelay) {
   absl::Mutex mu;
-  Start([this, &mu](http::Request request, http::Responder respond) {
+  Start([this, &mu](const http::Request& request, http::Responder respond) {
     absl::MutexLock lock(&mu);
     threads_.emplace_back([respond = std::move(respond), path = request.path] {
       absl::SleepFor(absl::Milliseconds(100));  // a slow backend, not an assertion
@@ -256,7 +255,7 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   options_.limits.handler_timeout = std::chrono::milliseconds(200);
   absl::Mutex mu;
   std::vector<http::Responder> held;
-  Start([&](http::Request request, http::Responder respond) {
+  Start([&](const http::Request& request, http::Responder respond) {
     if (request.path == "/hang") {
       absl::MutexLock lock(&mu);
       held.push_back(std::move(respond));
@@ -409,7 +408,7 @@ TEST_P(ServerBadConfigTest, CreateFailsNamingTheCulprit) {
   ASSERT_TRUE(WriteTestFile(dir_ + "/garbage.pem", "not a pem file\n").ok());
   tc.mutate(dir_, options_);
   absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Create(options_, [](http::Request, http::Responder) {});
+      Server::Create(options_, [](const http::Request&, const http::Responder&) {});
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()), HasSubstr(tc.want_message_part));
 }
@@ -538,7 +537,7 @@ INSTANTIATE_TEST_SUITE_P(Issuers, ServerClientCertTest,
 TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
   absl::Notification in_slow_handler;
   absl::Mutex mu;
-  Start([&](http::Request request, http::Responder respond) {
+  Start([&](const http::Request& request, http::Responder respond) {
     if (request.path != "/slow") {
       respond(http::Response{200, "text/plain", "fast", {}});
       return;
@@ -574,7 +573,7 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
 
 TEST_F(ServerTest, ShutdownIsIdempotentAndWorksBeforeRun) {
   absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Create(options_, [](http::Request, http::Responder) {});
+      Server::Create(options_, [](const http::Request&, const http::Responder&) {});
   ASSERT_TRUE(server.ok()) << server.status();
   (*server)->Shutdown();
   (*server)->Shutdown();

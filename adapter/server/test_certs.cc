@@ -52,7 +52,7 @@ absl::StatusOr<PemCertificate> IssueTestCertificate(const TestCertificateSpec& s
     MA_RETURN_IF_ERROR(AddName(subject, "O", organization));
   }
   X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 24 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(certificate.get()), long{24} * 3600);
   X509_set_pubkey(certificate.get(), key.get());
 
   X509Ptr issuer_certificate;

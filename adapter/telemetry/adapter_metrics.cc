@@ -41,12 +41,11 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_prometheus_request_duration_seconds")
           .Help("Latency of calls to the Prometheus HTTP API, by endpoint")
           .Register(*registry);
-  prometheus::Histogram& relist_seconds =
-      prometheus::BuildHistogram()
-          .Name("metrics_adapter_relist_duration_seconds")
-          .Help("Time one discovery relist took")
-          .Register(*registry)
-          .Add({}, LatencyBuckets());
+  prometheus::Histogram& relist_seconds = prometheus::BuildHistogram()
+                                              .Name("metrics_adapter_relist_duration_seconds")
+                                              .Help("Time one discovery relist took")
+                                              .Register(*registry)
+                                              .Add({}, LatencyBuckets());
   prometheus::Counter& relists = prometheus::BuildCounter()
                                      .Name("metrics_adapter_relists_total")
                                      .Help("Discovery relists run")
@@ -87,7 +86,8 @@ struct AdapterMetrics::Impl {
 
 AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit)
     : impl_(std::make_unique<Impl>()) {
-  impl_->build_info.Add({{"version", std::string(version)}, {"commit", std::string(commit)}}).Set(1);
+  impl_->build_info.Add({{"version", std::string(version)}, {"commit", std::string(commit)}})
+      .Set(1);
 }
 
 AdapterMetrics::~AdapterMetrics() = default;
@@ -99,7 +99,8 @@ void AdapterMetrics::RecordRequest(std::string_view route, int code, double seco
 
 void AdapterMetrics::RecordPrometheusCall(std::string_view endpoint, std::string_view outcome,
                                           double seconds) {
-  impl_->prometheus_calls.Add({{"endpoint", std::string(endpoint)}, {"outcome", std::string(outcome)}})
+  impl_->prometheus_calls
+      .Add({{"endpoint", std::string(endpoint)}, {"outcome", std::string(outcome)}})
       .Increment();
   impl_->prometheus_seconds.Add({{"endpoint", std::string(endpoint)}}, LatencyBuckets())
       .Observe(seconds);

@@ -42,9 +42,9 @@ LogMessage::LogMessage(Severity severity, const char* file, int line) {
   tm utc{};
   gmtime_r(&now.tv_sec, &utc);
   char prefix[64];
-  std::snprintf(prefix, sizeof(prefix), "%c%02d%02d %02d:%02d:%02d.%06ld ", SeverityLetter(severity),
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<long>(now.tv_usec));
+  std::snprintf(prefix, sizeof(prefix), "%c%02d%02d %02d:%02d:%02d.%06ld ",
+                SeverityLetter(severity), utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                utc.tm_sec, static_cast<long>(now.tv_usec));
   stream_ << prefix << BaseName(file) << ':' << line << "] ";
 }
 

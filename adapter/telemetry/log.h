@@ -40,7 +40,7 @@ class LogMessage {
 #define MA_LOG(severity) \
   ::ma::telemetry::LogMessage(MA_LOG_SEVERITY_##severity, __FILE__, __LINE__).stream()
 
-#define MA_VLOG(level)                                    \
-  if (::ma::telemetry::Verbosity() < (level)) {           \
-  } else                                                  \
+#define MA_VLOG(level)                          \
+  if (::ma::telemetry::Verbosity() < (level)) { \
+  } else                                        \
     ::ma::telemetry::LogMessage(::ma::telemetry::Severity::kInfo, __FILE__, __LINE__).stream()

@@ -92,7 +92,7 @@ struct RulesConfig {
   std::optional<ResourceRulesConfig> resource_rules;  // absent or null: metrics.k8s.io off
 };
 
-inline constexpr size_t kMaxRulesFileBytes = 4 * 1024 * 1024;
+inline constexpr size_t kMaxRulesFileBytes = size_t{4} * 1024 * 1024;
 // The schema nests at most six levels deep; anything far deeper is hostile or a mistake.
 inline constexpr int kMaxRulesNestingDepth = 64;
 // Aliases let a small file describe a huge tree ("billion laughs"): bound the tree as if every

@@ -32,6 +32,7 @@ std::string ReadFixture(const std::string& name) {
 // "LINE:COLUMN: message", the form `metrics-adapter check` prints.
 std::vector<std::string> Format(const std::vector<Problem>& problems) {
   std::vector<std::string> lines;
+  lines.reserve(problems.size());
   for (const Problem& problem : problems) {
     lines.push_back(absl::StrCat(problem.pos.line, ":", problem.pos.column, ": ", problem.message));
   }
@@ -280,6 +281,7 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenCase{"broken_many.yaml",
                    {"1:1: unknown key \"rule\"", "5:3: rules[0]: unknown key \"seriesFilter\"",
                     "7:39: rules[0].name: unknown key \"az\"",
+                    // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one message, two lines.
                     "9:19: rules[1].seriesFilters[0]: cannot have both an `is` (\"^c\") and "
                     "`isNot` (\"^d\") expression in a single filter",
                     "11:17: externalRules[0].metricsQuery: expected a string, got a list",

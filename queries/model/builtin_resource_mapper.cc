@@ -40,8 +40,8 @@ constexpr std::array kBuiltinResources = {
     BuiltinResource{"batch", "v1", "jobs", "job", "Job", true},
     BuiltinResource{"batch", "v1", "cronjobs", "cronjob", "CronJob", true},
     BuiltinResource{"networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true},
-    BuiltinResource{"networking.k8s.io", "v1", "networkpolicies", "networkpolicy",
-                    "NetworkPolicy", true},
+    BuiltinResource{"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy",
+                    true},
     BuiltinResource{"autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
                     "HorizontalPodAutoscaler", true},
     BuiltinResource{"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
@@ -63,15 +63,15 @@ class BuiltinMapper final : public ResourceMapper {
     const GroupResource wanted{std::string(group), std::string(resource)};
     return absl::NotFoundError(
         Cat("unknown resource \"", wanted.String(),
-                     "\" (without a Kubernetes API only the built-in resources are known)"));
+            "\" (without a Kubernetes API only the built-in resources are known)"));
   }
 };
 
 }  // namespace
 
 std::shared_ptr<const ResourceMapper> BuiltinResourceMapper() {
-  static const auto* const mapper = new std::shared_ptr<const ResourceMapper>(
-      std::make_shared<BuiltinMapper>());
+  static const auto* const mapper =
+      new std::shared_ptr<const ResourceMapper>(std::make_shared<BuiltinMapper>());
   return *mapper;
 }
 

@@ -25,6 +25,7 @@ struct GroupResource {
     return {std::string(text.substr(dot + 1)), std::string(text.substr(0, dot))};
   }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>.
   friend auto operator<=>(const GroupResource&, const GroupResource&) = default;
   friend bool operator==(const GroupResource&, const GroupResource&) = default;
 

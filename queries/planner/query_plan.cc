@@ -25,8 +25,8 @@ bool IsValidObjectName(std::string_view name) {
     return false;
   }
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == ':';
   });
 }
 
@@ -34,7 +34,8 @@ absl::Status ValidateName(std::string_view what, std::string_view name) {
   if (IsValidObjectName(name)) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(Cat(what, " ", GoQuote(name), " is not a valid Kubernetes name"));
+  return absl::InvalidArgumentError(
+      Cat(what, " ", GoQuote(name), " is not a valid Kubernetes name"));
 }
 
 const model::GroupResource kNamespaces{"", "namespaces"};
@@ -56,7 +57,8 @@ absl::StatusOr<QueryParts> SelectorParts(const selector::LabelSelector& selector
 }
 
 absl::StatusOr<std::string> RenderQuery(const rules::Rule& rule, const std::string& series,
-                                        const QueryParts& parts, std::vector<std::string> group_by) {
+                                        const QueryParts& parts,
+                                        std::vector<std::string> group_by) {
   tmpl::Data data{
       {"Series", series},
       {"LabelMatchers", absl::StrJoin(parts.matchers, ",")},
@@ -66,8 +68,7 @@ absl::StatusOr<std::string> RenderQuery(const rules::Rule& rule, const std::stri
   };
   auto query = rule.metrics_query().Render(data);
   if (!query.ok()) {
-    return absl::InternalError(Cat(rule.Describe(), ".metricsQuery: ",
-                                            query.status().message()));
+    return absl::InternalError(Cat(rule.Describe(), ".metricsQuery: ", query.status().message()));
   }
   if (query->empty()) {
     return absl::InternalError(
@@ -94,16 +95,14 @@ absl::StatusOr<CustomPlan> PlanCustom(const registry::MetricRegistry& registry,
   }
   const auto not_found = [&](std::string_view detail = {}) {
     return absl::NotFoundError(Cat(NotFoundMessage(request.metric, request.resource),
-                                            detail.empty() ? "" : " (", detail,
-                                            detail.empty() ? "" : ")"));
+                                   detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")"));
   };
   const auto parsed = model::GroupResource::Parse(request.resource);
   auto info = mapper.Normalize(parsed.group, parsed.resource);
   if (!info.ok()) {
     return not_found();
   }
-  const auto* entry =
-      registry.FindCustom({info->group_resource, namespaced, request.metric});
+  const auto* entry = registry.FindCustom({info->group_resource, namespaced, request.metric});
   if (entry == nullptr) {
     return not_found();
   }
@@ -133,8 +132,8 @@ absl::StatusOr<CustomPlan> PlanCustom(const registry::MetricRegistry& registry,
   }
   MA_ASSIGN_OR_RETURN(std::string promql,
                       RenderQuery(rule, entry->series_name, parts, {*resource_label}));
-  return CustomPlan{std::move(promql),        *std::move(info),        *std::move(resource_label),
-                    request.metric,           request.resource,        request.namespace_name,
+  return CustomPlan{std::move(promql), *std::move(info), *std::move(resource_label),
+                    request.metric,    request.resource, request.namespace_name,
                     std::move(objects)};
 }
 
@@ -146,16 +145,15 @@ absl::StatusOr<ExternalPlan> PlanExternal(const registry::MetricRegistry& regist
   const auto* entry = registry.FindExternal(request.metric);
   if (entry == nullptr) {
     // prometheus-adapter's message names "namespaces" only for the namespace "default".
-    return absl::NotFoundError(NotFoundMessage(
-        request.metric, request.namespace_name == "default" ? "namespaces" : ""));
+    return absl::NotFoundError(
+        NotFoundMessage(request.metric, request.namespace_name == "default" ? "namespaces" : ""));
   }
   const auto& rule = *entry->rule;
   MA_ASSIGN_OR_RETURN(QueryParts parts, SelectorParts(request.selector));
   if (rule.namespaced() && !request.namespace_name.empty()) {
     auto namespace_label = rule.resources().LabelForResource(kNamespaces);
     if (!namespace_label.ok()) {
-      return absl::InternalError(
-          Cat(rule.Describe(), ": ", namespace_label.status().message()));
+      return absl::InternalError(Cat(rule.Describe(), ": ", namespace_label.status().message()));
     }
     parts.matchers.push_back(promql::LabelEq(*namespace_label, request.namespace_name));
     parts.values_by_name[*namespace_label] = request.namespace_name;
@@ -168,7 +166,7 @@ absl::StatusOr<std::vector<ObjectValue>> MapCustomResult(const CustomPlan& plan,
                                                          const model::QueryResult& result) {
   if (result.type != model::ResultType::kVector) {
     return absl::InternalError(Cat("query for metric ", plan.metric,
-                                            " returned a result that is not a vector: ", plan.promql));
+                                   " returned a result that is not a vector: ", plan.promql));
   }
   // Resource label value -> sample; a later sample wins, as in prometheus-adapter.
   std::map<std::string, const model::Sample*, std::less<>> by_name;
@@ -198,9 +196,9 @@ absl::StatusOr<std::vector<ObjectValue>> MapCustomResult(const CustomPlan& plan,
   const bool by_name_request = !plan.objects.all_objects && plan.objects.names.size() == 1;
   if (by_name_request && values.empty()) {
     const auto it = by_name.find(plan.objects.names.front());
-    return absl::NotFoundError(Cat(
-        NotFoundMessage(plan.metric, plan.resource_text), " ", plan.objects.names.front(),
-        it != by_name.end() ? " (the value is not a finite number)" : ""));
+    return absl::NotFoundError(
+        Cat(NotFoundMessage(plan.metric, plan.resource_text), " ", plan.objects.names.front(),
+            it != by_name.end() ? " (the value is not a finite number)" : ""));
   }
   return values;
 }
@@ -218,9 +216,10 @@ absl::StatusOr<std::vector<ExternalValue>> MapExternalResult(const ExternalPlan&
   }
   for (const auto& sample : result.samples) {
     if (!std::isfinite(sample.value)) {
-      return absl::NotFoundError(Cat(
-          "the external metric ", plan.metric, " has a value that is not a finite number (",
-          sample.value, ") for ", GoQuote(absl::StrJoin(sample.labels, ",", absl::PairFormatter("=")))));
+      return absl::NotFoundError(
+          Cat("the external metric ", plan.metric, " has a value that is not a finite number (",
+              sample.value, ") for ",
+              GoQuote(absl::StrJoin(sample.labels, ",", absl::PairFormatter("=")))));
     }
     ExternalValue value;
     if (result.type == model::ResultType::kVector) {

@@ -83,7 +83,8 @@ struct ExternalValue {
 };
 
 // Maps an instant-query result to object values (sections 8.1 and 8.2). A by-name request with no
-// finite value for its object is kNotFound ("the server could not find the metric m for pods web-1");
+// finite value for its object is kNotFound ("the server could not find the metric m for pods
+// web-1");
 // `*` requests list the objects that have a finite value, in request order (all_objects: sorted).
 // NaN and infinities are never reported as numbers: DESIGN.md section 5.
 absl::StatusOr<std::vector<ObjectValue>> MapCustomResult(const CustomPlan& plan,

@@ -13,7 +13,6 @@
 namespace ma::planner {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::shared_ptr<const rules::RuleSet> Compile(std::string_view yaml) {
@@ -24,7 +23,9 @@ std::shared_ptr<const rules::RuleSet> Compile(std::string_view yaml) {
   return compiled.rule_set;
 }
 
-model::Series S(std::string name, model::LabelSet labels) { return {std::move(name), std::move(labels)}; }
+model::Series S(std::string name, model::LabelSet labels) {
+  return {std::move(name), std::move(labels)};
+}
 
 // The series of prometheus-adapter's series_registry_test, grouped by the seriesQuery that would
 // list them.
@@ -50,7 +51,8 @@ registry::SeriesByQuery ConfigGenSeries() {
                                {"kube_pod", "backend2"},
                                {"kube_namespace", "somens"}}),
       S("volume_claims_total", {{"kube_persistentvolume", "somepv"}}),
-      S("work_queue_wait_seconds_total", {{"kube_deployment", "somedep"}, {"kube_namespace", "somens"}}),
+      S("work_queue_wait_seconds_total",
+        {{"kube_deployment", "somedep"}, {"kube_namespace", "somens"}}),
       S("node_fan_seconds_total", {{"kube_node", "somenode"}}),
   };
   return series;
@@ -76,42 +78,113 @@ struct CustomCase {
 // several object names are regex-escaped (DESIGN.md section 5) — these names have nothing to
 // escape, so the text is identical.
 TEST(PlanCustomTest, MatchesPrometheusAdapterForConfigGenRules) {
-  const auto registry = registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml),
-                                                        ConfigGenSeries());
+  const auto registry =
+      registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml), ConfigGenSeries());
   const auto mapper = model::BuiltinResourceMapper();
   const CustomCase cases[] = {
-      {"container gauge, several names", "pods", "somens", "some_usage", {"somepod1", "somepod2"}, "",
+      {"container gauge, several names",
+       "pods",
+       "somens",
+       "some_usage",
+       {"somepod1", "somepod2"},
+       "",
        R"(sum(container_some_usage{namespace="somens",pod=~"somepod1|somepod2",container!="POD"}) by (pod))"},
-      {"container counter", "pods", "somens", "some_count", {"somepod1", "somepod2"}, "",
+      {"container counter",
+       "pods",
+       "somens",
+       "some_count",
+       {"somepod1", "somepod2"},
+       "",
        R"(sum(rate(container_some_count_total{namespace="somens",pod=~"somepod1|somepod2",container!="POD"}[1m])) by (pod))"},
-      {"container seconds counter", "pods", "somens", "some_time", {"somepod1", "somepod2"}, "",
+      {"container seconds counter",
+       "pods",
+       "somens",
+       "some_time",
+       {"somepod1", "somepod2"},
+       "",
        R"(sum(rate(container_some_time_seconds_total{namespace="somens",pod=~"somepod1|somepod2",container!="POD"}[1m])) by (pod))"},
-      {"namespaced counter, service", "service", "somens", "ingress_hits", {"somesvc"}, "",
+      {"namespaced counter, service",
+       "service",
+       "somens",
+       "ingress_hits",
+       {"somesvc"},
+       "",
        R"(sum(rate(ingress_hits_total{kube_namespace="somens",kube_service="somesvc"}[1m])) by (kube_service))"},
-      {"namespaced counter, metric selector", "service", "somens", "ingress_hits", {"somesvc"},
+      {"namespaced counter, metric selector",
+       "service",
+       "somens",
+       "ingress_hits",
+       {"somesvc"},
        "param1=value1",
        R"(sum(rate(ingress_hits_total{param1="value1",kube_namespace="somens",kube_service="somesvc"}[1m])) by (kube_service))"},
-      {"namespaced counter, ingress", "ingresses.networking.k8s.io", "somens", "ingress_hits",
-       {"someingress"}, "",
+      {"namespaced counter, ingress",
+       "ingresses.networking.k8s.io",
+       "somens",
+       "ingress_hits",
+       {"someingress"},
+       "",
        R"(sum(rate(ingress_hits_total{kube_namespace="somens",kube_ingress="someingress"}[1m])) by (kube_ingress))"},
-      {"namespaced counter, pod", "pod", "somens", "ingress_hits", {"somepod"}, "",
+      {"namespaced counter, pod",
+       "pod",
+       "somens",
+       "ingress_hits",
+       {"somepod"},
+       "",
        R"(sum(rate(ingress_hits_total{kube_namespace="somens",kube_pod="somepod"}[1m])) by (kube_pod))"},
-      {"namespaced gauge", "services", "somens", "service_proxy_packets", {"somesvc"}, "",
+      {"namespaced gauge",
+       "services",
+       "somens",
+       "service_proxy_packets",
+       {"somesvc"},
+       "",
        R"(sum(service_proxy_packets{kube_namespace="somens",kube_service="somesvc"}) by (kube_service))"},
-      {"namespaced seconds counter", "deployments.apps", "somens", "work_queue_wait", {"somedep"}, "",
+      {"namespaced seconds counter",
+       "deployments.apps",
+       "somens",
+       "work_queue_wait",
+       {"somedep"},
+       "",
        R"(sum(rate(work_queue_wait_seconds_total{kube_namespace="somens",kube_deployment="somedep"}[1m])) by (kube_deployment))"},
-      {"root-scoped gauge", "node", "", "node_gigawatts", {"somenode"}, "",
+      {"root-scoped gauge",
+       "node",
+       "",
+       "node_gigawatts",
+       {"somenode"},
+       "",
        R"(sum(node_gigawatts{kube_node="somenode"}) by (kube_node))"},
-      {"root-scoped counter", "persistentvolume", "", "volume_claims", {"somepv"}, "",
+      {"root-scoped counter",
+       "persistentvolume",
+       "",
+       "volume_claims",
+       {"somepv"},
+       "",
        R"(sum(rate(volume_claims_total{kube_persistentvolume="somepv"}[1m])) by (kube_persistentvolume))"},
-      {"root-scoped seconds counter", "nodes", "", "node_fan", {"somenode"}, "",
+      {"root-scoped seconds counter",
+       "nodes",
+       "",
+       "node_fan",
+       {"somenode"},
+       "",
        R"(sum(rate(node_fan_seconds_total{kube_node="somenode"}[1m])) by (kube_node))"},
-      {"namespace metric", "namespaces", "", "ingress_hits", {"somens"}, "",
+      {"namespace metric",
+       "namespaces",
+       "",
+       "ingress_hits",
+       {"somens"},
+       "",
        R"(sum(rate(ingress_hits_total{kube_namespace="somens"}[1m])) by (kube_namespace))"},
-      {"regex-escaped names (deliberate difference)", "pods", "somens", "some_usage",
-       {"web.1", "api.v2"}, "",
+      {"regex-escaped names (deliberate difference)",
+       "pods",
+       "somens",
+       "some_usage",
+       {"web.1", "api.v2"},
+       "",
        R"(sum(container_some_usage{namespace="somens",pod=~"web\\.1|api\\.v2",container!="POD"}) by (pod))"},
-      {"selector operators in key order", "pods", "somens", "some_usage", {"a"},
+      {"selector operators in key order",
+       "pods",
+       "somens",
+       "some_usage",
+       {"a"},
        "zone in (b,a),tier!=x,!gone,present",
        R"(sum(container_some_usage{gone="",present!="",tier!="x",zone=~"a|b",namespace="somens",pod="a",container!="POD"}) by (pod))"},
   };
@@ -124,8 +197,8 @@ TEST(PlanCustomTest, MatchesPrometheusAdapterForConfigGenRules) {
 }
 
 TEST(PlanCustomTest, WildcardWithoutObjectListMatchesEveryObject) {
-  const auto registry = registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml),
-                                                        ConfigGenSeries());
+  const auto registry =
+      registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml), ConfigGenSeries());
   CustomRequest request{"somens", "pods", "some_usage", {}};
   auto plan = PlanCustom(*registry, *model::BuiltinResourceMapper(), request, {{}, true});
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -135,8 +208,8 @@ TEST(PlanCustomTest, WildcardWithoutObjectListMatchesEveryObject) {
 }
 
 TEST(PlanCustomTest, ErrorsSayWhatIsWrong) {
-  const auto registry = registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml),
-                                                        ConfigGenSeries());
+  const auto registry =
+      registry::MetricRegistry::Build(Compile(testing::kConfigGenRulesYaml), ConfigGenSeries());
   const auto mapper = model::BuiltinResourceMapper();
   struct Case {
     CustomRequest request;
@@ -145,22 +218,38 @@ TEST(PlanCustomTest, ErrorsSayWhatIsWrong) {
     std::string message;
   };
   const Case cases[] = {
-      {{"somens", "pods", "no_such_metric", {}}, {"a"}, absl::StatusCode::kNotFound,
+      {{"somens", "pods", "no_such_metric", {}},
+       {"a"},
+       absl::StatusCode::kNotFound,
        "the server could not find the metric no_such_metric for pods"},
       // node metrics are root-scoped: asking through a namespace misses the registry.
-      {{"somens", "nodes", "node_fan", {}}, {"a"}, absl::StatusCode::kNotFound,
+      {{"somens", "nodes", "node_fan", {}},
+       {"a"},
+       absl::StatusCode::kNotFound,
        "the server could not find the metric node_fan for nodes"},
-      {{"somens", "widgets", "some_usage", {}}, {"a"}, absl::StatusCode::kNotFound,
+      {{"somens", "widgets", "some_usage", {}},
+       {"a"},
+       absl::StatusCode::kNotFound,
        "the server could not find the metric some_usage for widgets"},
-      {{"somens", "pods", "some_usage", {}}, {}, absl::StatusCode::kNotFound,
+      {{"somens", "pods", "some_usage", {}},
+       {},
+       absl::StatusCode::kNotFound,
        "the server could not find the metric some_usage for pods"},
-      {{"somens", "pods", "some_usage", Sel("app.kubernetes.io/name=web")}, {"a"},
-       absl::StatusCode::kInvalidArgument, "app.kubernetes.io/name"},
-      {{"somens", "pods", "some_usage", Sel("replicas>3")}, {"a"},
-       absl::StatusCode::kInvalidArgument, "operator not supported by prometheus"},
-      {{"some\"ns", "pods", "some_usage", {}}, {"a"}, absl::StatusCode::kInvalidArgument,
+      {{"somens", "pods", "some_usage", Sel("app.kubernetes.io/name=web")},
+       {"a"},
+       absl::StatusCode::kInvalidArgument,
+       "app.kubernetes.io/name"},
+      {{"somens", "pods", "some_usage", Sel("replicas>3")},
+       {"a"},
+       absl::StatusCode::kInvalidArgument,
+       "operator not supported by prometheus"},
+      {{"some\"ns", "pods", "some_usage", {}},
+       {"a"},
+       absl::StatusCode::kInvalidArgument,
        "is not a valid Kubernetes name"},
-      {{"somens", "pods", "some_usage", {}}, {"a\"})"}, absl::StatusCode::kInvalidArgument,
+      {{"somens", "pods", "some_usage", {}},
+       {"a\"})"},
+       absl::StatusCode::kInvalidArgument,
        "is not a valid Kubernetes name"},
   };
   for (const auto& c : cases) {
@@ -214,8 +303,9 @@ TEST(PlanExternalTest, BuildsQueries) {
       // namespaced: false ignores the request namespace.
       {{"shop", "cluster_load", {}}, R"(max(cluster_load{}))"},
       // GroupBy is always empty for external rules.
-      {{"x", "done_per_second", {}}, R"(sum(rate(jobs_done_total{namespace="x"}[2m])))"
-                                     R"(  0)"},
+      {{"x", "done_per_second", {}},
+       R"(sum(rate(jobs_done_total{namespace="x"}[2m])))"
+       R"(  0)"},
   };
   for (const auto& c : cases) {
     auto plan = PlanExternal(*registry, c.request);

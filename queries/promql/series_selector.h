@@ -18,7 +18,7 @@ class RE2;
 
 namespace ma::promql {
 
-inline constexpr size_t kMaxSeriesSelectorBytes = 64 * 1024;
+inline constexpr size_t kMaxSeriesSelectorBytes = size_t{64} * 1024;
 
 enum class MatchOp { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
 

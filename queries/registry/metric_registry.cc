@@ -6,8 +6,8 @@ namespace ma::registry {
 namespace {
 
 bool IsUnscoped(const model::GroupResource& gr) {
-  return gr.group.empty() &&
-         (gr.resource == "namespaces" || gr.resource == "nodes" || gr.resource == "persistentvolumes");
+  return gr.group.empty() && (gr.resource == "namespaces" || gr.resource == "nodes" ||
+                              gr.resource == "persistentvolumes");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ struct CustomMetricKey {
   bool namespaced = true;
   std::string metric;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>.
   friend auto operator<=>(const CustomMetricKey&, const CustomMetricKey&) = default;
   friend bool operator==(const CustomMetricKey&, const CustomMetricKey&) = default;
 };

@@ -16,10 +16,13 @@ std::shared_ptr<const rules::RuleSet> Compile(std::string_view yaml) {
   return compiled.rule_set;
 }
 
-model::Series S(std::string name, model::LabelSet labels) { return {std::move(name), std::move(labels)}; }
+model::Series S(std::string name, model::LabelSet labels) {
+  return {std::move(name), std::move(labels)};
+}
 
 std::vector<std::pair<std::string, bool>> Entries(const std::vector<DiscoveryEntry>& entries) {
   std::vector<std::pair<std::string, bool>> out;
+  out.reserve(entries.size());
   for (const auto& e : entries) {
     out.emplace_back(e.name, e.namespaced);
   }

@@ -71,7 +71,8 @@ absl::StatusOr<std::chrono::milliseconds> ParsePrometheusDuration(std::string_vi
     }
     next_unit = unit + 1;
     i += kUnits[unit].suffix.size();
-    if (number > INT64_MAX / kUnits[unit].millis || total > INT64_MAX - number * kUnits[unit].millis) {
+    if (number > INT64_MAX / kUnits[unit].millis ||
+        total > INT64_MAX - number * kUnits[unit].millis) {
       return invalid();
     }
     total += number * kUnits[unit].millis;

@@ -118,9 +118,9 @@ absl::StatusOr<NameMatcher> NameMatcher::Create(std::string_view matches, std::s
     } else if (groups == 1) {
       matcher.as_ = "$1";
     } else {
-      return absl::InvalidArgumentError(Cat(
-          "must specify an 'as' value for name matcher \"", matcher.pattern_, "\" (it has ",
-          groups, " capture groups)"));
+      return absl::InvalidArgumentError(Cat("must specify an 'as' value for name matcher \"",
+                                            matcher.pattern_, "\" (it has ", groups,
+                                            " capture groups)"));
     }
   }
   matcher.regex_ = std::move(regex);
@@ -136,9 +136,8 @@ absl::StatusOr<std::string> NameMatcher::MetricName(std::string_view series_name
   std::vector<re2::StringPiece> pieces(static_cast<size_t>(group_count));
   const re2::StringPiece text(series_name.data(), series_name.size());
   if (!regex_->Match(text, 0, text.size(), RE2::UNANCHORED, pieces.data(), group_count)) {
-    return absl::NotFoundError(Cat("series name \"", series_name,
-                                            "\" did not match expected pattern \"", pattern_,
-                                            "\""));
+    return absl::NotFoundError(
+        Cat("series name \"", series_name, "\" did not match expected pattern \"", pattern_, "\""));
   }
   std::vector<std::string_view> groups;
   groups.reserve(pieces.size());

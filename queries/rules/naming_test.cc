@@ -24,8 +24,8 @@ TEST(NameMatcherTest, ExpandsLikeGoRegexpExpandString) {
       {"^(?P<base>.*)_seconds_total$", "$base", "cpu_seconds_total", "cpu"},
       {"^(a)(b)?$", "$1-$2-${3}", "a", "a--"},  // unmatched and missing groups expand to ""
       {"^(.*)$", "$$1 costs $", "x", "$1 costs $"},
-      {"^(.*)$", "${1", "x", "${1"},   // malformed reference stays as text
-      {"^(.*)$", "$01", "x", ""},      // leading zero: a name, not a number
+      {"^(.*)$", "${1", "x", "${1"},             // malformed reference stays as text
+      {"^(.*)$", "$01", "x", ""},                // leading zero: a name, not a number
       {"^(\\w+)_(\\w+)$", "$2_$1", "a_b", "a"},  // "$2_" names a missing group; then "$1"
       {"^(\\w+)_(\\w+)$", "${2}_${1}", "a_b", "b_a"},
   };

@@ -14,8 +14,8 @@ namespace ma::rules {
 namespace {
 
 bool IsUnscopedResource(const model::GroupResource& gr) {
-  return gr.group.empty() &&
-         (gr.resource == "namespaces" || gr.resource == "nodes" || gr.resource == "persistentvolumes");
+  return gr.group.empty() && (gr.resource == "namespaces" || gr.resource == "nodes" ||
+                              gr.resource == "persistentvolumes");
 }
 
 tmpl::Data GroupResourceData(std::string group, std::string resource) {
@@ -53,8 +53,8 @@ absl::StatusOr<ResourceMapping> ResourceMapping::Create(
     options.set_log_errors(false);
     auto regex = std::make_shared<const re2::RE2>(Cat("^", *pattern, "$"), options);
     if (!regex->ok()) {
-      return absl::InvalidArgumentError(Cat(
-          "the label template does not make a valid regex: ", regex->error()));
+      return absl::InvalidArgumentError(
+          Cat("the label template does not make a valid regex: ", regex->error()));
     }
     const auto& names = regex->NamedCapturingGroups();
     if (auto it = names.find("group"); it != names.end()) {
@@ -95,7 +95,7 @@ absl::StatusOr<std::string> ResourceMapping::LabelForResource(
   }
   if (!promql::IsValidLabelName(*label)) {
     return fail(Cat("the label template produced \"", *label,
-                             "\", which is not a valid Prometheus label name"));
+                    "\", which is not a valid Prometheus label name"));
   }
   return *std::move(label);
 }

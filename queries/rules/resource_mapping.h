@@ -39,9 +39,9 @@ class ResourceMapping {
 
   // `overrides` are already normalised; `label_template` may be absent. kInvalidArgument when the
   // template does not reference .Resource or renders to nothing.
-  static absl::StatusOr<ResourceMapping> Create(std::vector<Override> overrides,
-                                                std::optional<tmpl::Template> label_template,
-                                                std::shared_ptr<const model::ResourceMapper> mapper);
+  static absl::StatusOr<ResourceMapping> Create(
+      std::vector<Override> overrides, std::optional<tmpl::Template> label_template,
+      std::shared_ptr<const model::ResourceMapper> mapper);
 
   // The label that holds names of `resource` (section 4.1): the override, else the template
   // rendered with the sanitised group and the singular resource. kFailedPrecondition when neither
@@ -54,7 +54,8 @@ class ResourceMapping {
   bool has_template() const { return label_template_.has_value(); }
 
  private:
-  std::optional<model::ResourceInfo> ResourceForLabel(std::string_view label, bool& normalize_failed) const;
+  std::optional<model::ResourceInfo> ResourceForLabel(std::string_view label,
+                                                      bool& normalize_failed) const;
 
   std::map<std::string, model::ResourceInfo, std::less<>> label_to_resource_;
   std::map<model::GroupResource, std::string> resource_to_label_;

@@ -7,8 +7,8 @@
 namespace ma::rules {
 namespace {
 
-ResourceMapping Mapping(std::vector<std::pair<std::string, std::string>> overrides,
-                        std::string label_template) {
+ResourceMapping Mapping(const std::vector<std::pair<std::string, std::string>>& overrides,
+                        const std::string& label_template) {
   const auto mapper = model::BuiltinResourceMapper();
   std::vector<ResourceMapping::Override> resolved;
   for (const auto& [label, resource] : overrides) {
@@ -36,7 +36,8 @@ std::vector<std::string> Names(const SeriesResources& resources) {
 }
 
 TEST(ResourceMappingTest, LabelForResource) {
-  const auto overrides = Mapping({{"kubernetes_namespace", "namespace"}, {"kubernetes_pod_name", "pod"}}, "");
+  const auto overrides =
+      Mapping({{"kubernetes_namespace", "namespace"}, {"kubernetes_pod_name", "pod"}}, "");
   EXPECT_EQ(*overrides.LabelForResource({"", "pods"}), "kubernetes_pod_name");
   EXPECT_EQ(*overrides.LabelForResource({"", "namespaces"}), "kubernetes_namespace");
   const auto missing = overrides.LabelForResource({"", "services"});

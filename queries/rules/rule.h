@@ -29,7 +29,7 @@ const std::vector<std::string>& ResourceTemplateFields();
 
 struct SeriesFilter {
   std::shared_ptr<const re2::RE2> regex;  // unanchored search, as Go's MatchString
-  bool positive = true;                    // `is` (true) or `isNot` (false)
+  bool positive = true;                   // `is` (true) or `isNot` (false)
 };
 
 // Immutable; safe to share between threads.

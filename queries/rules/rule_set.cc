@@ -60,8 +60,8 @@ class Compiler {
         if (!options_.allow_unknown_resources) {
           Report(gr.pos, override_where,
                  Cat("unable to normalize group-resource ",
-                              model::GroupResource{gr.group, gr.resource}.String(), ": ",
-                              info.status().message()));
+                     model::GroupResource{gr.group, gr.resource}.String(), ": ",
+                     info.status().message()));
           ok = false;
           continue;
         }
@@ -71,8 +71,8 @@ class Compiler {
     }
     std::optional<tmpl::Template> label_template;
     if (config.template_text.has_value() && !config.template_text->value.empty()) {
-      label_template = CompileTemplate(*config.template_text, ResourceTemplateFields(),
-                                       Cat(where, ".template"));
+      label_template =
+          CompileTemplate(*config.template_text, ResourceTemplateFields(), Cat(where, ".template"));
       if (!label_template.has_value()) {
         return std::nullopt;
       }
@@ -121,13 +121,12 @@ class Compiler {
                !selector.ok()) {
       Report(config.series_query.pos, where + ".seriesQuery",
              Cat("invalid series selector ", GoQuote(config.series_query.value), ": ",
-                          selector.status().message()));
+                 selector.status().message()));
     }
 
     std::vector<SeriesFilter> filters;
     for (size_t i = 0; i < config.series_filters.size(); ++i) {
-      auto filter =
-          CompileFilter(config.series_filters[i], Cat(where, ".seriesFilters[", i, "]"));
+      auto filter = CompileFilter(config.series_filters[i], Cat(where, ".seriesFilters[", i, "]"));
       if (filter.has_value()) {
         filters.push_back(*std::move(filter));
       }
@@ -183,14 +182,12 @@ class Compiler {
     const size_t problems_before = problems_.size();
     auto container = CompileTemplate(config.container_query, MetricsQueryFields(),
                                      Cat(where, ".containerQuery"));
-    auto node =
-        CompileTemplate(config.node_query, MetricsQueryFields(), Cat(where, ".nodeQuery"));
+    auto node = CompileTemplate(config.node_query, MetricsQueryFields(), Cat(where, ".nodeQuery"));
     auto resources = CompileResources(config.resources, Cat(where, ".resources"));
     if (!config.container_label.value.empty() &&
         !promql::IsValidLabelName(config.container_label.value)) {
       Report(config.container_label.pos, Cat(where, ".containerLabel"),
-             Cat(GoQuote(config.container_label.value),
-                          " is not a valid Prometheus label name"));
+             Cat(GoQuote(config.container_label.value), " is not a valid Prometheus label name"));
     }
     if (problems_.size() != problems_before || !container || !node || !resources) {
       return std::nullopt;
@@ -268,8 +265,8 @@ CompileResult CompileRules(const config::RulesConfig& config, const CompileOptio
   CompileResult result;
   result.problems = compiler.TakeProblems();
   if (result.problems.empty()) {
-    result.rule_set =
-        std::make_shared<const RuleSet>(std::move(custom), std::move(external), std::move(resource_rules));
+    result.rule_set = std::make_shared<const RuleSet>(std::move(custom), std::move(external),
+                                                      std::move(resource_rules));
   }
   return result;
 }

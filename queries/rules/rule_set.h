@@ -53,8 +53,8 @@ class RuleSet {
 
 struct CompileOptions {
   std::shared_ptr<const model::ResourceMapper> mapper;
-  // With no Kubernetes API to ask (standalone, `check`, `explain`) an override naming a resource the
-  // mapper does not know is taken as written (a CRD, say) instead of being an error.
+  // With no Kubernetes API to ask (standalone, `check`, `explain`) an override naming a resource
+  // the mapper does not know is taken as written (a CRD, say) instead of being an error.
   bool allow_unknown_resources = false;
 };
 

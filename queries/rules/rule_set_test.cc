@@ -53,14 +53,19 @@ TEST(CompileRulesTest, EveryProblemHasItsLineAndNamesTheRule) {
        "rules[0].metricsQuery:"},
       {"rules:\n- seriesQuery: up\n  seriesFilters:\n  - isNot: \"(\"\n  metricsQuery: x\n", 4,
        "rules[0].seriesFilters[0].isNot: invalid regex"},
-      {"rules:\n- seriesQuery: up\n  resources:\n    template: \"kube_<<.Group>>\"\n  metricsQuery: x\n",
+      {"rules:\n- seriesQuery: up\n  resources:\n    template: \"kube_<<.Group>>\"\n  "
+       "metricsQuery: x\n",
        4, "rules[0].resources.template: must include at least `<<.Resource>>`"},
-      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      ns:\n        resource: widget\n"
+      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      ns:\n        resource: "
+       "widget\n"
        "  metricsQuery: x\n",
        6, "rules[0].resources.overrides.ns: unable to normalize group-resource widget"},
-      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      bad-label:\n        resource: pod\n"
+      {"rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      bad-label:\n        "
+       "resource: pod\n"
        "  metricsQuery: x\n",
-       6, "rules[0].resources.overrides.bad-label: \"bad-label\" is not a valid Prometheus label name"},
+       6,
+       "rules[0].resources.overrides.bad-label: \"bad-label\" is not a valid Prometheus label "
+       "name"},
       {"externalRules:\n- seriesQuery: up\n  metricsQuery: x\n", 2,
        "externalRules[0].resources: a namespaced external rule needs a label for namespaces"},
       {"rules:\n- seriesQuery: 'up{'\n  metricsQuery: x\n", 2,
@@ -98,9 +103,9 @@ TEST(CompileRulesTest, UnknownResourcesAreAcceptedWithoutAKubernetesApi) {
   EXPECT_FALSE(CompileYaml(yaml).problems.empty());
   const auto lenient = CompileYaml(yaml, /*allow_unknown=*/true);
   ASSERT_TRUE(lenient.problems.empty()) << lenient.problems.front().message;
-  EXPECT_EQ(*lenient.rule_set->custom_rules()[0].resources().LabelForResource(
-                {"example.com", "widgets"}),
-            "widget");
+  EXPECT_EQ(
+      *lenient.rule_set->custom_rules()[0].resources().LabelForResource({"example.com", "widgets"}),
+      "widget");
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ std::vector<std::string> QualifiedNameErrors(std::string_view key) {
     const std::string_view prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
     if (prefix.empty()) {
-      errors.push_back("prefix part must be non-empty");
+      errors.emplace_back("prefix part must be non-empty");
     } else {
       if (prefix.size() > kMaxPrefixLength) {
         errors.push_back("prefix part " + MaxLenError(kMaxPrefixLength));
@@ -123,7 +123,7 @@ std::vector<std::string> QualifiedNameErrors(std::string_view key) {
     }
   }
   if (name.empty()) {
-    errors.push_back("name part must be non-empty");
+    errors.emplace_back("name part must be non-empty");
   } else if (name.size() > kMaxNameLength) {
     errors.push_back("name part " + MaxLenError(kMaxNameLength));
   }

@@ -14,7 +14,7 @@
 namespace ma::selector {
 
 // Bounds on untrusted selector text (it arrives in URLs).
-inline constexpr size_t kMaxSelectorBytes = 16 * 1024;
+inline constexpr size_t kMaxSelectorBytes = size_t{16} * 1024;
 inline constexpr size_t kMaxRequirements = 256;
 inline constexpr size_t kMaxValuesPerRequirement = 4096;
 

@@ -134,8 +134,8 @@ class Executor {
       MA_RETURN_IF_ERROR(Step(span));
       if (!pipe.decl.empty()) {
         if (pipe.is_assign) {
-          MA_RETURN_IF_ERROR(
-              SetVar(span, pipe.decl[0], pipe.decl.size() > 1 ? std::move(index) : elem));
+          MA_RETURN_IF_ERROR(SetVar(span, pipe.decl[0],
+                                    pipe.decl.size() > 1 ? std::move(index) : RuntimeValue(elem)));
           if (pipe.decl.size() > 1) {
             MA_RETURN_IF_ERROR(SetVar(span, pipe.decl[1], elem));
           }

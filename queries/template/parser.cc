@@ -36,9 +36,15 @@ void AppendUtf8(std::string& out, uint32_t cp) {
 }
 
 int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
@@ -783,8 +789,7 @@ class Parser {
         return absl::OkStatus();
       }
       const size_t digits = text.find_first_not_of("+-");
-      if (digits != std::string::npos && digits < 2 &&
-          text.find_first_not_of("0123456789", digits) == std::string::npos) {
+      if (digits < 2 && text.find_first_not_of("0123456789", digits) == std::string::npos) {
         return Error(token.pos, absl::StrCat(ToAbsl(token.text), " overflows int"));
       }
     } else if (const auto value = ParseGoFloat(text)) {

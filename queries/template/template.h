@@ -19,9 +19,9 @@
 
 namespace ma::tmpl {
 
-inline constexpr size_t kMaxTemplateBytes = 64 * 1024;
+inline constexpr size_t kMaxTemplateBytes = size_t{64} * 1024;
 // Rendering stops with an error past this many output bytes (a runaway range cannot eat memory).
-inline constexpr size_t kMaxOutputBytes = 1024 * 1024;
+inline constexpr size_t kMaxOutputBytes = size_t{1024} * 1024;
 // Nesting limit for if/range/with and parentheses, so a hostile template cannot exhaust the stack
 // of the recursive parser and executor.
 inline constexpr int kMaxNestingDepth = 100;

@@ -30,6 +30,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -60,12 +61,16 @@ ADAPTER_READY_TIMEOUT_S = 90  # /readyz answers 200 over TLS
 CHILD_STOP_TIMEOUT_S = 15  # SIGTERM to exit, then SIGKILL
 CLIENT_TIMEOUT_S = 30  # one kubectl, curl, openssl or HTTP call
 POLL_INTERVAL_S = 0.2
+FREE_PORT_ATTEMPTS = 100
 # Scrapes Prometheus must have made before start() returns: rate() needs two samples.
 MIN_SCRAPES = 2
 LOG_TAIL_BYTES = 16 * 1024
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 SCRAPE_JOB = "exporter"
+# What the adapter writes into --cert-dir when it has no --tls-cert-file.
+SELF_SIGNED_CERT = "apiserver.crt"
+SELF_SIGNED_KEY = "apiserver.key"
 # Default `--metrics-relist-interval`: series a test adds show up in discovery quickly.
 DEFAULT_RELIST_INTERVAL = "5s"
 # Words in a child's log that mean a sanitizer found a bug even if the exit code looks fine.
@@ -84,11 +89,20 @@ def _die_with_parent():
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def free_port():
-    """A loopback port that was free a moment ago (the caller binds it soon after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(exclude=()):
+    """A loopback port that was free a moment ago (the caller binds it soon after).
+
+    exclude: ports already promised to another child, which the kernel may hand out again
+    while that child has not bound them yet.
+    """
+    for _ in range(FREE_PORT_ATTEMPTS):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in exclude:
+            return port
+    raise HarnessError(f"no free loopback port outside {sorted(exclude)} in "
+                       f"{FREE_PORT_ATTEMPTS} attempts")
 
 
 def wait_until(predicate, timeout_s, what, check=None):
@@ -277,6 +291,54 @@ def canonical_quantity(value):
     return f"{sign}{mantissa}{suffix}"
 
 
+_SAMPLE_LINE_RE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?')
+_LABEL_PAIR_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_exposition(text):
+    """Samples of a Prometheus text exposition: {(name, ((label, value), ...)): float}.
+
+    Labels are sorted by name; raises ValueError on a line it cannot read, so a garbled
+    exposition fails the test that reads it.
+    """
+    samples = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_LINE_RE.fullmatch(line)
+        if not m:
+            raise ValueError(f"not an exposition sample line: {line!r}")
+        labels = {}
+        inner = m.group(2) or ""
+        pos = 0
+        while pos < len(inner):
+            lm = _LABEL_PAIR_RE.match(inner, pos)
+            if not lm or lm.end() == pos:
+                raise ValueError(f"bad labels in exposition line: {line!r}")
+            labels[lm.group(1)] = re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e.group(1),
+                                                                              e.group(1)),
+                                         lm.group(2))
+            pos = lm.end()
+        samples[(m.group(1), tuple(sorted(labels.items())))] = float(m.group(3))
+    return samples
+
+
+def spec_value(name, spec=DEFAULT_METRICS_SPEC, **labels):
+    """The value (at start, for counters) of the one series name{labels} of an exporter spec."""
+    _, samples = exporter.parse_spec(pathlib.Path(spec).read_text(encoding="utf-8"))
+    want = tuple(sorted(labels.items()))
+    values = [value for (n, l), value, _ in samples if n == name and l == want]
+    if len(values) != 1:
+        raise HarnessError(f"{name}{labels} is not exactly one series of {spec}")
+    return values[0]
+
+
+def metric_value(samples, name, **labels):
+    """The value of one sample of parse_exposition()'s result, or None if it is absent."""
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
 class Child:
     """A process the harness started, with its output in a log file."""
 
@@ -378,8 +440,11 @@ class Cluster:
             # Same subject shape, different key: only the trust anchor differs.
             self.wrong_pki = generate_pki(self.tmp / "wrong-pki", "metrics-adapter-test-ca")
             self.kube_cache = self.tmp / "kube-cache"
-            self.prometheus_port = free_port()
-            self.adapter_port = free_port()
+            # The exporter binds a port of its own choosing: start it before promising ports
+            # to Prometheus and the adapter, so that neither is promised the exporter's.
+            self._start_exporter()
+            self.prometheus_port = free_port(exclude={self.exporter_port})
+            self.adapter_port = free_port(exclude={self.exporter_port, self.prometheus_port})
             self.base_url = f"https://127.0.0.1:{self.adapter_port}"
             self.kubeconfig = write_kubeconfig(self.tmp / "kubeconfig", self.base_url,
                                                self.pki.ca_crt, self.pki.client_crt,
@@ -387,7 +452,6 @@ class Cluster:
             self.wrong_ca_kubeconfig = write_kubeconfig(
                 self.tmp / "kubeconfig-wrong-ca", self.base_url, self.wrong_pki.ca_crt,
                 self.pki.client_crt, self.pki.client_key)
-            self._start_exporter()
             self._write_prometheus_config()
             self.start_prometheus()
             self.wait_for_samples()
@@ -545,17 +609,26 @@ class Cluster:
 
     # ---- adapter ---------------------------------------------------------------------------
 
-    def start_adapter(self, rules=None, extra_args=()):
-        """Starts the adapter (standalone, TLS from the generated certs); waits for /readyz."""
+    def start_adapter(self, rules=None, extra_args=(), cert_dir=None):
+        """Starts the adapter (standalone, TLS from the generated certs); waits for /readyz.
+
+        With cert_dir, the adapter gets no certificate files but --cert-dir=cert_dir, where it
+        writes (or reuses) its self-signed apiserver.crt; readiness then trusts that file.
+        """
         if "adapter" in self.children and self.children["adapter"].running():
             raise HarnessError("the adapter is already running; stop_adapter() first")
         self._check_adapter_bin()
         argv = [
             self.adapter_bin, "serve", "--standalone", f"--config={rules or self.rules}",
-            f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}",
-            f"--tls-cert-file={self.pki.server_crt}",
-            f"--tls-private-key-file={self.pki.server_key}"
+            f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}"
         ]
+        if cert_dir is None:
+            argv += [f"--tls-cert-file={self.pki.server_crt}",
+                     f"--tls-private-key-file={self.pki.server_key}"]
+            ready_ca = self.pki.ca_crt
+        else:
+            argv.append(f"--cert-dir={cert_dir}")
+            ready_ca = pathlib.Path(cert_dir) / SELF_SIGNED_CERT
         if self.relist_interval:
             argv.append(f"--metrics-relist-interval={self.relist_interval}")
         argv += self.adapter_args + list(extra_args)
@@ -564,7 +637,9 @@ class Cluster:
         child.start()
 
         def ready():
-            r = self.curl("/readyz")
+            if not ready_ca.exists():
+                return False
+            r = self.curl("/readyz", ca_file=ready_ca)
             return r.status == 200
 
         wait_until(ready, ADAPTER_READY_TIMEOUT_S, f"the adapter to answer 200 on {self.base_url}"
@@ -589,6 +664,41 @@ class Cluster:
     def adapter_log(self):
         child = self.children.get("adapter")
         return child.log() if child else ""
+
+    def adapter_running(self):
+        child = self.children.get("adapter")
+        return child is not None and child.running()
+
+    def signal_adapter(self, sig):
+        """Sends sig to the running adapter (and whatever it spawned)."""
+        child = self.children.get("adapter")
+        if child is None or not child.running():
+            raise HarnessError("the adapter is not running")
+        child._signal(sig)
+
+    def wait_adapter_exit(self, timeout_s):
+        """Waits up to timeout_s for the adapter to exit by itself; returns its exit code.
+
+        Raises HarnessError if it is still running then (the caller's stop() ends it).
+        """
+        child = self.children.get("adapter")
+        if child is None or child.process is None:
+            raise HarnessError("the adapter was not started")
+        try:
+            return child.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise HarnessError(f"the adapter did not exit within {timeout_s}s")
+
+    def adapter_metrics(self):
+        """The adapter's /metrics, parsed with parse_exposition(); raises unless it answers 200."""
+        r = self.curl("/metrics")
+        if r.status != 200:
+            raise HarnessError(f"/metrics answered {r.status}: {r.body[:500]!r} {r.stderr}")
+        return parse_exposition(r.body)
+
+    def ssl_context(self, ca_file=None):
+        """A client SSLContext for Python's http.client that trusts only the generated CA."""
+        return ssl.create_default_context(cafile=str(ca_file or self.pki.ca_crt))
 
     # ---- clients ---------------------------------------------------------------------------
 

@@ -167,6 +167,7 @@ absl::Status PrometheusServer::Start() {
     args.push_back(absl::StrCat("--web.route-prefix=", options_.route_prefix));
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args) {
     argv.push_back(arg.data());
   }
