@@ -126,8 +126,8 @@ TEST(StatusResponseTest, PublicMessageReplacesTheFixedOne) {
   EXPECT_TRUE(WithPublicMessage(absl::OkStatus(), "fine").ok());
   // The payload survives copies and leaves code and message alone.
   const absl::Status marked = WithPublicMessage(absl::InternalError("detail"), "public");
-  const absl::Status copy =
-      marked;  // NOLINT(performance-unnecessary-copy-initialization): under test.
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is under test.
+  const absl::Status copy = marked;
   EXPECT_EQ(copy.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(copy.message(), "detail");
   EXPECT_THAT(StatusResponse(copy).body, HasSubstr("Internal error occurred: public"));
