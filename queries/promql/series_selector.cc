@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/base/utf8.h"
 #include "re2/re2.h"
 
 namespace ma::promql {
@@ -34,24 +35,6 @@ int HexValue(char c) {
     return c - 'A' + 10;
   }
   return -1;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 bool MatcherMatches(const LabelMatcher& matcher, std::string_view value) {
@@ -335,7 +318,7 @@ class Parser {
         } else if (value > 0x10FFFF || (value >= 0xD800 && value < 0xE000)) {
           return Error(escape_pos, "escape sequence is an invalid Unicode code point");
         } else {
-          AppendUtf8(out, value);
+          ::ma::AppendUtf8(out, value);
         }
         return absl::OkStatus();
       }

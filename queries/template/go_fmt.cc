@@ -8,9 +8,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "queries/base/strings.h"
+#include "queries/base/utf8.h"
 
 namespace ma::tmpl {
 namespace {
+
+// A Go rune (any int64) as UTF-8; out-of-range runes become U+FFFD.
+void AppendRune(std::string& out, int64_t rune) {
+  ::ma::AppendUtf8(out, rune < 0 || rune > 0x10FFFF ? 0xFFFD : static_cast<uint32_t>(rune));
+}
 
 // Go's fmt ignores widths and precisions above this ("tooLarge").
 constexpr int kMaxFmtNumber = 1000000;
@@ -42,35 +48,13 @@ std::string_view TruncateRunes(std::string_view s, int runes) {
   return s.substr(0, i);
 }
 
-void AppendUtf8(std::string& out, int64_t rune) {
-  auto cp = static_cast<uint32_t>(rune);
-  if (rune < 0 || rune > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    cp = 0xFFFD;
-  }
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // strconv.QuoteRune for the runes a template can produce.
 std::string QuoteRune(int64_t rune) {
   if (rune == '\'') {
     return "'\\''";
   }
   std::string encoded;
-  AppendUtf8(encoded, rune);
+  AppendRune(encoded, rune);
   std::string quoted = GoQuote(encoded);  // "..." with Go's escapes
   std::string inner = quoted.substr(1, quoted.size() - 2);
   if (inner == "\\\"") {
@@ -409,7 +393,7 @@ class Printer {
     switch (verb) {
       case 'c': {
         std::string s;
-        AppendUtf8(s, value);
+        AppendRune(s, value);
         Pad(s);
         return;
       }

@@ -11,29 +11,12 @@
 #include "absl/strings/str_join.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/base/utf8.h"
 #include "queries/template/builtins.h"
 #include "queries/template/position.h"
 
 namespace ma::tmpl {
 namespace {
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') {
@@ -119,7 +102,7 @@ bool UnquoteChar(std::string_view body, size_t& i, char quote, std::string& out)
       if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
         return false;
       }
-      AppendUtf8(out, v);
+      ::ma::AppendUtf8(out, v);
       return true;
     }
     default:
