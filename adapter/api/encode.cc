@@ -12,6 +12,7 @@
 #include "adapter/api/time_format.h"
 #include "queries/base/check.h"
 #include "queries/base/strings.h"
+#include "queries/base/utf8.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -20,38 +21,6 @@ namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr std::string_view kReplacementCharacter = "\\ufffd";
-
-// Length of the valid UTF-8 sequence at s[i] (Go's utf8.DecodeRuneInString rules: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or 0 when the byte starts no valid sequence.
-size_t ValidUtf8Length(std::string_view s, size_t i, uint32_t& code_point) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  size_t length = 0;
-  uint32_t minimum = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2, code_point = lead & 0x1Fu, minimum = 0x80;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3, code_point = lead & 0x0Fu, minimum = 0x800;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4, code_point = lead & 0x07u, minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < length; ++k) {
-    const auto continuation = static_cast<unsigned char>(s[i + k]);
-    if ((continuation & 0xC0u) != 0x80u) {
-      return 0;
-    }
-    code_point = (code_point << 6) | (continuation & 0x3Fu);
-  }
-  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
-  if (code_point < minimum || code_point > 0x10FFFF || surrogate) {
-    return 0;
-  }
-  return length;
-}
 
 void AppendUnicodeEscape(std::string& out, uint32_t code_point) {
   out += "\\u";
@@ -106,7 +75,7 @@ std::string GoJsonQuote(std::string_view s) {
       continue;
     }
     uint32_t code_point = 0;
-    const size_t length = ValidUtf8Length(s, i, code_point);
+    const size_t length = DecodeUtf8(s, i, code_point);
     if (length == 0) {
       out += kReplacementCharacter;
       ++i;

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "queries/base/utf8.h"
+
 namespace ma {
 namespace {
 
@@ -19,37 +21,6 @@ void AppendCodePointEscape(std::string& out, uint32_t cp) {
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
     out += kHex[(cp >> shift) & 0xF];
   }
-}
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when the bytes are not valid
-// UTF-8 (Go then treats the first byte as RuneError of width 1).
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  uint32_t min = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
 }
 
 // Approximates Go's unicode.IsPrint for runes above ASCII: C1 controls, the line and paragraph

@@ -35,4 +35,11 @@ struct GroupResource {
   }
 };
 
+// namespaces, nodes and persistentvolumes: the resources prometheus-adapter always registers as
+// root-scoped, whatever the series' other labels say.
+inline bool IsAlwaysRootScoped(const GroupResource& gr) {
+  return gr.group.empty() && (gr.resource == "namespaces" || gr.resource == "nodes" ||
+                              gr.resource == "persistentvolumes");
+}
+
 }  // namespace ma::model

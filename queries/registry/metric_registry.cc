@@ -5,9 +5,22 @@
 namespace ma::registry {
 namespace {
 
-bool IsUnscoped(const model::GroupResource& gr) {
-  return gr.group.empty() && (gr.resource == "namespaces" || gr.resource == "nodes" ||
-                              gr.resource == "persistentvolumes");
+// Calls fn(series, metric_name) for each series of the rule's query that its filters accept and its
+// naming can name.
+template <typename Fn>
+void ForEachNamedSeries(const rules::Rule& rule, const SeriesByQuery& series, Fn fn) {
+  const auto listed = series.find(rule.series_query());
+  if (listed == series.end()) {
+    return;
+  }
+  for (const auto& s : listed->second) {
+    if (!rule.AcceptsSeries(s.name)) {
+      continue;
+    }
+    if (auto metric = rule.MetricName(s.name); metric.ok()) {
+      fn(s, *std::move(metric));
+    }
+  }
 }
 
 }  // namespace
@@ -16,41 +29,20 @@ std::shared_ptr<const MetricRegistry> MetricRegistry::Build(
     std::shared_ptr<const rules::RuleSet> rules, const SeriesByQuery& series) {
   auto registry = std::make_shared<MetricRegistry>();
   for (const auto& rule : rules->custom_rules()) {
-    const auto listed = series.find(rule.series_query());
-    if (listed == series.end()) {
-      continue;
-    }
-    for (const auto& s : listed->second) {
-      if (!rule.AcceptsSeries(s.name)) {
-        continue;
-      }
-      auto metric = rule.MetricName(s.name);
-      if (!metric.ok()) {
-        continue;
-      }
+    ForEachNamedSeries(rule, series, [&](const model::Series& s, std::string metric) {
       const auto resources = rule.resources().ResourcesForLabels(s.labels);
       for (const auto& resource : resources.resources) {
-        CustomMetricKey key{resource.group_resource,
-                            resources.namespaced && !IsUnscoped(resource.group_resource), *metric};
+        CustomMetricKey key{
+            resource.group_resource,
+            resources.namespaced && !model::IsAlwaysRootScoped(resource.group_resource), metric};
         registry->custom_[std::move(key)] = CustomMetricEntry{s.name, &rule, resource};
       }
-    }
+    });
   }
   for (const auto& rule : rules->external_rules()) {
-    const auto listed = series.find(rule.series_query());
-    if (listed == series.end()) {
-      continue;
-    }
-    for (const auto& s : listed->second) {
-      if (!rule.AcceptsSeries(s.name)) {
-        continue;
-      }
-      auto metric = rule.MetricName(s.name);
-      if (!metric.ok()) {
-        continue;
-      }
-      registry->external_[*std::move(metric)] = ExternalMetricEntry{s.name, &rule};
-    }
+    ForEachNamedSeries(rule, series, [&](const model::Series& s, std::string metric) {
+      registry->external_[std::move(metric)] = ExternalMetricEntry{s.name, &rule};
+    });
   }
   registry->rules_ = std::move(rules);
   return registry;

@@ -13,11 +13,6 @@
 namespace ma::rules {
 namespace {
 
-bool IsUnscopedResource(const model::GroupResource& gr) {
-  return gr.group.empty() && (gr.resource == "namespaces" || gr.resource == "nodes" ||
-                              gr.resource == "persistentvolumes");
-}
-
 tmpl::Data GroupResourceData(std::string group, std::string resource) {
   return tmpl::Data{{"Group", std::move(group)}, {"Resource", std::move(resource)}};
 }
@@ -135,7 +130,7 @@ SeriesResources ResourceMapping::ResourcesForLabels(const model::LabelSet& label
     if (normalize_failed) {
       continue;  // prometheus-adapter skips these before its namespaced check
     }
-    if (!info.has_value() || !IsUnscopedResource(info->group_resource)) {
+    if (!info.has_value() || !model::IsAlwaysRootScoped(info->group_resource)) {
       out.namespaced = true;
     }
     if (info.has_value()) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/base/utf8.h"
 #include "queries/template/go_fmt.h"
 
 namespace ma::tmpl {
@@ -313,36 +314,6 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
-// Decodes the UTF-8 rune at s[i]; 0 length for invalid bytes (Go's RuneError of width 1).
-size_t DecodeRune(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2, cp = b0 & 0x1Fu;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3, cp = b0 & 0x0Fu;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4, cp = b0 & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
 // Go's unicode.IsPrint above ASCII, approximated: C1 controls, soft hyphen, line and paragraph
 // separators, BOM, private use and noncharacters are not printable.
 bool IsPrintRune(uint32_t cp) {
@@ -390,7 +361,7 @@ std::string JsEscape(std::string_view s) {
       continue;
     }
     uint32_t cp = 0;
-    const size_t len = DecodeRune(s, i, cp);
+    const size_t len = ::ma::DecodeUtf8(s, i, cp);
     if (len == 0) {
       out += static_cast<char>(c);  // RuneError is printable: the byte is copied
       continue;
