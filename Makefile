@@ -82,8 +82,7 @@ fuzz:
 	scripts/run_fuzz.sh $(FUZZ_BUILD_DIR)/fuzz $(FUZZ_SECONDS) $(FUZZ_BUILD_DIR)/fuzz-work
 
 bench:
-	@if [[ -x scripts/bench.sh ]]; then scripts/bench.sh; \
-	 else echo "bench: scripts/bench.sh does not exist yet; nothing to measure"; fi
+	scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -137,6 +137,19 @@ http::Response MethodNotAllowedResponse(std::string_view method, std::string_vie
   return response;
 }
 
+http::Response ForbiddenResponse(std::string_view message, std::string_view name,
+                                 std::string_view group, std::string_view kind) {
+  KubeStatus kube;
+  kube.message = Truncate(message, kMaxStatusMessageBytes);
+  kube.reason = "Forbidden";
+  kube.details = StatusDetails{
+      .name = std::string(name), .group = std::string(group), .kind = std::string(kind)};
+  kube.code = 403;
+  http::Response response = Render(kube);
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return response;
+}
+
 http::Response NotFoundPathResponse(std::string_view /*path*/) {
   KubeStatus kube;
   kube.message = "the server could not find the requested resource";

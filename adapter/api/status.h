@@ -38,6 +38,12 @@ http::Response StatusResponse(const absl::Status& status);
 // an `Allow: GET` header.
 http::Response MethodNotAllowedResponse(std::string_view method, std::string_view path);
 
+// 403 Forbidden as Go's authorization filter writes it: `message` (cut like any status message),
+// details {name, group, kind} with empty fields omitted ("details":{} when all are empty), and
+// `X-Content-Type-Options: nosniff`.
+http::Response ForbiddenResponse(std::string_view message, std::string_view name,
+                                 std::string_view group, std::string_view kind);
+
 // 404 NotFound for a path no route serves, with kube-apiserver's body for unknown paths. The path
 // is not echoed, as kube-apiserver does not.
 http::Response NotFoundPathResponse(std::string_view path);

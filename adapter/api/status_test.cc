@@ -190,5 +190,31 @@ TEST(NotFoundPathResponseTest, RendersKubeApiserverBody) {
   EXPECT_THAT(response.headers, IsEmpty());
 }
 
+TEST(ForbiddenResponseTest, RendersGoAuthorizationDenial) {
+  struct Case {
+    std::string message;
+    std::string json_message;
+    std::string name;
+    std::string group;
+    std::string kind;
+    std::string details_json;
+  };
+  const Case cases[] = {
+      {R"(pods.custom.metrics.k8s.io "*" is forbidden: User "jane" cannot get resource)",
+       R"(pods.custom.metrics.k8s.io \"*\" is forbidden: User \"jane\" cannot get resource)", "*",
+       "custom.metrics.k8s.io", "pods",
+       R"({"name":"*","group":"custom.metrics.k8s.io","kind":"pods"})"},
+      {R"(forbidden: User "jane" cannot get path "/metrics")",
+       R"(forbidden: User \"jane\" cannot get path \"/metrics\")", "", "", "", "{}"},
+  };
+  for (const Case& c : cases) {
+    const http::Response response = ForbiddenResponse(c.message, c.name, c.group, c.kind);
+    EXPECT_EQ(response.status, 403);
+    EXPECT_EQ(response.content_type, "application/json");
+    EXPECT_EQ(response.body, StatusBody(c.json_message, "Forbidden", 403, c.details_json));
+    EXPECT_THAT(response.headers, ElementsAre(Pair("X-Content-Type-Options", "nosniff")));
+  }
+}
+
 }  // namespace
 }  // namespace ma::api

@@ -1,8 +1,12 @@
 #include "adapter/app/options.h"
 
+#include <string_view>
+
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "adapter/cache/bulkhead.h"
+#include "adapter/cache/caching_client.h"
 #include "queries/base/strings.h"
 
 ABSL_FLAG(std::string, config, "", "rules file (prometheus-adapter's format)");
@@ -17,6 +21,16 @@ ABSL_FLAG(std::string, prometheus_client_tls_cert_file, "", "client certificate 
 ABSL_FLAG(std::string, prometheus_client_tls_key_file, "", "client key for Prometheus");
 ABSL_FLAG(std::string, prometheus_verb, "GET", "GET or POST for queries");
 ABSL_FLAG(absl::Duration, prometheus_timeout, absl::Seconds(30), "timeout of one Prometheus query");
+ABSL_FLAG(absl::Duration, cache_ttl, absl::Seconds(15),
+          "how long a Prometheus answer is served from memory; hot keys are refreshed before it "
+          "runs out. 0 disables caching (identical concurrent queries are still sent once)");
+ABSL_FLAG(absl::Duration, cache_max_stale, absl::Minutes(2),
+          "how old a cached value may be when it is served because Prometheus fails; beyond "
+          "that reads fail with 503");
+ABSL_FLAG(int64_t, cache_max_entries, 100000, "most queries kept in the cache (LRU eviction)");
+ABSL_FLAG(int, backend_max_concurrency, 32, "most queries in flight to Prometheus at once");
+ABSL_FLAG(int, backend_max_queue, 1000,
+          "most queries waiting for a free slot; beyond that reads fail at once with 503");
 ABSL_FLAG(int, secure_port, 6443, "HTTPS port");
 ABSL_FLAG(std::string, bind_address, "",
           "address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone)");
@@ -40,6 +54,12 @@ ABSL_FLAG(std::string, authorization_kubeconfig, "", "kubeconfig for SubjectAcce
 ABSL_FLAG(std::vector<std::string>, authorization_always_allow_paths,
           std::vector<std::string>({"/healthz", "/readyz", "/livez"}),
           "paths served without authorization");
+ABSL_FLAG(absl::Duration, authentication_token_webhook_cache_ttl, absl::Seconds(10),
+          "how long TokenReview answers are cached");
+ABSL_FLAG(absl::Duration, authorization_webhook_cache_authorized_ttl, absl::Seconds(10),
+          "how long allowing SubjectAccessReview answers are cached");
+ABSL_FLAG(absl::Duration, authorization_webhook_cache_unauthorized_ttl, absl::Seconds(10),
+          "how long denying SubjectAccessReview answers are cached");
 ABSL_FLAG(std::string, lister_kubeconfig, "", "kubeconfig for object lookups");
 ABSL_FLAG(bool, standalone, false,
           "no Kubernetes API: no delegated authn/authz, no object lookups; anonymous requests "
@@ -51,6 +71,9 @@ ABSL_FLAG(std::vector<std::string>, object_names, {},
 
 namespace ma::app {
 namespace {
+
+// Longer caches would keep revoked tokens and permissions alive for too long.
+constexpr absl::Duration kMaxAuthCacheTtl = absl::Hours(1);
 
 std::chrono::milliseconds ToMillis(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
@@ -88,6 +111,39 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   o.prometheus_client_tls_key_file = absl::GetFlag(FLAGS_prometheus_client_tls_key_file);
   o.prometheus_verb = absl::GetFlag(FLAGS_prometheus_verb);
   o.prometheus_timeout = ToMillis(absl::GetFlag(FLAGS_prometheus_timeout));
+  o.cache_ttl = ToMillis(absl::GetFlag(FLAGS_cache_ttl));
+  o.cache_max_stale = ToMillis(absl::GetFlag(FLAGS_cache_max_stale));
+  if (o.cache_ttl.count() < 0 || o.cache_ttl > cache::kMaxCacheTtl) {
+    return absl::InvalidArgumentError(
+        Cat("--cache-ttl must be between 0 (no caching) and ",
+            absl::FormatDuration(absl::FromChrono(cache::kMaxCacheTtl))));
+  }
+  if (o.cache_max_stale > cache::kMaxCacheMaxStale) {
+    return absl::InvalidArgumentError(
+        Cat("--cache-max-stale must be at most ",
+            absl::FormatDuration(absl::FromChrono(cache::kMaxCacheMaxStale))));
+  }
+  if (o.cache_max_stale < o.cache_ttl) {
+    return absl::InvalidArgumentError(
+        "--cache-max-stale must be at least --cache-ttl: a value is served fresh for the TTL, "
+        "and stale values are the ones older than that");
+  }
+  const int64_t max_entries = absl::GetFlag(FLAGS_cache_max_entries);
+  if (max_entries < 1 || max_entries > static_cast<int64_t>(cache::kMaxCacheEntries)) {
+    return absl::InvalidArgumentError(
+        Cat("--cache-max-entries must be between 1 and ", cache::kMaxCacheEntries));
+  }
+  o.cache_max_entries = static_cast<size_t>(max_entries);
+  o.backend_max_concurrency = absl::GetFlag(FLAGS_backend_max_concurrency);
+  if (o.backend_max_concurrency < 1 || o.backend_max_concurrency > cache::kMaxBackendConcurrency) {
+    return absl::InvalidArgumentError(
+        Cat("--backend-max-concurrency must be between 1 and ", cache::kMaxBackendConcurrency));
+  }
+  o.backend_max_queue = absl::GetFlag(FLAGS_backend_max_queue);
+  if (o.backend_max_queue < 0 || o.backend_max_queue > cache::kMaxBackendQueue) {
+    return absl::InvalidArgumentError(
+        Cat("--backend-max-queue must be between 0 and ", cache::kMaxBackendQueue));
+  }
   o.secure_port = absl::GetFlag(FLAGS_secure_port);
   if (o.secure_port < 0 || o.secure_port > 65535) {
     return absl::InvalidArgumentError(Cat("--secure-port ", o.secure_port, " is out of range"));
@@ -118,6 +174,28 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   o.authentication_kubeconfig = absl::GetFlag(FLAGS_authentication_kubeconfig);
   o.authorization_kubeconfig = absl::GetFlag(FLAGS_authorization_kubeconfig);
   o.authorization_always_allow_paths = absl::GetFlag(FLAGS_authorization_always_allow_paths);
+  struct AuthCacheTtl {
+    std::string_view flag;
+    absl::Duration value;
+    std::chrono::milliseconds* field;
+  };
+  for (const AuthCacheTtl& ttl : {
+           AuthCacheTtl{"--authentication-token-webhook-cache-ttl",
+                        absl::GetFlag(FLAGS_authentication_token_webhook_cache_ttl),
+                        &o.authentication_token_webhook_cache_ttl},
+           AuthCacheTtl{"--authorization-webhook-cache-authorized-ttl",
+                        absl::GetFlag(FLAGS_authorization_webhook_cache_authorized_ttl),
+                        &o.authorization_webhook_cache_authorized_ttl},
+           AuthCacheTtl{"--authorization-webhook-cache-unauthorized-ttl",
+                        absl::GetFlag(FLAGS_authorization_webhook_cache_unauthorized_ttl),
+                        &o.authorization_webhook_cache_unauthorized_ttl},
+       }) {
+    if (ttl.value < absl::ZeroDuration() || ttl.value > kMaxAuthCacheTtl) {
+      return absl::InvalidArgumentError(Cat(ttl.flag, " must be between 0 (no caching) and ",
+                                            absl::FormatDuration(kMaxAuthCacheTtl)));
+    }
+    *ttl.field = ToMillis(ttl.value);
+  }
   o.lister_kubeconfig = absl::GetFlag(FLAGS_lister_kubeconfig);
   o.verbosity = absl::GetFlag(FLAGS_v);
   o.series_file = absl::GetFlag(FLAGS_series_file);

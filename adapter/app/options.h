@@ -4,6 +4,7 @@
 // Kubernetes generic apiserver name them (DESIGN.md section 3), gathered into one Options value.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,13 @@ struct Options {
   std::string prometheus_verb;
   std::chrono::milliseconds prometheus_timeout{std::chrono::seconds(30)};
 
+  // Value cache and bulkheads (adapter/cache).
+  std::chrono::milliseconds cache_ttl{std::chrono::seconds(15)};  // 0: no caching
+  std::chrono::milliseconds cache_max_stale{std::chrono::minutes(2)};
+  size_t cache_max_entries = 100000;
+  int backend_max_concurrency = 32;
+  int backend_max_queue = 1000;
+
   // Serving.
   int secure_port = 6443;
   std::string bind_address;
@@ -44,6 +52,10 @@ struct Options {
   std::string authentication_kubeconfig;
   std::string authorization_kubeconfig;
   std::vector<std::string> authorization_always_allow_paths;
+  // Delegated authn/authz caches (Go's generic apiserver defaults); 0 disables each.
+  std::chrono::milliseconds authentication_token_webhook_cache_ttl{std::chrono::seconds(10)};
+  std::chrono::milliseconds authorization_webhook_cache_authorized_ttl{std::chrono::seconds(10)};
+  std::chrono::milliseconds authorization_webhook_cache_unauthorized_ttl{std::chrono::seconds(10)};
   std::string lister_kubeconfig;
   bool standalone = false;
   int verbosity = 0;
@@ -54,7 +66,8 @@ struct Options {
 };
 
 // Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
-// (a --prometheus-header without '=', a port out of range, max-age below the relist interval).
+// (a --prometheus-header without '=', a port out of range, max-age below the relist interval,
+// cache bounds out of range or a --cache-max-stale below --cache-ttl).
 // `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags
 // cannot express (see command_line.h).
 absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers);

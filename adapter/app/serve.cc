@@ -1,17 +1,30 @@
 #include "adapter/app/serve.h"
 
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 
+#include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/version.h"
+#include "adapter/cache/caching_client.h"
 #include "adapter/cli/rules_file.h"
 #include "adapter/discovery/relister.h"
 #include "adapter/handlers/api_handler.h"
+#include "adapter/kube/api_client.h"
+#include "adapter/kube/http_api_client.h"
+#include "adapter/kube/kubeconfig.h"
+#include "adapter/objects/discovery_resource_mapper.h"
+#include "adapter/objects/list_watch_factory.h"
+#include "adapter/objects/object_cache.h"
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "adapter/server/server.h"
 #include "adapter/telemetry/adapter_metrics.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/snapshot.h"
+#include "queries/base/status_macros.h"
+#include "queries/base/strings.h"
 #include "queries/model/resource_mapper.h"
 
 namespace ma::app {
@@ -43,6 +56,38 @@ server::ServerOptions ServerOptionsFrom(const Options& o) {
   return s;
 }
 
+// The Kubernetes API clients, one per kubeconfig flag as a Go aggregated server has them, and the
+// delegated authentication and authorization built on two of them (declared last: it holds
+// references to the clients, so it goes first).
+struct KubernetesParts {
+  std::unique_ptr<kube::ApiClient> lister;          // discovery and the object cache's watches
+  std::unique_ptr<kube::ApiClient> authentication;  // the auth ConfigMap, TokenReview
+  std::unique_ptr<kube::ApiClient> authorization;   // SubjectAccessReview
+  std::unique_ptr<DelegatedAuth> auth;
+};
+
+absl::StatusOr<std::unique_ptr<kube::ApiClient>> KubeClient(const std::string& kubeconfig,
+                                                            std::string_view flag) {
+  MA_ASSIGN_OR_RETURN(const kube::ClusterConfig config, kube::LoadClusterConfig(kubeconfig, flag));
+  MA_ASSIGN_OR_RETURN(std::unique_ptr<kube::HttpApiClient> client,
+                      kube::HttpApiClient::Create(config));
+  MA_LOG(INFO) << "Kubernetes API for " << flag << ": " << config.server << " (" << config.source
+               << ")";
+  return client;
+}
+
+absl::StatusOr<KubernetesParts> ConnectToKubernetes(const Options& options) {
+  KubernetesParts parts;
+  MA_ASSIGN_OR_RETURN(parts.lister, KubeClient(options.lister_kubeconfig, "--lister-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.authentication,
+                      KubeClient(options.authentication_kubeconfig, "--authentication-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.authorization,
+                      KubeClient(options.authorization_kubeconfig, "--authorization-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.auth,
+                      DelegatedAuth::Create(options, *parts.authentication, *parts.authorization));
+  return parts;
+}
+
 }  // namespace
 
 int Serve(const Options& options) {
@@ -52,17 +97,30 @@ int Serve(const Options& options) {
         << "no metrics discovery configuration file specified (make sure to use --config)";
     return 1;
   }
-  if (!options.standalone) {
-    // TODO(4): delegated authentication and authorization, object lookups.
-    MA_LOG(ERROR) << "the Kubernetes integration is not available yet: run with --standalone";
-    return 1;
+  std::optional<KubernetesParts> kubernetes;
+  std::shared_ptr<objects::DiscoveryResourceMapper> discovery_mapper;
+  std::shared_ptr<const model::ResourceMapper> mapper = model::BuiltinResourceMapper();
+  if (options.standalone) {
+    MA_LOG(WARNING) << "--standalone: no Kubernetes API; requests are not authenticated and "
+                       "anonymous requests are allowed";
+  } else {
+    auto parts = ConnectToKubernetes(options);
+    if (!parts.ok()) {
+      MA_LOG(ERROR) << parts.status().message();
+      return 1;
+    }
+    kubernetes = *std::move(parts);
+    // The rules name resources as the cluster serves them, so discovery comes first.
+    discovery_mapper = std::make_shared<objects::DiscoveryResourceMapper>(
+        *kubernetes->lister, objects::DiscoveryMapperOptions{});
+    if (const auto status = discovery_mapper->Refresh(); !status.ok()) {
+      MA_LOG(ERROR) << status.message() << " (check --lister-kubeconfig and the RBAC rules)";
+      return 1;
+    }
+    mapper = discovery_mapper;
   }
-  MA_LOG(WARNING) << "--standalone: no Kubernetes API; requests are not authenticated and "
-                     "anonymous requests are allowed";
-
-  const auto mapper = model::BuiltinResourceMapper();
-  const auto file =
-      cli::LoadRulesFile(options.config, {.mapper = mapper, .allow_unknown_resources = true});
+  const auto file = cli::LoadRulesFile(
+      options.config, {.mapper = mapper, .allow_unknown_resources = options.standalone});
   if (!file.problems.empty()) {
     for (const auto& problem : file.problems) {
       MA_LOG(ERROR) << problem;
@@ -80,18 +138,66 @@ int Serve(const Options& options) {
   }
   telemetry::AdapterMetrics metrics(GitVersion(), GitCommit());
   InstrumentedPrometheusClient prometheus(**http_client, metrics);
+  // HPA reads are answered from memory; the relister's series listings go to Prometheus as is.
+  cache::CacheOptions cache_options;
+  cache_options.ttl = options.cache_ttl;
+  cache_options.max_stale = options.cache_max_stale;
+  cache_options.max_entries = options.cache_max_entries;
+  cache_options.bulkhead = {options.backend_max_concurrency, options.backend_max_queue};
+  cache::CachingClient cached_prometheus(prometheus, metrics, std::move(cache_options));
 
   discovery::Relister relister(prometheus, rules, registry, metrics,
                                {options.metrics_relist_interval, options.metrics_max_age});
-  handlers::ApiHandler handler(
-      rules, registry, mapper, prometheus, metrics, [&relister] { return relister.has_run(); },
-      {.standalone = options.standalone, .git_version = GitVersion(), .git_commit = GitCommit()});
-  auto server = server::Server::Create(ServerOptionsFrom(options), handler.AsHandler());
+  // `*` requests take their objects from here; the HPA's Pods metrics need pods from the start.
+  std::unique_ptr<objects::ObjectCache> object_cache;
+  if (kubernetes.has_value()) {
+    object_cache = std::make_unique<objects::ObjectCache>(
+        mapper, objects::ListWatcherFactory(*kubernetes->lister));
+    if (!file.rule_set->custom_rules().empty()) {
+      if (const auto status = object_cache->WatchAtStart({{"", "pods"}}); !status.ok()) {
+        MA_LOG(ERROR) << "unable to watch pods: " << status.message();
+        return 1;
+      }
+    }
+  }
+  handlers::ApiHandler handler(rules, registry, mapper, cached_prometheus, metrics,
+                               [&relister] { return relister.has_run(); },
+                               {.standalone = options.standalone,
+                                .objects = object_cache.get(),
+                                .git_version = GitVersion(),
+                                .git_commit = GitCommit()});
+  http::Handler served = handler.AsHandler();
+  server::ServerOptions server_options = ServerOptionsFrom(options);
+  if (kubernetes.has_value()) {
+    served = kubernetes->auth->Wrap(std::move(served));
+    // The client CA bundles come from the flags merged with the ConfigMap, and may change later.
+    server_options.client_ca_file.clear();
+    server_options.requestheader_client_ca_file.clear();
+    server_options.request_client_certificates = true;
+  }
+  auto server = server::Server::Create(std::move(server_options), std::move(served));
   if (!server.ok()) {
     MA_LOG(ERROR) << server.status().message();
     return 1;
   }
+  if (kubernetes.has_value()) {
+    const auth::AuthenticationConfig& initial = kubernetes->auth->initial_config();
+    if (const auto status =
+            (*server)->UpdateClientCas(initial.client_ca_pem, initial.requestheader_ca_pem);
+        !status.ok()) {
+      MA_LOG(ERROR) << status.message();
+      return 1;
+    }
+    kubernetes->auth->Start(
+        [&server = **server](std::string_view client_ca, std::string_view requestheader_ca) {
+          return server.UpdateClientCas(client_ca, requestheader_ca);
+        });
+  }
   relister.Start();
+  cached_prometheus.Start();
+  if (discovery_mapper != nullptr) {
+    discovery_mapper->Start();
+  }
   MA_LOG(INFO) << VersionString() << " serving on https://" << options.bind_address << ":"
                << (*server)->port() << " with " << file.rule_set->custom_rules().size()
                << " custom and " << file.rule_set->external_rules().size()
@@ -99,6 +205,15 @@ int Serve(const Options& options) {
   (*server)->Run();
   MA_LOG(INFO) << "shutting down";
   relister.Stop();
+  if (object_cache != nullptr) {
+    object_cache->Stop();
+  }
+  if (discovery_mapper != nullptr) {
+    discovery_mapper->Stop();
+  }
+  if (kubernetes.has_value()) {
+    kubernetes->auth->Stop();
+  }
   return 0;
 }
 

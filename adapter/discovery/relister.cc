@@ -5,18 +5,6 @@
 #include "adapter/telemetry/log.h"
 
 namespace ma::discovery {
-namespace {
-
-// Discovery needs label names only; dropping the values keeps a large listing small in memory.
-void DropLabelValues(std::vector<model::Series>& series) {
-  for (auto& s : series) {
-    for (auto& [name, value] : s.labels) {
-      std::string().swap(value);
-    }
-  }
-}
-
-}  // namespace
 
 Relister::Relister(prometheus::Client& client, const Snapshot<rules::RuleSet>& rules,
                    Snapshot<registry::MetricRegistry>& registry, telemetry::AdapterMetrics& metrics,
@@ -71,7 +59,7 @@ void Relister::RunOnce() {
   registry::SeriesByQuery current;
   for (size_t i = 0; i < queries.size(); ++i) {
     if (results[i].ok()) {
-      DropLabelValues(*results[i]);
+      // Already one entry per (name, label names) shape without values: the client merged them.
       last_good_[queries[i]] = *std::move(results[i]);
     } else {
       ++failed;
@@ -91,7 +79,13 @@ void Relister::RunOnce() {
   for (const auto* section : {&rules->custom_rules(), &rules->external_rules()}) {
     for (const auto& rule : *section) {
       const auto it = current.find(rule.series_query());
-      metrics_.SetRuleSeries(rule.Describe(), it == current.end() ? 0 : it->second.size());
+      size_t listed = 0;
+      if (it != current.end()) {
+        for (const model::Series& series : it->second) {
+          listed += series.count;
+        }
+      }
+      metrics_.SetRuleSeries(rule.Describe(), static_cast<double>(listed));
       if (failed_queries.count(rule.series_query()) != 0) {
         metrics_.RecordRuleRelistError(rule.Describe());
       }

@@ -8,6 +8,8 @@
 #include "adapter/api/status.h"
 #include "adapter/handlers/metric_request.h"
 #include "adapter/telemetry/log.h"
+#include "queries/base/check.h"
+#include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 #include "queries/planner/query_plan.h"
 
@@ -106,7 +108,9 @@ ApiHandler::ApiHandler(const Snapshot<rules::RuleSet>& rules,
       metrics_(metrics),
       ready_(std::move(ready)),
       options_(std::move(options)),
-      clock_(clock) {}
+      clock_(clock) {
+  MA_CHECK(options_.standalone || options_.objects != nullptr);
+}
 
 void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
   const auto started = std::chrono::steady_clock::now();
@@ -170,6 +174,25 @@ void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
   }
 }
 
+absl::StatusOr<planner::ObjectNames> ApiHandler::WildcardObjects(
+    const registry::MetricRegistry& registry, const CustomMetricRequest& parsed) {
+  const auto& custom = parsed.request;
+  const auto parsed_resource = model::GroupResource::Parse(custom.resource);
+  const auto info = mapper_->Normalize(parsed_resource.group, parsed_resource.resource);
+  if (!info.ok() || registry.FindCustom({info->group_resource, !custom.namespace_name.empty(),
+                                         custom.metric}) == nullptr) {
+    // No metric: the planner answers 404 as it does for any request, and no resource that no
+    // metric describes is ever watched.
+    return planner::ObjectNames{};
+  }
+  MA_ASSIGN_OR_RETURN(auto names, options_.objects->Names(
+                                      info->group_resource, custom.namespace_name,
+                                      parsed.object_selector.value_or(selector::LabelSelector())));
+  // No matching object is prometheus-adapter's 404 (section 8.2), which the planner gives for
+  // an empty name list: the HPA treats it as it treats an empty list, as an invalid metric.
+  return planner::ObjectNames{std::move(names), false};
+}
+
 http::Response ApiHandler::Discovery(const Route& route) const {
   const auto rules = rules_.Get();
   const bool custom = rules != nullptr && !rules->custom_rules().empty();
@@ -229,6 +252,10 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
   std::vector<Check> checks = {{"ping", true}, {"rules-loaded", rules_.Get() != nullptr}};
   if (route.kind == RouteKind::kReadyz) {
     checks.push_back({"first-relist", ready_()});
+    if (options_.objects != nullptr) {
+      // Go servers name their informers' first sync this way.
+      checks.push_back({"informer-sync", options_.objects->synced()});
+    }
   }
   if (!route.check.empty()) {
     for (const auto& check : checks) {
@@ -262,11 +289,25 @@ void ApiHandler::HandleCustomMetric(const http::Request& request, const Route& r
     respond(ErrorResponse(request, parsed.status()));
     return;
   }
+  const auto registry = registry_.Get();
+  const auto no_registry = [&] {
+    respond(ErrorResponse(request, absl::UnavailableError("no metrics discovered yet")));
+  };
   planner::ObjectNames objects;
   if (!parsed->wildcard()) {
     objects.names = {parsed->name};
+  } else if (!options_.standalone) {
+    if (registry == nullptr) {
+      no_registry();
+      return;
+    }
+    auto listed = WildcardObjects(*registry, *parsed);
+    if (!listed.ok()) {
+      respond(ErrorResponse(request, listed.status()));
+      return;
+    }
+    objects = *std::move(listed);
   } else if (parsed->object_selector.has_value() && !parsed->object_selector->empty()) {
-    // TODO(4): list the matching objects from the watch cache.
     respond(ErrorResponse(
         request, absl::InvalidArgumentError(
                      "a labelSelector on a `*` request needs the Kubernetes API to list the "
@@ -275,9 +316,8 @@ void ApiHandler::HandleCustomMetric(const http::Request& request, const Route& r
   } else {
     objects.all_objects = true;
   }
-  const auto registry = registry_.Get();
   if (registry == nullptr) {
-    respond(ErrorResponse(request, absl::UnavailableError("no metrics discovered yet")));
+    no_registry();
     return;
   }
   auto plan = planner::PlanCustom(*registry, *mapper_, parsed->request, std::move(objects));

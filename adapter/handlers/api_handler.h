@@ -8,8 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "adapter/handlers/metric_request.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
+#include "adapter/objects/object_lister.h"
 #include "adapter/prometheus/client.h"
 #include "adapter/telemetry/adapter_metrics.h"
 #include "queries/base/clock.h"
@@ -22,6 +24,9 @@ namespace ma::handlers {
 
 struct ApiHandlerOptions {
   bool standalone = true;  // no Kubernetes API: `*` with a labelSelector cannot be answered
+  // Required unless standalone: the objects a `*` request covers, and part of /readyz. Must
+  // outlive the handler.
+  objects::ObjectLister* objects = nullptr;
   std::string git_version;
   std::string git_commit;
 };
@@ -49,6 +54,10 @@ class ApiHandler {
                           http::Responder respond);
   void HandleExternalMetric(const http::Request& request, const Route& route,
                             http::Responder respond);
+  // A `*` request with a Kubernetes API covers the objects that exist and match, not every
+  // series that names one.
+  absl::StatusOr<planner::ObjectNames> WildcardObjects(const registry::MetricRegistry& registry,
+                                                       const CustomMetricRequest& parsed);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

@@ -6,13 +6,19 @@
 #include <cmath>
 #include <map>
 
+#include "adapter/api/status.h"
 #include "adapter/http/url.h"
+#include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
 
 namespace ma::handlers {
 namespace {
 
+using ::testing::Each;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Answers instant queries by their exact PromQL, as prometheus-adapter's fake client does; an
 // unknown query fails as an unreachable backend would.
@@ -207,6 +213,152 @@ TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
   EXPECT_THAT(Get("/metrics").body,
               HasSubstr(R"(metrics_adapter_requests_total{code="200",route="health"})"));
   EXPECT_THAT(Get("/version").body, HasSubstr(R"("gitVersion":"v0.1.0")"));
+}
+
+// The object cache as the handler sees it: names per namespace and labels, or "not synced".
+class FakeObjects : public objects::ObjectLister {
+ public:
+  absl::StatusOr<std::vector<std::string>> Names(const model::GroupResource& resource,
+                                                 std::string_view namespace_name,
+                                                 const selector::LabelSelector& selector) override {
+    calls.push_back(Cat(resource.String(), " ", namespace_name, " ", selector.String()));
+    if (!synced_value) {
+      return api::WithPublicMessage(absl::UnavailableError("not listed"),
+                                    "the adapter has not listed pods yet");
+    }
+    std::vector<std::string> out;
+    for (const auto& [name, labels] : objects[std::string(namespace_name)]) {
+      if (selector.Matches(labels)) {
+        out.push_back(name);
+      }
+    }
+    return out;
+  }
+  bool synced() const override { return synced_value; }
+
+  bool synced_value = true;
+  std::map<std::string, std::map<std::string, model::LabelSet>> objects;
+  std::vector<std::string> calls;
+};
+
+class KubernetesApiHandlerTest : public ApiHandlerTest {
+ protected:
+  KubernetesApiHandlerTest() {
+    objects_.objects["shop"] = {
+        {"web-1", {{"app", "web"}}}, {"web-2", {{"app", "web"}}}, {"db-0", {{"app", "db"}}}};
+  }
+
+  http::Response Get(std::string_view target) {
+    auto request = http::ParseRequestTarget("GET", target);
+    EXPECT_TRUE(request.ok()) << request.status();
+    http::Response out;
+    kube_handler_.Handle(*request, [&](http::Response response) { out = std::move(response); });
+    return out;
+  }
+
+  FakeObjects objects_;
+  ApiHandler kube_handler_{
+      rules_,
+      registry_,
+      model::BuiltinResourceMapper(),
+      prometheus_,
+      metrics_,
+      [this] { return ready_; },
+      {.standalone = false, .objects = &objects_, .git_version = "", .git_commit = ""}};
+};
+
+TEST_F(KubernetesApiHandlerTest, WildcardNamesComeFromTheObjectCache) {
+  prometheus_.answers
+      [R"(sum(rate(http_requests_total{namespace="shop",pod=~"web-1|web-2"}[2m])) by (pod))"] =
+      Vector({{{{"pod", "web-2"}}, 2, 1000}, {{{"pod", "web-1"}}, 1, 1000}});
+  const auto response =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
+          "?labelSelector=app%3Dweb");
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_LT(response.body.find(R"("name":"web-1")"), response.body.find(R"("name":"web-2")"));
+  EXPECT_THAT(objects_.calls, ElementsAre("pods shop app=web"));
+}
+
+TEST_F(KubernetesApiHandlerTest, WildcardWithoutSelectorListsEveryObjectNotEverySeries) {
+  prometheus_.answers
+      [R"(sum(rate(http_requests_total{namespace="shop",pod=~"db-0|web-1|web-2"}[2m])) by (pod))"] =
+      Vector({{{{"pod", "db-0"}}, 3, 1000}, {{{"pod", "gone-7"}}, 9, 1000}});
+  const auto response =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"db-0")"));
+  // A series of an object that no longer exists is not reported.
+  EXPECT_EQ(response.body.find("gone-7"), std::string::npos);
+  EXPECT_THAT(prometheus_.queries, Each(Not(HasSubstr(R"(pod!="")"))));
+}
+
+TEST_F(KubernetesApiHandlerTest, NoMatchingObjectIsNotFound) {
+  const auto response =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
+          "?labelSelector=app%3Dcache");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_THAT(response.body,
+              HasSubstr("the server could not find the metric http_requests_per_second for pods"));
+  EXPECT_THAT(prometheus_.queries, IsEmpty());
+}
+
+TEST_F(KubernetesApiHandlerTest, NotSyncedIsServiceUnavailable) {
+  objects_.synced_value = false;
+  const auto response =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_THAT(response.body, HasSubstr("has not listed pods yet"));
+  EXPECT_THAT(prometheus_.queries, IsEmpty());
+}
+
+TEST_F(KubernetesApiHandlerTest, BeforeTheFirstRelistIsServiceUnavailable) {
+  registry_.Set(nullptr);
+  const auto response =
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
+          "?labelSelector=app%3Dweb");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.body.find("--standalone"), std::string::npos);
+  EXPECT_THAT(objects_.calls, IsEmpty());
+}
+
+TEST_F(KubernetesApiHandlerTest, UnknownMetricNeverReachesTheObjectCache) {
+  struct Case {
+    std::string path;
+  };
+  const Case cases[] = {
+      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/nope"},
+      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/services/%2A/http_requests_per_second"},
+      {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/widgets/%2A/http_requests_per_second"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(Get(c.path).status, 404) << c.path;
+  }
+  EXPECT_THAT(objects_.calls, IsEmpty());
+}
+
+TEST_F(KubernetesApiHandlerTest, ByNameNeverReachesTheObjectCache) {
+  prometheus_
+      .answers[R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))"] =
+      Vector({{{{"pod", "web-1"}}, 0.25, 1000}});
+  EXPECT_EQ(
+      Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_per_second")
+          .status,
+      200);
+  EXPECT_THAT(objects_.calls, IsEmpty());
+}
+
+TEST_F(KubernetesApiHandlerTest, ReadinessWaitsForTheObjectCache) {
+  objects_.synced_value = false;
+  const auto not_ready = Get("/readyz");
+  EXPECT_EQ(not_ready.status, 500);
+  EXPECT_THAT(not_ready.body, HasSubstr("[-]informer-sync failed"));
+  EXPECT_EQ(Get("/readyz/informer-sync").status, 500);
+  objects_.synced_value = true;
+  EXPECT_EQ(Get("/readyz").status, 200);
+  EXPECT_EQ(Get("/readyz/informer-sync").status, 200);
+  // Liveness does not depend on the Kubernetes API.
+  objects_.synced_value = false;
+  EXPECT_EQ(Get("/livez").status, 200);
 }
 
 }  // namespace

@@ -111,17 +111,36 @@ namespace {
 // Receives the response body; returning less than offered makes curl abort the transfer, which
 // is how an oversized body is cut off without buffering it.
 struct BodySink {
+  CURL* easy = nullptr;
   std::string body;
   size_t limit = 0;
+  size_t received = 0;
   bool too_large = false;
+  const BodyChunkCallback* on_body = nullptr;  // streaming requested
+  absl::Status aborted_by_consumer;
 };
+
+bool IsSuccess(CURL* easy) {
+  long status = 0;  // NOLINT(google-runtime-int): curl's type
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  return status >= 200 && status < 300;
+}
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user_data) {
   auto* sink = static_cast<BodySink*>(user_data);
   const size_t n = size * count;
-  if (n > sink->limit - sink->body.size()) {
+  if (n > sink->limit - sink->received) {
     sink->too_large = true;
     return 0;
+  }
+  sink->received += n;
+  if (sink->on_body != nullptr && *sink->on_body && IsSuccess(sink->easy)) {
+    absl::Status status = (*sink->on_body)(std::string_view(data, n));
+    if (!status.ok()) {
+      sink->aborted_by_consumer = std::move(status);
+      return 0;
+    }
+    return n;
   }
   sink->body.append(data, n);
   return n;
@@ -310,7 +329,9 @@ void HttpClient::StartTransfer(Pending pending) {
     check(SetOpt(easy, CURLOPT_URL, r.url.c_str(), "URL"), first);
     check(SetOpt(easy, CURLOPT_PRIVATE, static_cast<void*>(&t), "PRIVATE"), first);
     check(SetOpt(easy, CURLOPT_ERRORBUFFER, t.error, "ERRORBUFFER"), first);
+    t.sink.easy = easy;
     t.sink.limit = r.max_response_bytes;
+    t.sink.on_body = &r.on_body;
     check(SetOpt(easy, CURLOPT_WRITEFUNCTION, &WriteBody, "WRITEFUNCTION"), first);
     check(SetOpt(easy, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink), "WRITEDATA"), first);
     check(SetOpt(easy, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL"), first);
@@ -415,6 +436,8 @@ void HttpClient::FinishTransfer(Transfer* raw, int curl_code) {
     }
     response.body = std::move(transfer->sink.body);
     result = std::move(response);
+  } else if (code == CURLE_WRITE_ERROR && !transfer->sink.aborted_by_consumer.ok()) {
+    result = std::move(transfer->sink.aborted_by_consumer);
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
     result = absl::DeadlineExceededError(
         absl::StrCat(transfer->description, ": no response within ",

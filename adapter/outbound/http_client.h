@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -48,13 +49,21 @@ struct HttpClientOptions {
   std::string user_agent = "metrics-adapter";
 };
 
+// Receives a 2xx response body chunk by chunk instead of buffering it (a WATCH stream, a large
+// series listing). Called on the worker thread, so it must not block; a non-OK return aborts the
+// transfer and becomes the request's result.
+using BodyChunkCallback = std::function<absl::Status(std::string_view chunk)>;
+
 struct OutboundRequest {
   std::string method = "GET";  // GET or POST
   std::string url;             // absolute http:// or https:// URL
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // sent with POST
   std::chrono::milliseconds timeout = kDefaultRequestTimeout;
-  size_t max_response_bytes = kDefaultMaxResponseBytes;
+  size_t max_response_bytes = kDefaultMaxResponseBytes;  // also bounds a streamed body
+  // When set, a 2xx body goes here and OutboundResponse::body stays empty. Other statuses are
+  // still buffered, for their error message.
+  BodyChunkCallback on_body;
 };
 
 struct OutboundResponse {

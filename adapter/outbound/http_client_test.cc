@@ -293,6 +293,63 @@ TEST(HttpClientTest, OversizedBodyIsResourceExhausted) {
   }
 }
 
+TEST(HttpClientTest, StreamedBodyArrivesInChunksAndIsNotBuffered) {
+  LoopbackServer server;
+  auto client = NewClient();
+  for (const std::string path : {"/big", "/chunked-big"}) {
+    std::string streamed;  // written on the worker thread, read after the final callback
+    int chunks = 0;
+    OutboundRequest request = Get(server.Url(path));
+    request.on_body = [&](std::string_view chunk) {
+      streamed.append(chunk);
+      ++chunks;
+      return absl::OkStatus();
+    };
+    auto response = SendSync(*client, std::move(request));
+    ASSERT_TRUE(response.ok()) << path << ": " << response.status();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(response->body.empty()) << path;
+    EXPECT_EQ(streamed.size(), kBigBodyBytes) << path;
+    EXPECT_GE(chunks, 1) << path;
+  }
+}
+
+TEST(HttpClientTest, StreamConsumerErrorAbortsTheTransferWithThatError) {
+  LoopbackServer server;
+  auto client = NewClient();
+  OutboundRequest request = Get(server.Url("/big"));
+  request.on_body = [](std::string_view) { return absl::DataLossError("bad JSON at byte 7"); };
+  auto response = SendSync(*client, std::move(request));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDataLoss) << response.status();
+  EXPECT_THAT(response.status().message(), HasSubstr("bad JSON at byte 7"));
+}
+
+TEST(HttpClientTest, ErrorStatusBodyIsBufferedEvenWhenStreaming) {
+  LoopbackServer server;
+  auto client = NewClient();
+  bool streamed = false;
+  OutboundRequest request = Get(server.Url("/status/503"));
+  request.on_body = [&streamed](std::string_view) {
+    streamed = true;
+    return absl::OkStatus();
+  };
+  auto response = SendSync(*client, std::move(request));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(response->body, "down");
+  EXPECT_FALSE(streamed);
+}
+
+TEST(HttpClientTest, StreamedBodyIsBoundedToo) {
+  LoopbackServer server;
+  auto client = NewClient();
+  OutboundRequest request = Get(server.Url("/chunked-big"));
+  request.max_response_bytes = kBigBodyBytes - 1;
+  request.on_body = [](std::string_view) { return absl::OkStatus(); };
+  auto response = SendSync(*client, std::move(request));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailableWithCurlText) {
   auto client = NewClient();
   const int port = UnusedPort();

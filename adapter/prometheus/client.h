@@ -28,7 +28,10 @@ class Client {
   virtual void Query(std::string promql, std::chrono::system_clock::time_point time,
                      QueryCallback done) = 0;
 
-  // Series listing: /api/v1/series?match[]=<match>&start=<start> (no end: up to now).
+  // Series listing: /api/v1/series?match[]=<match>&start=<start> (no end: up to now). Returns
+  // what discovery needs and no more: one Series per distinct (metric name, label names) shape,
+  // label values empty, series of the same shape merged, in the order of each shape's last
+  // series in the listing.
   virtual void Series(std::string match, std::chrono::system_clock::time_point start,
                       SeriesCallback done) = 0;
 };

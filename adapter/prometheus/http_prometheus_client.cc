@@ -1,11 +1,14 @@
 #include "adapter/prometheus/http_prometheus_client.h"
 
+#include <memory>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapter/prometheus/response_decoder.h"
+#include "adapter/prometheus/series_stream_decoder.h"
 #include "queries/base/check.h"
 #include "queries/base/strings.h"
 
@@ -167,21 +170,27 @@ void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::
                                   SeriesCallback done) {
   MA_CHECK(done != nullptr);
   Params params = {{"match[]", std::move(match)}, {"start", FormatTime(start)}};
-  http_->Send(MakeRequest(kSeriesEndpoint, std::move(params), options_.series_timeout,
-                          kMaxSeriesResponseBytes),
-              [done = std::move(done)](absl::StatusOr<outbound::OutboundResponse> response) {
-                if (!response.ok()) {
-                  done(WithContext(kSeriesEndpoint, response.status()));
-                  return;
-                }
-                absl::StatusOr<std::vector<model::Series>> result =
-                    DecodeSeriesResponse(response->status, response->body);
-                if (!result.ok()) {
-                  done(WithContext(kSeriesEndpoint, result.status()));
-                  return;
-                }
-                done(std::move(result));
-              });
+  outbound::OutboundRequest request = MakeRequest(
+      kSeriesEndpoint, std::move(params), options_.series_timeout, kMaxStreamedSeriesResponseBytes);
+  // Both callbacks run on the HTTP client's worker thread, one after the other.
+  auto decoder = std::make_shared<SeriesStreamDecoder>();
+  request.on_body = [decoder](std::string_view chunk) { return decoder->Feed(chunk); };
+  http_->Send(std::move(request), [decoder, done = std::move(done)](
+                                      absl::StatusOr<outbound::OutboundResponse> response) {
+    if (!response.ok()) {
+      done(WithContext(kSeriesEndpoint, response.status()));
+      return;
+    }
+    // Only a 2xx body is streamed; any other is buffered, and its envelope says what went wrong.
+    absl::StatusOr<std::vector<model::Series>> result =
+        response->status / 100 == 2 ? decoder->Finish()
+                                    : DecodeSeriesResponse(response->status, response->body);
+    if (!result.ok()) {
+      done(WithContext(kSeriesEndpoint, result.status()));
+      return;
+    }
+    done(std::move(result));
+  });
 }
 
 }  // namespace ma::prometheus

@@ -260,20 +260,6 @@ absl::StatusOr<std::vector<model::Series>> DecodeSeriesData(const Value& data) {
   return series;
 }
 
-absl::Status ApiError(std::string_view error_type, std::string_view error) {
-  const std::string message = absl::StrCat(ToAbsl(error_type), ": ", ToAbsl(error));
-  if (error_type == "bad_data") {
-    return absl::InvalidArgumentError(message);
-  }
-  if (error_type == "timeout") {
-    return absl::DeadlineExceededError(message);
-  }
-  if (error_type == "canceled" || error_type == "unavailable") {
-    return absl::UnavailableError(message);
-  }
-  return absl::InternalError(message);
-}
-
 // Checks the HTTP code and the envelope, then hands `data` to `decode_data`.
 template <typename DecodeData>
 auto Decode(long http_status, std::string_view body, size_t max_bytes,  // NOLINT
@@ -316,7 +302,7 @@ auto Decode(long http_status, std::string_view body, size_t max_bytes,  // NOLIN
     if (type_text.empty() && http_status == 503) {
       return absl::UnavailableError(absl::StrCat("unavailable: ", ToAbsl(error_text)));
     }
-    return ApiError(type_text.empty() ? "bad_response" : type_text, error_text);
+    return ApiErrorStatus(type_text.empty() ? "bad_response" : type_text, error_text);
   }
   if (AsString(*status) != "success") {
     return not_an_envelope(absl::StrCat("status ", GoQuote(AsString(*status).substr(0, 64))));
@@ -333,6 +319,20 @@ auto Decode(long http_status, std::string_view body, size_t max_bytes,  // NOLIN
 }
 
 }  // namespace
+
+absl::Status ApiErrorStatus(std::string_view error_type, std::string_view error) {
+  const std::string message = absl::StrCat(ToAbsl(error_type), ": ", ToAbsl(error));
+  if (error_type == "bad_data") {
+    return absl::InvalidArgumentError(message);
+  }
+  if (error_type == "timeout") {
+    return absl::DeadlineExceededError(message);
+  }
+  if (error_type == "canceled" || error_type == "unavailable") {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
 
 absl::StatusOr<model::QueryResult> DecodeQueryResponse(long http_status,  // NOLINT
                                                        std::string_view body) {

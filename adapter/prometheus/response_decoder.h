@@ -28,7 +28,13 @@ absl::StatusOr<model::QueryResult> DecodeQueryResponse(long http_status,  // NOL
                                                        std::string_view body);
 
 // An /api/v1/series response: `__name__` goes to Series::name, other labels to Series::labels.
+// Keeps every series with its label values (`explain --series-file` matches them locally); the
+// live client streams through SeriesStreamDecoder instead.
 absl::StatusOr<std::vector<model::Series>> DecodeSeriesResponse(long http_status,  // NOLINT
                                                                 std::string_view body);
+
+// The status of a `"status":"error"` envelope, mapped as described above. Shared with the
+// streaming decoder so that both map errors alike.
+absl::Status ApiErrorStatus(std::string_view error_type, std::string_view error);
 
 }  // namespace ma::prometheus

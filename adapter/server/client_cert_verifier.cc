@@ -13,18 +13,16 @@
 namespace ma::server {
 namespace {
 
-absl::StatusOr<X509StorePtr> LoadBundle(std::string_view path, std::string_view flag) {
-  if (path.empty()) {
+// A store of the certificates in `pem`; an empty `pem` is no store. `what` names the bundle in
+// errors.
+absl::StatusOr<X509StorePtr> StoreFromPem(std::string_view pem, std::string_view what) {
+  if (pem.empty()) {
     return X509StorePtr();
   }
-  absl::StatusOr<std::string> pem = ReadSmallFile(path, kMaxPemFileBytes);
-  if (!pem.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(flag), ": ", pem.status().message()));
-  }
-  absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(*pem);
+  absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(pem);
   if (!certificates.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(ToAbsl(flag), " ", GoQuote(path), ": ", certificates.status().message()));
+        absl::StrCat(ToAbsl(what), ": ", certificates.status().message()));
   }
   X509StorePtr store(X509_STORE_new());
   if (store == nullptr) {
@@ -33,11 +31,26 @@ absl::StatusOr<X509StorePtr> LoadBundle(std::string_view path, std::string_view 
   }
   for (const X509Ptr& certificate : *certificates) {
     if (X509_STORE_add_cert(store.get(), certificate.get()) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          ToAbsl(flag), " ", GoQuote(path), ": cannot add a certificate: ", DrainOpenSslErrors()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(ToAbsl(what), ": cannot add a certificate: ", DrainOpenSslErrors()));
     }
   }
   return store;
+}
+
+absl::StatusOr<X509StorePtr> LoadBundle(std::string_view path, std::string_view flag) {
+  if (path.empty()) {
+    return X509StorePtr();
+  }
+  absl::StatusOr<std::string> pem = ReadSmallFile(path, kMaxPemFileBytes);
+  if (!pem.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(flag), ": ", pem.status().message()));
+  }
+  if (pem->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(flag), " ", GoQuote(path), ": no PEM certificate found"));
+  }
+  return StoreFromPem(*pem, absl::StrCat(ToAbsl(flag), " ", GoQuote(path)));
 }
 
 struct ChainResult {
@@ -96,6 +109,19 @@ absl::StatusOr<ClientCertVerifier> ClientCertVerifier::Create(
   MA_ASSIGN_OR_RETURN(X509StorePtr client_ca, LoadBundle(client_ca_file, "--client-ca-file"));
   MA_ASSIGN_OR_RETURN(X509StorePtr requestheader_ca,
                       LoadBundle(requestheader_client_ca_file, "--requestheader-client-ca-file"));
+  return ClientCertVerifier(std::move(client_ca), std::move(requestheader_ca));
+}
+
+absl::StatusOr<ClientCertVerifier> ClientCertVerifier::CreateFromPem(
+    std::string_view client_ca_pem, std::string_view requestheader_client_ca_pem) {
+  if (client_ca_pem.size() > kMaxPemFileBytes ||
+      requestheader_client_ca_pem.size() > kMaxPemFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a client CA bundle is larger than ", kMaxPemFileBytes, " bytes"));
+  }
+  MA_ASSIGN_OR_RETURN(X509StorePtr client_ca, StoreFromPem(client_ca_pem, "client CA bundle"));
+  MA_ASSIGN_OR_RETURN(X509StorePtr requestheader_ca,
+                      StoreFromPem(requestheader_client_ca_pem, "request-header CA bundle"));
   return ClientCertVerifier(std::move(client_ca), std::move(requestheader_ca));
 }
 

@@ -23,6 +23,11 @@ class ClientCertVerifier {
   static absl::StatusOr<ClientCertVerifier> Create(std::string_view client_ca_file,
                                                    std::string_view requestheader_client_ca_file);
 
+  // The same from PEM text in memory (the extension-apiserver-authentication ConfigMap's
+  // bundles); either may be empty. Errors name the bundle.
+  static absl::StatusOr<ClientCertVerifier> CreateFromPem(
+      std::string_view client_ca_pem, std::string_view requestheader_client_ca_pem);
+
   // True when at least one bundle is configured, i.e. client certificates are worth requesting.
   bool enabled() const { return client_ca_ != nullptr || requestheader_ca_ != nullptr; }
 

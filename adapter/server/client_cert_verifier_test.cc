@@ -3,9 +3,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "adapter/server/server.h"
 #include "adapter/server/test_certs.h"
+#include "adapter/server/tls_test_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -84,6 +90,106 @@ TEST_F(ClientCertVerifierTest, EmptyBundleNamesTheFlagAndFile) {
   EXPECT_THAT(std::string(verifier.status().message()),
               HasSubstr("--requestheader-client-ca-file"));
   EXPECT_THAT(std::string(verifier.status().message()), HasSubstr("empty.crt"));
+}
+
+TEST_F(ClientCertVerifierTest, CreateFromPem) {
+  absl::StatusOr<ClientCertVerifier> verifier =
+      ClientCertVerifier::CreateFromPem("", root_.certificate_pem);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  EXPECT_TRUE(verifier->enabled());
+  X509Ptr leaf = Leaf(leaf_);
+  X509Ptr intermediate = Leaf(intermediate_);
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  sk_X509_push(chain, intermediate.get());
+  std::optional<http::PeerCertificate> peer = verifier->Verify(leaf.get(), chain);
+  sk_X509_free(chain);
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_TRUE(peer->verified_by_requestheader_ca);
+  EXPECT_FALSE(peer->verified_by_client_ca);
+
+  EXPECT_FALSE(ClientCertVerifier::CreateFromPem("", "")->enabled());
+  absl::StatusOr<ClientCertVerifier> garbage = ClientCertVerifier::CreateFromPem("garbage", "");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_THAT(std::string(garbage.status().message()), HasSubstr("client CA bundle"));
+}
+
+// Serves one request per connection on a Server whose client CAs start empty, and records
+// whether the connection's certificate verified against the request-header bundle.
+class ClientCaUpdateTest : public ClientCertVerifierTest {
+ protected:
+  void StartServer(bool request_client_certificates) {
+    ServerOptions options;
+    options.bind_address = "127.0.0.1";
+    options.port = 0;
+    options.cert_dir = dir_ + "/certs";
+    options.request_client_certificates = request_client_certificates;
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
+        options, [this](const http::Request& request, const http::Responder& respond) {
+          {
+            absl::MutexLock lock(&mu_);
+            proxy_verified_.push_back(request.peer_certificate.has_value() &&
+                                      request.peer_certificate->verified_by_requestheader_ca);
+          }
+          respond(http::Response{200, "application/json", "{}", {}});
+        });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    if (server_ != nullptr) {
+      server_->Shutdown();
+      thread_.join();
+    }
+    ClientCertVerifierTest::TearDown();
+  }
+
+  // One GET over a new connection that presents a leaf signed by the root (the test client
+  // sends no intermediates).
+  void GetWithClientCertificate() {
+    absl::StatusOr<PemCertificate> leaf =
+        IssueTestCertificate({"front-proxy-client", {}, false, true}, &root_);
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    TlsTestClientOptions client_options;
+    client_options.certificate_pem = leaf->certificate_pem;
+    client_options.private_key_pem = leaf->private_key_pem;
+    absl::StatusOr<std::unique_ptr<TlsTestClient>> client =
+        TlsTestClient::Connect(server_->port(), client_options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    absl::StatusOr<HttpReply> reply = (*client)->Get("/apis");
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->status, 200);
+  }
+
+  std::vector<bool> proxy_verified() {
+    absl::MutexLock lock(&mu_);
+    return proxy_verified_;
+  }
+
+  absl::Mutex mu_;
+  std::vector<bool> proxy_verified_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(ClientCaUpdateTest, NewBundlesApplyToNewConnections) {
+  StartServer(/*request_client_certificates=*/true);
+  GetWithClientCertificate();
+  ASSERT_TRUE(server_->UpdateClientCas("", root_.certificate_pem).ok());
+  GetWithClientCertificate();
+  absl::Status bad = server_->UpdateClientCas("", "not a certificate");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("request-header CA bundle"));
+  GetWithClientCertificate();  // the last good bundles stay
+  ASSERT_TRUE(server_->UpdateClientCas("", "").ok());
+  GetWithClientCertificate();
+  EXPECT_THAT(proxy_verified(), ElementsAre(false, true, true, false));
+}
+
+TEST_F(ClientCaUpdateTest, RefusedWhenCertificatesAreNotRequested) {
+  StartServer(/*request_client_certificates=*/false);
+  EXPECT_EQ(server_->UpdateClientCas("", root_.certificate_pem).code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

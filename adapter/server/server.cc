@@ -39,6 +39,7 @@
 #include "adapter/server/log.h"
 #include "adapter/server/self_signed_cert.h"
 #include "adapter/server/tls_context.h"
+#include "queries/base/snapshot.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 
@@ -106,8 +107,10 @@ struct Connection {
 struct ResponseSlot {
   explicit ResponseSlot(Strand s) : strand(std::move(s)) {}
 
-  const Strand strand;
   absl::Mutex mu;
+  // Reset when the session stops waiting: a Responder may outlive the io_context (a handler
+  // thread still holds it at shutdown), and a strand must not be destroyed after its service.
+  std::optional<Strand> strand ABSL_GUARDED_BY(mu);
   bool answered ABSL_GUARDED_BY(mu) = false;
   // The session still wants the answer: its frame, and so the io_context, are alive.
   bool waiting ABSL_GUARDED_BY(mu) = true;
@@ -123,7 +126,7 @@ http::Responder MakeResponder(std::shared_ptr<ResponseSlot> slot) {
     }
     slot->answered = true;
     slot->response = std::move(response);
-    net::post(slot->strand, [slot] {
+    net::post(*slot->strand, [slot] {
       absl::MutexLock inner(&slot->mu);
       if (slot->timer != nullptr) {
         slot->timer->cancel();
@@ -140,6 +143,7 @@ class SlotGuard {
     absl::MutexLock lock(&slot_->mu);
     slot_->waiting = false;
     slot_->timer = nullptr;
+    slot_->strand.reset();
   }
   SlotGuard(const SlotGuard&) = delete;
   SlotGuard& operator=(const SlotGuard&) = delete;
@@ -207,7 +211,8 @@ class Server::Impl {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         ssl_context_(std::move(ssl_context)),
-        verifier_(std::move(verifier)),
+        client_certificates_requested_(options_.request_client_certificates || verifier.enabled()),
+        verifier_(std::make_shared<const ClientCertVerifier>(std::move(verifier))),
         io_context_(options_.threads),
         strand_(net::make_strand(io_context_)),
         acceptor_(strand_),
@@ -241,6 +246,20 @@ class Server::Impl {
   }
 
   uint16_t port() const { return port_; }
+
+  absl::Status UpdateClientCas(std::string_view client_ca_pem,
+                               std::string_view requestheader_client_ca_pem) {
+    if (!client_certificates_requested_) {
+      return absl::FailedPreconditionError(
+          "the server does not ask for client certificates: create it with "
+          "request_client_certificates");
+    }
+    MA_ASSIGN_OR_RETURN(
+        ClientCertVerifier verifier,
+        ClientCertVerifier::CreateFromPem(client_ca_pem, requestheader_client_ca_pem));
+    verifier_.Set(std::make_shared<const ClientCertVerifier>(std::move(verifier)));
+    return absl::OkStatus();
+  }
 
   ServerStats stats() const {
     absl::MutexLock lock(&mu_);
@@ -461,7 +480,7 @@ class Server::Impl {
     if (handshake_ec) {
       co_return;  // Probes, scanners and refused TLS versions end here; not worth a log line.
     }
-    std::optional<http::PeerCertificate> peer = verifier_.VerifyPeer(stream.native_handle());
+    std::optional<http::PeerCertificate> peer = verifier_.Get()->VerifyPeer(stream.native_handle());
 
     beast::flat_buffer buffer;
     bool first_request = true;
@@ -601,7 +620,10 @@ class Server::Impl {
   const http::Handler handler_;
   // Declared before io_context_: sessions that the io_context destroys still use them.
   ssl::context ssl_context_;
-  const ClientCertVerifier verifier_;
+  // Whether the TLS context sends a CertificateRequest; fixed at creation.
+  const bool client_certificates_requested_;
+  // Swapped whole by UpdateClientCas; each connection verifies with the one it took.
+  Snapshot<ClientCertVerifier> verifier_;
   mutable absl::Mutex mu_;
   absl::flat_hash_set<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int, std::function<void()>> signal_callbacks_ ABSL_GUARDED_BY(mu_);
@@ -644,7 +666,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options,
   MA_ASSIGN_OR_RETURN(
       ClientCertVerifier verifier,
       ClientCertVerifier::Create(options.client_ca_file, options.requestheader_client_ca_file));
-  tls.request_client_certificate = verifier.enabled();
+  tls.request_client_certificate = verifier.enabled() || options.request_client_certificates;
   MA_ASSIGN_OR_RETURN(SslCtxPtr ssl_ctx, CreateServerSslContext(tls));
   // asio takes ownership of the native context.
   ssl::context ssl_context(ssl_ctx.release());
@@ -663,5 +685,9 @@ void Server::OnSignal(int signo, std::function<void()> callback) {
   impl_->OnSignal(signo, std::move(callback));
 }
 ServerStats Server::stats() const { return impl_->stats(); }
+absl::Status Server::UpdateClientCas(std::string_view client_ca_pem,
+                                     std::string_view requestheader_client_ca_pem) {
+  return impl_->UpdateClientCas(client_ca_pem, requestheader_client_ca_pem);
+}
 
 }  // namespace ma::server

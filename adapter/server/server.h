@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "adapter/http/message.h"
@@ -24,6 +25,9 @@ struct ServerOptions {
   std::string tls_min_version = "VersionTLS12";  // or "VersionTLS13"
   std::string client_ca_file;
   std::string requestheader_client_ca_file;
+  // Ask TLS clients for a certificate even when no CA bundle is known yet (delegated
+  // authentication, whose bundles arrive later through UpdateClientCas).
+  bool request_client_certificates = false;
   int threads = 2;
   Limits limits;  // tests shrink these; production keeps the defaults
 };
@@ -34,8 +38,8 @@ struct ServerStats {
   uint64_t rejected_connections = 0;
 };
 
-// Thread-safe: Shutdown, OnSignal, port and stats may be called from any thread; Run is called
-// once. The handler is called on I/O threads and must not block.
+// Thread-safe: Shutdown, OnSignal, UpdateClientCas, port and stats may be called from any thread;
+// Run is called once. The handler is called on I/O threads and must not block.
 class Server {
  public:
   // Loads or generates the certificate, loads the client CA bundles and binds the port; every
@@ -57,6 +61,11 @@ class Server {
   // callback must not block. A later call for the same signal replaces the callback.
   void OnSignal(int signo, std::function<void()> callback);
   ServerStats stats() const;
+  // Replaces both client CA bundles (PEM text; empty: none) for connections accepted from now
+  // on, as the extension-apiserver-authentication ConfigMap changes. On error (named bundle)
+  // the current ones stay.
+  absl::Status UpdateClientCas(std::string_view client_ca_pem,
+                               std::string_view requestheader_client_ca_pem);
 
  private:
   class Impl;

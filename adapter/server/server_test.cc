@@ -571,6 +571,29 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
   { absl::MutexLock lock(&mu); }
 }
 
+// A handler may still hold its Responder when the server is gone (a Prometheus callback that
+// lands after shutdown): answering and dropping it then must touch nothing of the server.
+TEST_F(ServerTest, ResponderOutlivingTheServerIsHarmless) {
+  absl::Mutex mu;
+  std::optional<http::Responder> kept;
+  absl::Notification handler_ran;
+  Start([&](const http::Request&, http::Responder respond) {
+    absl::MutexLock lock(&mu);
+    kept = std::move(respond);
+    handler_ran.Notify();
+  });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("GET /never HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  ASSERT_TRUE(handler_ran.WaitForNotificationWithTimeout(kTestWait));
+  running_.reset();  // shuts down, joins Run() and destroys the server and its io_context
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(kept.has_value());
+  (*kept)(http::Response{200, "text/plain", "too late", {}});
+  kept.reset();  // ASan reports a use-after-free here if the Responder still owns a strand
+  EXPECT_TRUE(client->ReadsEof());
+}
+
 TEST_F(ServerTest, ShutdownIsIdempotentAndWorksBeforeRun) {
   absl::StatusOr<std::unique_ptr<Server>> server =
       Server::Create(options_, [](const http::Request&, const http::Responder&) {});

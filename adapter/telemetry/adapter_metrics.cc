@@ -17,6 +17,17 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
+// Value ages span a TTL (seconds) up to the max-stale bound (minutes).
+const prometheus::Histogram::BucketBoundaries& AgeBuckets() {
+  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
+      0.1, 0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600};
+  return *buckets;
+}
+
+prometheus::Labels BackendLabel(std::string_view backend) {
+  return {{"backend", std::string(backend)}};
+}
+
 }  // namespace
 
 struct AdapterMetrics::Impl {
@@ -77,6 +88,81 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_non_finite_values_total")
           .Help("Values refused because the sample was NaN or infinite, by API")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_hits =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_hits_total")
+          .Help("Reads answered from a fresh cached value, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_misses =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_misses_total")
+          .Help("Reads that started a backend query, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_coalesced =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_coalesced_total")
+          .Help("Reads that joined an identical backend query already in flight, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_stale =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_stale_served_total")
+          .Help("Reads answered with a value older than the TTL because the backend failed")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_evictions =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_evictions_total")
+          .Help("Cache keys dropped, by backend and reason (capacity, idle)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& cache_entries =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_cache_entries")
+          .Help("Keys held by the value cache, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& cache_value_age =
+      prometheus::BuildHistogram()
+          .Name("metrics_adapter_cache_value_age_seconds")
+          .Help("Age of each value served, at serve time, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& cache_refresh_lag =
+      prometheus::BuildHistogram()
+          .Name("metrics_adapter_cache_refresh_lag_seconds")
+          .Help("How late a refresh-ahead started after it was due, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_refreshes =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_cache_refreshes_total")
+          .Help("Refresh-ahead queries, by backend and outcome")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& backend_in_flight =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_backend_in_flight")
+          .Help("Backend queries sent and not yet answered, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& backend_queue =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_backend_queue_depth")
+          .Help("Backend queries waiting for a concurrency slot, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& backend_rejected =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_backend_rejected_total")
+          .Help("Backend queries refused because the bulkhead queue was full, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& breakers_open =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_backend_breakers_open")
+          .Help("Cache keys whose circuit breaker is open or half-open, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& breaker_transitions =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_backend_breaker_transitions_total")
+          .Help("Circuit breaker state changes, by backend and new state")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& short_circuited =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_backend_short_circuited_total")
+          .Help("Reads failed fast by an open breaker without calling the backend")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -127,6 +213,67 @@ void AdapterMetrics::SetRegistrySize(double custom_metrics, double external_metr
 
 void AdapterMetrics::RecordNonFiniteValue(std::string_view api) {
   impl_->non_finite.Add({{"api", std::string(api)}}).Increment();
+}
+
+void AdapterMetrics::RecordCacheHit(std::string_view backend, double age_seconds) {
+  impl_->cache_hits.Add(BackendLabel(backend)).Increment();
+  impl_->cache_value_age.Add(BackendLabel(backend), AgeBuckets()).Observe(age_seconds);
+}
+
+void AdapterMetrics::RecordCacheMiss(std::string_view backend) {
+  impl_->cache_misses.Add(BackendLabel(backend)).Increment();
+}
+
+void AdapterMetrics::RecordCacheCoalesced(std::string_view backend, double count) {
+  impl_->cache_coalesced.Add(BackendLabel(backend)).Increment(count);
+}
+
+void AdapterMetrics::RecordCacheServed(std::string_view backend, double age_seconds, bool stale) {
+  if (stale) {
+    impl_->cache_stale.Add(BackendLabel(backend)).Increment();
+  }
+  impl_->cache_value_age.Add(BackendLabel(backend), AgeBuckets()).Observe(age_seconds);
+}
+
+void AdapterMetrics::RecordCacheEviction(std::string_view backend, std::string_view reason,
+                                         double count) {
+  impl_->cache_evictions.Add({{"backend", std::string(backend)}, {"reason", std::string(reason)}})
+      .Increment(count);
+}
+
+void AdapterMetrics::SetCacheEntries(std::string_view backend, double entries) {
+  impl_->cache_entries.Add(BackendLabel(backend)).Set(entries);
+}
+
+void AdapterMetrics::RecordCacheRefresh(std::string_view backend, double lag_seconds) {
+  impl_->cache_refresh_lag.Add(BackendLabel(backend), LatencyBuckets()).Observe(lag_seconds);
+}
+
+void AdapterMetrics::RecordCacheRefreshOutcome(std::string_view backend, bool ok) {
+  impl_->cache_refreshes.Add({{"backend", std::string(backend)}, {"outcome", ok ? "ok" : "error"}})
+      .Increment();
+}
+
+void AdapterMetrics::SetBackendLoad(std::string_view backend, double in_flight, double queued) {
+  impl_->backend_in_flight.Add(BackendLabel(backend)).Set(in_flight);
+  impl_->backend_queue.Add(BackendLabel(backend)).Set(queued);
+}
+
+void AdapterMetrics::RecordBackendRejected(std::string_view backend) {
+  impl_->backend_rejected.Add(BackendLabel(backend)).Increment();
+}
+
+void AdapterMetrics::SetBreakersOpen(std::string_view backend, double open) {
+  impl_->breakers_open.Add(BackendLabel(backend)).Set(open);
+}
+
+void AdapterMetrics::RecordBreakerTransition(std::string_view backend, std::string_view to) {
+  impl_->breaker_transitions.Add({{"backend", std::string(backend)}, {"to", std::string(to)}})
+      .Increment();
+}
+
+void AdapterMetrics::RecordShortCircuit(std::string_view backend) {
+  impl_->short_circuited.Add(BackendLabel(backend)).Increment();
 }
 
 std::string AdapterMetrics::Serialize() const {

@@ -34,6 +34,42 @@ class AdapterMetrics {
   // Values whose sample was NaN or infinite, by API ("custom", "external").
   void RecordNonFiniteValue(std::string_view api);
 
+  // The value cache (adapter/cache), per backend. `backend` is a configured backend name.
+  //   metrics_adapter_cache_hits_total: reads answered from a fresh value (age < --cache-ttl).
+  //   metrics_adapter_cache_misses_total: reads that started a backend query.
+  //   metrics_adapter_cache_coalesced_total: reads that joined a query already in flight.
+  //   metrics_adapter_cache_stale_served_total: reads answered with a value older than the TTL
+  //     because the backend failed or the key's breaker was open (age <= --cache-max-stale).
+  //   metrics_adapter_cache_evictions_total{reason}: "capacity" (LRU, --cache-max-entries) or
+  //     "idle" (not read for 2x TTL and no servable value left).
+  //   metrics_adapter_cache_entries: keys held.
+  //   metrics_adapter_cache_value_age_seconds: age of every value served, at serve time.
+  //   metrics_adapter_cache_refresh_lag_seconds: how late a refresh-ahead started after it was
+  //     due (the maintenance tick and open breakers make it late).
+  //   metrics_adapter_cache_refreshes_total{outcome}: refresh-ahead queries, "ok" or "error".
+  void RecordCacheHit(std::string_view backend, double age_seconds);
+  void RecordCacheMiss(std::string_view backend);
+  void RecordCacheCoalesced(std::string_view backend, double count);
+  void RecordCacheServed(std::string_view backend, double age_seconds, bool stale);
+  void RecordCacheEviction(std::string_view backend, std::string_view reason, double count);
+  void SetCacheEntries(std::string_view backend, double entries);
+  void RecordCacheRefresh(std::string_view backend, double lag_seconds);
+  void RecordCacheRefreshOutcome(std::string_view backend, bool ok);
+
+  // Bulkheads and breakers in front of a backend:
+  //   metrics_adapter_backend_in_flight: queries sent and not answered yet.
+  //   metrics_adapter_backend_queue_depth: queries waiting for a concurrency slot.
+  //   metrics_adapter_backend_rejected_total: queries refused because the queue was full.
+  //   metrics_adapter_backend_breakers_open: keys whose breaker is open or half-open.
+  //   metrics_adapter_backend_breaker_transitions_total{to}: "open", "half_open", "closed".
+  //   metrics_adapter_backend_short_circuited_total: reads failed fast by an open breaker
+  //     without a servable stale value.
+  void SetBackendLoad(std::string_view backend, double in_flight, double queued);
+  void RecordBackendRejected(std::string_view backend);
+  void SetBreakersOpen(std::string_view backend, double open);
+  void RecordBreakerTransition(std::string_view backend, std::string_view to);
+  void RecordShortCircuit(std::string_view backend);
+
   // The text exposition format (version 0.0.4).
   std::string Serialize() const;
 

@@ -41,5 +41,44 @@ TEST(AdapterMetricsTest, ExposesWhatWasRecorded) {
               HasSubstr(R"(metrics_adapter_build_info{commit="abc1234",version="v1.2.3"} 1)"));
 }
 
+TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
+  AdapterMetrics metrics("v", "c");
+  metrics.RecordCacheHit("prometheus", 1.5);
+  metrics.RecordCacheMiss("prometheus");
+  metrics.RecordCacheCoalesced("prometheus", 3);
+  metrics.RecordCacheServed("prometheus", 40, /*stale=*/true);
+  metrics.RecordCacheServed("prometheus", 0, /*stale=*/false);
+  metrics.RecordCacheEviction("prometheus", "capacity", 2);
+  metrics.SetCacheEntries("prometheus", 9);
+  metrics.RecordCacheRefresh("prometheus", 0.2);
+  metrics.RecordCacheRefreshOutcome("prometheus", false);
+  metrics.SetBackendLoad("prometheus", 4, 7);
+  metrics.RecordBackendRejected("prometheus");
+  metrics.SetBreakersOpen("prometheus", 2);
+  metrics.RecordBreakerTransition("prometheus", "open");
+  metrics.RecordShortCircuit("prometheus");
+  const std::string text = metrics.Serialize();
+  for (const char* want : {
+           R"(metrics_adapter_cache_hits_total{backend="prometheus"} 1)",
+           R"(metrics_adapter_cache_misses_total{backend="prometheus"} 1)",
+           R"(metrics_adapter_cache_coalesced_total{backend="prometheus"} 3)",
+           R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 1)",
+           R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="capacity"} 2)",
+           R"(metrics_adapter_cache_entries{backend="prometheus"} 9)",
+           R"(metrics_adapter_cache_value_age_seconds_count{backend="prometheus"} 3)",
+           R"(metrics_adapter_cache_value_age_seconds_bucket{backend="prometheus",le="2"} 2)",
+           R"(metrics_adapter_cache_refresh_lag_seconds_count{backend="prometheus"} 1)",
+           R"(metrics_adapter_cache_refreshes_total{backend="prometheus",outcome="error"} 1)",
+           R"(metrics_adapter_backend_in_flight{backend="prometheus"} 4)",
+           R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 7)",
+           R"(metrics_adapter_backend_rejected_total{backend="prometheus"} 1)",
+           R"(metrics_adapter_backend_breakers_open{backend="prometheus"} 2)",
+           R"(metrics_adapter_backend_breaker_transitions_total{backend="prometheus",to="open"} 1)",
+           R"(metrics_adapter_backend_short_circuited_total{backend="prometheus"} 1)",
+       }) {
+    EXPECT_THAT(text, HasSubstr(want));
+  }
+}
+
 }  // namespace
 }  // namespace ma::telemetry

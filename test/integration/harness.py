@@ -10,6 +10,13 @@ A `Cluster` owns a temporary directory and every process it starts:
   * build/bin/metrics-adapter in standalone mode with a rules file, once /readyz answers over TLS;
   * kubeconfigs that trust the CA (and one that trusts the other CA), for `kubectl get --raw`.
 
+With `kube=True` the Cluster also runs test/fake_apiserver/fake_apiserver.py in this process
+(`cluster.fake`, mutable from the test) and starts the adapter WITHOUT --standalone: its
+--lister/--authentication/--authorization-kubeconfig point at the fake (client certificate of the
+generated PKI), and, unless `kube_auth_flags=False`, --client-ca-file and --requestheader-* flags
+name the generated CA and the front-proxy CA, as kubeadm's flags do. The fake publishes the same
+CAs in kube-system/extension-apiserver-authentication either way.
+
 stop() always ends every child and removes the directory (MA_KEEP_TMP=1 keeps it). Children also
 die with the test process (PR_SET_PDEATHSIG), so a killed test run leaves no Prometheus behind.
 Every wait is bounded by a constant below and ends in a HarnessError that says what was awaited.
@@ -45,13 +52,16 @@ SOURCE_DIR = pathlib.Path(
 ADAPTER_BIN = pathlib.Path(
     os.environ.get("MA_ADAPTER_BIN", SOURCE_DIR / "build" / "bin" / "metrics-adapter"))
 EXPORTER = SOURCE_DIR / "test" / "exporter" / "exporter.py"
+FAKE_APISERVER = SOURCE_DIR / "test" / "fake_apiserver" / "fake_apiserver.py"
 GEN_CERTS = SOURCE_DIR / "scripts" / "gen_certs.sh"
 DATA_DIR = SOURCE_DIR / "test" / "data" / "integration"
 DEFAULT_METRICS_SPEC = DATA_DIR / "metrics.txt"
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 
 sys.path.insert(0, str(EXPORTER.parent))
+sys.path.insert(0, str(FAKE_APISERVER.parent))
 import exporter  # noqa: E402  (the spec grammar lives in one place)
+import fake_apiserver  # noqa: E402
 
 # Bounds on every wait. Generous because sanitizer builds and two-core CI machines are slow; a
 # healthy run finishes each wait in a few seconds.
@@ -73,6 +83,11 @@ SELF_SIGNED_CERT = "apiserver.crt"
 SELF_SIGNED_KEY = "apiserver.key"
 # Default `--metrics-relist-interval`: series a test adds show up in discovery quickly.
 DEFAULT_RELIST_INTERVAL = "5s"
+# The aggregator's identity headers and proxy certificate CN (kubeadm's defaults).
+FRONT_PROXY_CN = "front-proxy-client"
+USERNAME_HEADER = "X-Remote-User"
+GROUP_HEADER = "X-Remote-Group"
+EXTRA_HEADERS_PREFIX = "X-Remote-Extra-"
 # Words in a child's log that mean a sanitizer found a bug even if the exit code looks fine.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
@@ -134,13 +149,15 @@ def _tail(path, limit=LOG_TAIL_BYTES):
         return f"(no log: {e})"
 
 
-def write_kubeconfig(path, server, ca_file, client_cert=None, client_key=None):
+def write_kubeconfig(path, server, ca_file, client_cert=None, client_key=None, token=None):
     """Writes a kubeconfig for `server` that trusts ca_file; JSON strings are valid YAML."""
     q = json.dumps
     user = ""
     if client_cert:
         user = (f"    client-certificate: {q(str(client_cert))}\n"
                 f"    client-key: {q(str(client_key))}\n")
+    if token:
+        user += f"    token: {q(token)}\n"
     text = ("apiVersion: v1\n"
             "kind: Config\n"
             "clusters:\n"
@@ -185,6 +202,21 @@ class Pki:
     @property
     def client_key(self):
         return self.directory / "client.key"
+
+    @property
+    def front_proxy_ca_crt(self):
+        """The request-header CA: signs only the aggregator's proxy client certificates."""
+        return self.directory / "front-proxy-ca.crt"
+
+    @property
+    def front_proxy_client(self):
+        """(cert, key) with CN front-proxy-client, as the aggregator presents."""
+        return self.directory / "front-proxy-client.crt", self.directory / "front-proxy-client.key"
+
+    @property
+    def front_proxy_other(self):
+        """(cert, key) from the front-proxy CA with a CN that is not allowed (not-front-proxy)."""
+        return self.directory / "front-proxy-other.crt", self.directory / "front-proxy-other.key"
 
 
 def generate_pki(directory, ca_common_name="metrics-adapter-test-ca"):
@@ -409,7 +441,8 @@ class Cluster:
 
     def __init__(self, rules=DEFAULT_RULES, metrics_spec=DEFAULT_METRICS_SPEC, start_adapter=True,
                  adapter_bin=ADAPTER_BIN, adapter_args=(),
-                 relist_interval=DEFAULT_RELIST_INTERVAL, tmp_root=None):
+                 relist_interval=DEFAULT_RELIST_INTERVAL, tmp_root=None, kube=False,
+                 kube_auth_flags=True):
         self.rules = pathlib.Path(rules)
         self.metrics_spec = pathlib.Path(metrics_spec)
         self.want_adapter = start_adapter
@@ -417,6 +450,9 @@ class Cluster:
         self.adapter_args = list(adapter_args)
         self.relist_interval = relist_interval
         self.tmp_root = tmp_root
+        self.kube = kube
+        self.kube_auth_flags = kube_auth_flags
+        self.fake = None  # the fake kube-apiserver when kube=True
         # Where dump_logs() writes when a start fails or a test fails.
         self.log_stream = sys.stderr
         self.tmp = None
@@ -440,11 +476,17 @@ class Cluster:
             # Same subject shape, different key: only the trust anchor differs.
             self.wrong_pki = generate_pki(self.tmp / "wrong-pki", "metrics-adapter-test-ca")
             self.kube_cache = self.tmp / "kube-cache"
-            # The exporter binds a port of its own choosing: start it before promising ports
-            # to Prometheus and the adapter, so that neither is promised the exporter's.
+            # The fake apiserver and the exporter bind ports of their own choosing: start them
+            # before promising ports to Prometheus and the adapter, so that neither is promised
+            # theirs.
+            taken = set()
+            if self.kube:
+                self._start_fake_apiserver()
+                taken.add(self.fake.port)
             self._start_exporter()
-            self.prometheus_port = free_port(exclude={self.exporter_port})
-            self.adapter_port = free_port(exclude={self.exporter_port, self.prometheus_port})
+            taken.add(self.exporter_port)
+            self.prometheus_port = free_port(exclude=taken)
+            self.adapter_port = free_port(exclude=taken | {self.prometheus_port})
             self.base_url = f"https://127.0.0.1:{self.adapter_port}"
             self.kubeconfig = write_kubeconfig(self.tmp / "kubeconfig", self.base_url,
                                                self.pki.ca_crt, self.pki.client_crt,
@@ -476,6 +518,10 @@ class Cluster:
             child.stop()
             if name == "adapter" and check_adapter_exit:
                 problem = problem or self._exit_problem(child)
+        if self.fake is not None:
+            self.fake.stop()
+            self.fake.log_stream.close()
+            self.fake = None
         if problem:
             sys.stderr.write(problem + "\n")
         if self.tmp is not None:
@@ -502,7 +548,46 @@ class Cluster:
         stream = stream or self.log_stream
         for name, child in self.children.items():
             stream.write(f"\n===== {name} log ({child.log_path}) =====\n{_tail(child.log_path)}\n")
+        if self.fake is not None:
+            path = self.fake.log_stream.name
+            stream.write(f"\n===== fake apiserver log ({path}) =====\n{_tail(path)}\n")
         stream.flush()
+
+    # ---- fake kube-apiserver ---------------------------------------------------------------
+
+    def _start_fake_apiserver(self):
+        """The fake in this process, serving with the generated server certificate.
+
+        It trusts the generated client certificate (the adapter's identity towards it), holds the
+        authentication ConfigMap built from the PKI, and answers NoOpinion to every
+        SubjectAccessReview until a test adds rules.
+        """
+        log = open(self.tmp / "fake-apiserver.log", "a", encoding="utf-8")
+        self.fake = fake_apiserver.FakeApiServer(self.pki.server_crt, self.pki.server_key,
+                                                 self.pki.ca_crt, log=log)
+        self.fake.set_authentication_configmap(
+            client_ca_file=self.pki.ca_crt,
+            requestheader_client_ca_file=self.pki.front_proxy_ca_crt,
+            allowed_names=(FRONT_PROXY_CN,), username_headers=(USERNAME_HEADER,),
+            group_headers=(GROUP_HEADER,), extra_headers_prefix=(EXTRA_HEADERS_PREFIX,))
+        self.fake.start()
+        self.fake_kubeconfig = write_kubeconfig(self.tmp / "kubeconfig-fake-apiserver",
+                                                self.fake.url, self.pki.ca_crt,
+                                                self.pki.client_crt, self.pki.client_key)
+
+    def kube_args(self):
+        """The adapter's flags for the Kubernetes side (DESIGN.md §3), pointing at the fake."""
+        kubeconfig = self.fake_kubeconfig
+        args = [f"--lister-kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1"]
+        if self.kube_auth_flags:
+            args += [f"--client-ca-file={self.pki.ca_crt}",
+                     f"--requestheader-client-ca-file={self.pki.front_proxy_ca_crt}",
+                     f"--requestheader-allowed-names={FRONT_PROXY_CN}",
+                     f"--requestheader-username-headers={USERNAME_HEADER}",
+                     f"--requestheader-group-headers={GROUP_HEADER}",
+                     f"--requestheader-extra-headers-prefix={EXTRA_HEADERS_PREFIX}"]
+        return args
 
     # ---- exporter --------------------------------------------------------------------------
 
@@ -619,9 +704,10 @@ class Cluster:
             raise HarnessError("the adapter is already running; stop_adapter() first")
         self._check_adapter_bin()
         argv = [
-            self.adapter_bin, "serve", "--standalone", f"--config={rules or self.rules}",
+            self.adapter_bin, "serve", f"--config={rules or self.rules}",
             f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}"
         ]
+        argv += self.kube_args() if self.kube else ["--standalone"]
         if cert_dir is None:
             argv += [f"--tls-cert-file={self.pki.server_crt}",
                      f"--tls-private-key-file={self.pki.server_key}"]
@@ -707,8 +793,15 @@ class Cluster:
         return kubectl_raw(kubeconfig or self.kubeconfig, path, self.kube_cache)
 
     def curl(self, path, ca_file=None, client_cert=False, **kwargs):
-        """curl against the adapter, trusting the generated CA unless ca_file says otherwise."""
-        cert = (self.pki.client_crt, self.pki.client_key) if client_cert else (None, None)
+        """curl against the adapter, trusting the generated CA unless ca_file says otherwise.
+
+        client_cert: True for the generated client certificate, or a (cert, key) pair such as
+        pki.front_proxy_client.
+        """
+        if isinstance(client_cert, tuple):
+            cert = client_cert
+        else:
+            cert = (self.pki.client_crt, self.pki.client_key) if client_cert else (None, None)
         return curl(self.base_url + path, ca_file=ca_file or self.pki.ca_crt, client_cert=cert[0],
                     client_key=cert[1], **kwargs)
 

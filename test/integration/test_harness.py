@@ -235,5 +235,88 @@ class TeardownTest(unittest.TestCase):
             harness.wait_until(lambda: False, 0.3, "Godot")
 
 
+class KubeModeTest(unittest.TestCase):
+    """Cluster(kube=True): the fake kube-apiserver, the front-proxy PKI and the adapter's flags."""
+
+    def test_fake_apiserver_serves_the_pki_and_stops_with_the_cluster(self):
+        cluster = harness.Cluster(start_adapter=False, kube=True)
+        cluster.start()
+        try:
+            fake, pki = cluster.fake, cluster.pki
+            fake.add_namespace("shop")
+            fake.add_pod("shop", "web-1", {"app": "web"})
+            code, out, err = harness.kubectl_raw(
+                cluster.fake_kubeconfig, "/api/v1/namespaces/kube-system/configmaps/"
+                "extension-apiserver-authentication", cluster.kube_cache)
+            self.assertEqual(code, 0, err)
+            data = json.loads(out)["data"]
+            self.assertEqual(data["client-ca-file"], pki.ca_crt.read_text())
+            self.assertEqual(data["requestheader-client-ca-file"],
+                             pki.front_proxy_ca_crt.read_text())
+            self.assertEqual(json.loads(data["requestheader-allowed-names"]),
+                             [harness.FRONT_PROXY_CN])
+            code, out, err = harness.kubectl_raw(cluster.fake_kubeconfig,
+                                                 "/api/v1/pods?labelSelector=app%3Dweb",
+                                                 cluster.kube_cache)
+            self.assertEqual(code, 0, err)
+            self.assertEqual([i["metadata"]["name"] for i in json.loads(out)["items"]],
+                             ["web-1"])
+            url = fake.url
+        finally:
+            cluster.stop()
+        self.assertIsNone(cluster.fake)
+        r = harness.curl(url + "/healthz")  # the PKI went with the temp dir
+        self.assertEqual(r.status, 0, "the fake still answers after Cluster.stop()")
+        self.assertEqual(r.exit_code, 7, r.stderr)  # 7: could not connect
+
+    def test_front_proxy_certificates(self):
+        with harness.tempfile.TemporaryDirectory(prefix="ma-it-pki-") as tmp:
+            pki = harness.generate_pki(tmp)
+            for (cert, _), cn in ((pki.front_proxy_client, "front-proxy-client"),
+                                  (pki.front_proxy_other, "not-front-proxy")):
+                with self.subTest(cn=cn):
+                    code, out, err = harness.run_client(
+                        ["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-ext",
+                         "extendedKeyUsage"])
+                    self.assertEqual(code, 0, err)
+                    self.assertIn(f"CN = {cn}", out)
+                    self.assertIn("TLS Web Client Authentication", out)
+                    # Signed by the front-proxy CA and not by the ordinary client CA.
+                    ok = harness.run_client(["openssl", "verify", "-CAfile",
+                                             str(pki.front_proxy_ca_crt), str(cert)])
+                    self.assertEqual(ok[0], 0, ok[2])
+                    other = harness.run_client(["openssl", "verify", "-CAfile", str(pki.ca_crt),
+                                                str(cert)])
+                    self.assertNotEqual(other[0], 0, other[1])
+
+    def test_adapter_runs_without_standalone_against_the_fake(self):
+        # A stand-in adapter that records its command line and exits.
+        with harness.tempfile.TemporaryDirectory(prefix="ma-it-root-") as root:
+            argv_file = pathlib.Path(root) / "argv"
+            stand_in = pathlib.Path(root) / "adapter.sh"
+            stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv_file}\nexit 1\n')
+            stand_in.chmod(0o755)
+            cluster = harness.Cluster(adapter_bin=stand_in, kube=True,
+                                      tmp_root=pathlib.Path(root))
+            cluster.log_stream = io.StringIO()
+            with self.assertRaisesRegex(harness.HarnessError, "adapter exited with code 1"):
+                cluster.start()
+            self.assertIsNone(cluster.fake)
+            args = argv_file.read_text().split("\n")
+        self.assertNotIn("--standalone", args)
+        flags = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}
+        for flag in ("--lister-kubeconfig", "--authentication-kubeconfig",
+                     "--authorization-kubeconfig"):
+            self.assertTrue(flags[flag].endswith("kubeconfig-fake-apiserver"), flags)
+        self.assertTrue(flags["--requestheader-client-ca-file"].endswith("front-proxy-ca.crt"))
+        self.assertTrue(flags["--client-ca-file"].endswith("pki/ca.crt"))
+        self.assertEqual(flags["--requestheader-allowed-names"], harness.FRONT_PROXY_CN)
+        self.assertEqual(flags["--requestheader-username-headers"], harness.USERNAME_HEADER)
+        self.assertEqual(flags["--requestheader-group-headers"], harness.GROUP_HEADER)
+        self.assertEqual(flags["--requestheader-extra-headers-prefix"],
+                         harness.EXTRA_HEADERS_PREFIX)
+        self.assertEqual(flags["--bind-address"], "127.0.0.1")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,7 +2,8 @@
 
 Values fail with a clean 503 Status that does not say where Prometheus lives; discovery and
 health keep answering from memory; failed relists keep the last good series and are counted;
-the process stays up; values come back by themselves once Prometheus does.
+the process stays up; values come back by themselves once Prometheus does. The value cache is
+off here (--cache-ttl=0), so that every read meets the outage.
 """
 
 import unittest
@@ -25,6 +26,9 @@ RECOVERY_WAIT_S = 90
 
 
 class OutageTest(harness.ClusterTestCase):
+    # The uncached path: every read goes to Prometheus. Stale serving from the value cache during
+    # an outage is test_cache.py's subject.
+    cluster_options = {"adapter_args": ["--cache-ttl=0"]}
 
     def _discovered(self):
         names = {}

@@ -1,0 +1,75 @@
+#include "adapter/app/options.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/time/time.h"
+
+ABSL_DECLARE_FLAG(absl::Duration, cache_ttl);
+ABSL_DECLARE_FLAG(absl::Duration, cache_max_stale);
+ABSL_DECLARE_FLAG(int64_t, cache_max_entries);
+ABSL_DECLARE_FLAG(int, backend_max_concurrency);
+ABSL_DECLARE_FLAG(int, backend_max_queue);
+
+namespace ma::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(OptionsTest, CacheDefaults) {
+  absl::FlagSaver saver;
+  const auto options = OptionsFromFlags({});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->cache_ttl, std::chrono::seconds(15));
+  EXPECT_EQ(options->cache_max_stale, std::chrono::minutes(2));
+  EXPECT_EQ(options->cache_max_entries, 100000u);
+  EXPECT_EQ(options->backend_max_concurrency, 32);
+  EXPECT_EQ(options->backend_max_queue, 1000);
+}
+
+TEST(OptionsTest, CacheFlagsAreValidated) {
+  struct Case {
+    absl::Duration ttl = absl::Seconds(15);
+    absl::Duration max_stale = absl::Minutes(2);
+    int64_t max_entries = 100000;
+    int max_concurrency = 32;
+    int max_queue = 1000;
+    const char* want_error;  // nullptr: valid
+  };
+  const Case cases[] = {
+      {.ttl = absl::ZeroDuration(), .max_stale = absl::ZeroDuration(), .want_error = nullptr},
+      {.ttl = absl::Seconds(30), .max_stale = absl::Seconds(30), .want_error = nullptr},
+      {.max_queue = 0, .want_error = nullptr},
+      {.ttl = absl::Seconds(-1), .want_error = "--cache-ttl must be between 0"},
+      {.ttl = absl::Hours(2), .max_stale = absl::Hours(3), .want_error = "--cache-ttl"},
+      {.ttl = absl::Minutes(1),
+       .max_stale = absl::Seconds(30),
+       .want_error = "--cache-max-stale must be at least --cache-ttl"},
+      {.max_stale = absl::Hours(25), .want_error = "--cache-max-stale must be at most"},
+      {.max_entries = 0, .want_error = "--cache-max-entries must be between 1"},
+      {.max_concurrency = 0, .want_error = "--backend-max-concurrency must be between 1"},
+      {.max_queue = -1, .want_error = "--backend-max-queue must be between 0"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.want_error == nullptr ? "valid" : c.want_error);
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_cache_ttl, c.ttl);
+    absl::SetFlag(&FLAGS_cache_max_stale, c.max_stale);
+    absl::SetFlag(&FLAGS_cache_max_entries, c.max_entries);
+    absl::SetFlag(&FLAGS_backend_max_concurrency, c.max_concurrency);
+    absl::SetFlag(&FLAGS_backend_max_queue, c.max_queue);
+    const auto options = OptionsFromFlags({});
+    if (c.want_error == nullptr) {
+      EXPECT_TRUE(options.ok()) << options.status();
+    } else {
+      EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ma::app

@@ -1,0 +1,61 @@
+#include "adapter/auth/authentication_config_watcher.h"
+
+#include <utility>
+#include <vector>
+
+#include "adapter/telemetry/log.h"
+#include "queries/base/strings.h"
+
+namespace ma::auth {
+
+AuthenticationConfigWatcher::AuthenticationConfigWatcher(kube::ApiClient& client,
+                                                         AuthenticationFlags flags,
+                                                         AuthenticationConfig initial,
+                                                         OnChange on_change)
+    : flags_(std::move(flags)), on_change_(std::move(on_change)), current_(std::move(initial)) {
+  kube::ListWatchOptions options;
+  options.collection_path =
+      Cat("/api/v1/namespaces/", kAuthenticationConfigMapNamespace, "/configmaps");
+  options.field_selector = Cat("metadata.name=", kAuthenticationConfigMapName);
+  options.metadata_only = false;
+  kube::ListWatchHandlers handlers;
+  handlers.replace = [this](std::vector<kube::KubeObject> objects) {
+    Apply(objects.empty() ? std::map<std::string, std::string>() : objects.front().data);
+  };
+  handlers.event = [this](kube::WatchEventType type, kube::KubeObject object) {
+    Apply(type == kube::WatchEventType::kDeleted ? std::map<std::string, std::string>()
+                                                 : object.data);
+  };
+  handlers.error = [](const absl::Status& status) {
+    MA_LOG(WARNING) << "watching configmap/" << kAuthenticationConfigMapName << " in "
+                    << kAuthenticationConfigMapNamespace << ": " << status;
+  };
+  watcher_ = std::make_unique<kube::ListWatcher>(client, std::move(options), std::move(handlers));
+}
+
+AuthenticationConfigWatcher::~AuthenticationConfigWatcher() { Stop(); }
+
+void AuthenticationConfigWatcher::Start() { watcher_->Start(); }
+
+void AuthenticationConfigWatcher::Stop() { watcher_->Stop(); }
+
+void AuthenticationConfigWatcher::Apply(const std::map<std::string, std::string>& data) {
+  absl::StatusOr<AuthenticationConfig> config = MergeAuthenticationConfig(flags_, data);
+  if (!config.ok()) {
+    MA_LOG(ERROR) << "configmap/" << kAuthenticationConfigMapName
+                  << " cannot be used; keeping the previous authentication settings: "
+                  << config.status();
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (*config == current_) {
+      return;
+    }
+    current_ = *config;
+  }
+  MA_LOG(INFO) << "authentication settings changed with configmap/" << kAuthenticationConfigMapName;
+  on_change_(*config);
+}
+
+}  // namespace ma::auth

@@ -1,0 +1,128 @@
+#include "adapter/auth/authentication_config_watcher.h"
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "adapter/auth/fake_api_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ma::auth {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Bounds the wait for the watch thread; a broken watcher fails instead of hanging.
+constexpr absl::Duration kTestWait = absl::Seconds(30);
+
+std::map<std::string, std::string> ProxyConfigMap(const std::string& ca, const std::string& name) {
+  return {{"requestheader-client-ca-file", ca},
+          {"requestheader-allowed-names", "[\"" + name + "\"]"},
+          {"requestheader-username-headers", R"(["X-Remote-User"])"},
+          {"requestheader-group-headers", R"(["X-Remote-Group"])"},
+          {"requestheader-extra-headers-prefix", R"(["X-Remote-Extra-"])"}};
+}
+
+class Recorder {
+ public:
+  void Add(const AuthenticationConfig& config) {
+    std::lock_guard<std::mutex> lock(mu_);
+    configs_.push_back(config);
+  }
+  std::vector<AuthenticationConfig> configs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return configs_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<AuthenticationConfig> configs_;
+};
+
+TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurations) {
+  FakeApiClient client;
+  Recorder recorder;
+  AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},
+                                      [&](const AuthenticationConfig& c) { recorder.Add(c); });
+  watcher.Apply({});  // same as the initial configuration
+  watcher.Apply(ProxyConfigMap("CA1", "front-proxy-client"));
+  watcher.Apply(ProxyConfigMap("CA1", "front-proxy-client"));
+  std::map<std::string, std::string> broken = ProxyConfigMap("CA2", "x");
+  broken["requestheader-group-headers"] = "not json";
+  watcher.Apply(broken);
+  watcher.Apply(ProxyConfigMap("CA2", "aggregator"));
+  watcher.Apply({});  // deleted
+
+  const std::vector<AuthenticationConfig> configs = recorder.configs();
+  ASSERT_EQ(configs.size(), 3u);
+  EXPECT_EQ(configs[0].requestheader_ca_pem, "CA1");
+  EXPECT_THAT(configs[0].request_header.allowed_names, ElementsAre("front-proxy-client"));
+  EXPECT_EQ(configs[1].requestheader_ca_pem, "CA2");
+  EXPECT_THAT(configs[1].request_header.allowed_names, ElementsAre("aggregator"));
+  EXPECT_EQ(configs[2], AuthenticationConfig{});
+  EXPECT_EQ(client.calls(), 0u);
+}
+
+// Answers the LIST of the ConfigMap collection; WATCH streams end at once.
+class ListingApiClient final : public kube::ApiClient {
+ public:
+  void Call(kube::ApiRequest request, kube::ApiCallback done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      paths_.push_back(request.path);
+    }
+    if (!absl::StartsWith(request.path, "/api/v1/namespaces/kube-system/configmaps?")) {
+      done(kube::ApiResponse{404, "{}"});
+      return;
+    }
+    done(kube::ApiResponse{
+        200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7"},)"
+             R"("items":[{"metadata":{"name":"extension-apiserver-authentication",)"
+             R"("namespace":"kube-system","uid":"u","resourceVersion":"7"},)"
+             R"("data":{"client-ca-file":"CLIENT CA"}}]})"});
+  }
+  void Stream(kube::ApiRequest /*request*/, kube::LineCallback /*on_line*/,
+              kube::StreamDone done) override {
+    done(absl::OkStatus(), 200);
+  }
+  std::vector<std::string> paths() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return paths_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> paths_;
+};
+
+TEST(AuthenticationConfigWatcherTest, ListsTheConfigMapByName) {
+  ListingApiClient client;
+  absl::Notification changed;
+  AuthenticationConfig seen;
+  AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},
+                                      [&](const AuthenticationConfig& c) {
+                                        if (!changed.HasBeenNotified()) {
+                                          seen = c;
+                                          changed.Notify();
+                                        }
+                                      });
+  watcher.Start();
+  ASSERT_TRUE(changed.WaitForNotificationWithTimeout(kTestWait));
+  watcher.Stop();
+  EXPECT_EQ(seen.client_ca_pem, "CLIENT CA");
+  ASSERT_FALSE(client.paths().empty());
+  // The escape's hex case is the client's business.
+  EXPECT_THAT(absl::AsciiStrToLower(client.paths().front()),
+              HasSubstr("fieldselector=metadata.name%3dextension-apiserver-authentication"));
+}
+
+}  // namespace
+}  // namespace ma::auth

@@ -1,0 +1,117 @@
+#include "adapter/auth/token_review_authenticator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "adapter/auth/auth_json.h"
+#include "adapter/auth/sha256.h"
+#include "queries/base/strings.h"
+
+namespace ma::auth {
+namespace {
+
+// Go's bearer-token authenticator's answer for a token the review did not accept.
+constexpr std::string_view kInvalidToken = "invalid bearer token";
+
+// The cache key: a digest of the token and the audiences asked for, so that the token itself is
+// never kept.
+std::string CacheKey(std::string_view token, const std::vector<std::string>& audiences) {
+  std::string material = Cat(audiences.size(), ":", absl::StrJoin(audiences, ","), ":");
+  material.append(token);
+  return Sha256Hex(material);
+}
+
+bool Intersects(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(), [&](const std::string& x) {
+    return std::find(b.begin(), b.end(), x) != b.end();
+  });
+}
+
+}  // namespace
+
+TokenReviewAuthenticator::TokenReviewAuthenticator(kube::ApiClient& client,
+                                                   TokenReviewOptions options, const Clock& clock)
+    : client_(client), options_(std::move(options)), cache_(options_.max_cache_entries, clock) {}
+
+std::optional<std::string> TokenReviewAuthenticator::BearerToken(const http::Request& request) {
+  const std::optional<std::string> header = request.Header("authorization");
+  if (!header.has_value()) {
+    return std::nullopt;
+  }
+  const std::string_view value = ToStd(absl::StripAsciiWhitespace(*header));
+  const size_t space = value.find(' ');
+  if (space == std::string_view::npos ||
+      absl::AsciiStrToLower(ToAbsl(value.substr(0, space))) != "bearer") {
+    return std::nullopt;
+  }
+  std::string_view token = value.substr(space + 1);
+  token = token.substr(0, token.find(' '));
+  if (token.empty()) {
+    return std::nullopt;
+  }
+  return std::string(token);
+}
+
+void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenCallback done) {
+  std::optional<std::string> token = BearerToken(request);
+  if (!token.has_value()) {
+    done(std::nullopt);
+    return;
+  }
+  std::string key = CacheKey(*token, options_.audiences);
+  if (std::optional<CachedReview> cached = cache_.Get(key); cached.has_value()) {
+    if (!cached->authenticated) {
+      done(absl::UnauthenticatedError(ToAbsl(kInvalidToken)));
+      return;
+    }
+    done(std::optional<UserInfo>(std::move(cached->user)));
+    return;
+  }
+
+  kube::ApiRequest call;
+  call.method = "POST";
+  call.path = std::string(kTokenReviewPath);
+  call.body = EncodeTokenReview(*token, options_.audiences);
+  call.timeout = kTokenReviewTimeout;
+  client_.Call(std::move(call), [this, key = std::move(key), done = std::move(done)](
+                                    absl::StatusOr<kube::ApiResponse> response) mutable {
+    if (!response.ok()) {
+      done(absl::UnauthenticatedError(
+          Cat("the TokenReview could not be sent: ", response.status().message())));
+      return;
+    }
+    if (response->status < 200 || response->status > 299) {
+      done(absl::UnauthenticatedError(
+          Cat("the TokenReview was answered with HTTP ", response->status)));
+      return;
+    }
+    absl::StatusOr<TokenReviewStatus> review = DecodeTokenReviewStatus(response->body);
+    if (!review.ok()) {
+      done(absl::UnauthenticatedError(review.status().message()));
+      return;
+    }
+    if (!review->authenticated) {
+      // A reason from the reviewer is an error, which Go does not cache.
+      if (!review->error.empty()) {
+        done(absl::UnauthenticatedError(Cat("the token was refused: ", review->error)));
+        return;
+      }
+      cache_.Put(key, CachedReview{}, options_.cache_ttl);
+      done(absl::UnauthenticatedError(ToAbsl(kInvalidToken)));
+      return;
+    }
+    if (!options_.audiences.empty() && !review->audiences.empty() &&
+        !Intersects(options_.audiences, review->audiences)) {
+      cache_.Put(key, CachedReview{}, options_.cache_ttl);
+      done(absl::UnauthenticatedError("the token is not meant for this server's audiences"));
+      return;
+    }
+    cache_.Put(key, CachedReview{true, review->user}, options_.cache_ttl);
+    done(std::optional<UserInfo>(std::move(review->user)));
+  });
+}
+
+}  // namespace ma::auth

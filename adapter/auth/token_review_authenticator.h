@@ -1,0 +1,70 @@
+#pragma once
+
+// The bearer-token authenticator (contract sections 5.3 step 3 and 5.4): `Authorization: Bearer`
+// tokens are checked by kube-apiserver through a TokenReview, and the answers are cached.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "adapter/auth/expiring_cache.h"
+#include "adapter/auth/user_info.h"
+#include "adapter/http/message.h"
+#include "adapter/kube/api_client.h"
+#include "queries/base/clock.h"
+
+namespace ma::auth {
+
+inline constexpr std::string_view kTokenReviewPath = "/apis/authentication.k8s.io/v1/tokenreviews";
+// Distinct tokens remembered at once; more evict the least recently used.
+inline constexpr size_t kMaxTokenCacheEntries = 4096;
+// --authentication-token-webhook-cache-ttl's default, as in Go's delegating authenticator.
+inline constexpr std::chrono::milliseconds kDefaultTokenCacheTtl{std::chrono::seconds(10)};
+// kube-apiserver's own bound on a TokenReview round trip in Go's delegating authenticator.
+inline constexpr std::chrono::milliseconds kTokenReviewTimeout{std::chrono::seconds(10)};
+
+struct TokenReviewOptions {
+  // How long an answer (authenticated or not) is reused; zero disables the cache.
+  std::chrono::milliseconds cache_ttl = kDefaultTokenCacheTtl;
+  // The API audiences to ask for; empty asks for kube-apiserver's own.
+  std::vector<std::string> audiences;
+  size_t max_cache_entries = kMaxTokenCacheEntries;
+};
+
+// nullopt: does not apply; a user: authenticated; kUnauthenticated: refused, with the reason
+// for the log (never the token).
+using TokenCallback = std::function<void(absl::StatusOr<std::optional<UserInfo>>)>;
+
+// Thread-safe: Authenticate may be called from any thread; the cache is internally locked. Must
+// outlive the API client's pending calls.
+class TokenReviewAuthenticator {
+ public:
+  TokenReviewAuthenticator(kube::ApiClient& client, TokenReviewOptions options,
+                           const Clock& clock = SystemClock::Get());
+  TokenReviewAuthenticator(const TokenReviewAuthenticator&) = delete;
+  TokenReviewAuthenticator& operator=(const TokenReviewAuthenticator&) = delete;
+
+  // Calls `done` exactly once: at once when there is no bearer token or the answer is cached,
+  // otherwise from the API client's thread.
+  void Authenticate(const http::Request& request, TokenCallback done);
+
+  // The token of `Authorization: Bearer <token>` (scheme case-insensitive), as Go's bearer-token
+  // authenticator reads it; nullopt for other or empty credentials.
+  static std::optional<std::string> BearerToken(const http::Request& request);
+
+ private:
+  struct CachedReview {
+    bool authenticated = false;
+    UserInfo user;
+  };
+
+  kube::ApiClient& client_;
+  const TokenReviewOptions options_;
+  ExpiringCache<CachedReview> cache_;
+};
+
+}  // namespace ma::auth

@@ -1,0 +1,378 @@
+#include "adapter/cache/caching_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "adapter/telemetry/log.h"
+#include "queries/base/check.h"
+#include "queries/base/strings.h"
+
+namespace ma::cache {
+namespace {
+
+double Seconds(std::chrono::system_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string_view StateName(BreakerState state) {
+  switch (state) {
+    case BreakerState::kClosed:
+      return "closed";
+    case BreakerState::kOpen:
+      return "open";
+    case BreakerState::kHalfOpen:
+      return "half_open";
+  }
+  return "closed";
+}
+
+std::chrono::milliseconds MaintenanceTick(std::chrono::milliseconds ttl) {
+  return std::clamp<std::chrono::milliseconds>(ttl / kMaintenanceTicksPerTtl, kMinMaintenanceTick,
+                                               kMaxMaintenanceTick);
+}
+
+}  // namespace
+
+CachingClient::CachingClient(prometheus::Client& inner, telemetry::AdapterMetrics& metrics,
+                             CacheOptions options, const Clock& clock)
+    : inner_(inner),
+      metrics_(metrics),
+      options_(std::move(options)),
+      clock_(clock),
+      bulkhead_(options_.backend, options_.bulkhead, metrics),
+      rng_(options_.seed != 0 ? options_.seed : std::random_device()()) {
+  metrics_.SetCacheEntries(options_.backend, 0);
+  metrics_.SetBreakersOpen(options_.backend, 0);
+  metrics_.SetBackendLoad(options_.backend, 0, 0);
+}
+
+CachingClient::~CachingClient() {
+  Stop();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* outstanding) { return *outstanding == 0; }, &outstanding_));
+}
+
+void CachingClient::Start() {
+  if (!caching() || thread_.joinable()) {
+    return;
+  }
+  const auto tick = absl::FromChrono(MaintenanceTick(options_.ttl));
+  thread_ = std::thread([this, tick] {
+    while (!stop_.WaitForNotificationWithTimeout(tick)) {
+      RunMaintenance();
+    }
+  });
+}
+
+void CachingClient::Stop() {
+  if (!stop_.HasBeenNotified()) {
+    stop_.Notify();
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+size_t CachingClient::size() const {
+  absl::MutexLock lock(&mu_);
+  return lru_.size();
+}
+
+void CachingClient::Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
+                          prometheus::QueryCallback done) {
+  ValuePtr value;
+  absl::Status error;
+  double age = 0;
+  bool stale = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const TimePoint now = clock_.Now();
+    Entry& e = FindOrInsert(promql);
+    e.last_read = now;
+    if (caching() && e.value != nullptr && now - e.fetched_at < options_.ttl) {
+      value = e.value;
+      age = Seconds(now - e.fetched_at);
+    } else if (e.fetching) {
+      if (e.waiters.size() < kMaxWaitersPerKey) {
+        e.waiters.push_back(std::move(done));
+        metrics_.RecordCacheCoalesced(options_.backend, 1);
+        return;
+      }
+      error = absl::UnavailableError(Cat(
+          e.waiters.size(), " reads already wait for this query (backend ", options_.backend, ")"));
+    } else if (BreakerAllows(e, now)) {
+      e.fetching = true;
+      e.waiters.push_back(std::move(done));
+      ++outstanding_;
+      metrics_.RecordCacheMiss(options_.backend);
+    } else if (Servable(e, now)) {
+      value = e.value;
+      age = Seconds(now - e.fetched_at);
+      stale = true;
+    } else {
+      error = ShortCircuitError(e, now);
+      metrics_.RecordShortCircuit(options_.backend);
+    }
+  }
+  if (value != nullptr) {
+    if (stale) {
+      metrics_.RecordCacheServed(options_.backend, age, /*stale=*/true);
+    } else {
+      metrics_.RecordCacheHit(options_.backend, age);
+    }
+    done(*value);
+  } else if (!error.ok()) {
+    done(std::move(error));
+  } else {
+    StartFetch(promql, /*refresh=*/false);
+  }
+}
+
+void CachingClient::Series(std::string match, std::chrono::system_clock::time_point start,
+                           prometheus::SeriesCallback done) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++outstanding_;
+  }
+  // The task may be dropped (queue full) or run later: `done` moves through a shared slot.
+  auto shared_done = std::make_shared<prometheus::SeriesCallback>(std::move(done));
+  absl::Status admitted = bulkhead_.Submit(
+      [this, match = std::move(match), start, shared_done](Bulkhead::Release release) {
+        inner_.Series(match, start,
+                      [this, shared_done, release = std::move(release)](
+                          absl::StatusOr<std::vector<model::Series>> result) {
+                        (*shared_done)(std::move(result));
+                        release();
+                        EndOutstanding();
+                      });
+      });
+  if (!admitted.ok()) {
+    (*shared_done)(std::move(admitted));
+    EndOutstanding();
+  }
+}
+
+void CachingClient::StartFetch(const std::string& promql, bool refresh) {
+  absl::Status admitted = bulkhead_.Submit([this, promql, refresh](Bulkhead::Release release) {
+    inner_.Query(promql, clock_.Now(),
+                 [this, promql, refresh,
+                  release = std::move(release)](absl::StatusOr<model::QueryResult> result) {
+                   OnFetchDone(promql, refresh, std::move(result));
+                   release();
+                   EndOutstanding();
+                 });
+  });
+  if (!admitted.ok()) {
+    OnFetchDone(promql, refresh, std::move(admitted));
+    EndOutstanding();
+  }
+}
+
+void CachingClient::OnFetchDone(const std::string& promql, bool refresh,
+                                absl::StatusOr<model::QueryResult> result) {
+  std::vector<prometheus::QueryCallback> waiters;
+  ValuePtr value;
+  absl::Status error;
+  double age = 0;
+  bool stale = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const TimePoint now = clock_.Now();
+    const auto found = index_.find(std::string_view(promql));
+    // Entries with a query in flight are never evicted.
+    MA_CHECK(found != index_.end());
+    Entry& e = *found->second;
+    e.fetching = false;
+    waiters.swap(e.waiters);
+    BreakerOutcome(e, now, result.ok());
+    if (result.ok()) {
+      e.value = std::make_shared<const model::QueryResult>(*std::move(result));
+      e.fetched_at = now;
+      e.refresh_due = NextRefresh(now);
+      e.last_error = absl::OkStatus();
+      value = e.value;
+    } else {
+      e.last_error = result.status();
+      if (result.status().code() == absl::StatusCode::kInvalidArgument) {
+        e.value = nullptr;
+      } else if (refresh) {
+        // Retry when the breaker next allows it, not on every maintenance tick.
+        e.refresh_due = e.breaker.state() == BreakerState::kOpen
+                            ? e.breaker.open_until()
+                            : now + options_.breaker.base_backoff;
+      }
+      if (Servable(e, now)) {
+        value = e.value;
+        age = Seconds(now - e.fetched_at);
+        stale = true;
+      } else {
+        error = result.status();
+      }
+    }
+    if (!caching()) {
+      Erase(found->second);
+    }
+  }
+  if (refresh) {
+    metrics_.RecordCacheRefreshOutcome(options_.backend, error.ok() && !stale);
+  }
+  if (stale || (refresh && !error.ok())) {
+    MA_LOG(WARNING) << "backend " << options_.backend << " failed "
+                    << (refresh ? "to refresh " : "") << GoQuote(promql) << ": "
+                    << (stale ? result.status() : error)
+                    << (stale ? Cat("; serving the value from ", age, "s ago") : std::string());
+  }
+  for (auto& waiter : waiters) {
+    if (value != nullptr) {
+      metrics_.RecordCacheServed(options_.backend, age, stale);
+      waiter(*value);
+    } else {
+      waiter(error);
+    }
+  }
+}
+
+void CachingClient::EndOutstanding() {
+  absl::MutexLock lock(&mu_);
+  --outstanding_;
+}
+
+void CachingClient::RunMaintenance() {
+  if (!caching()) {
+    return;
+  }
+  std::vector<std::string> due;
+  {
+    absl::MutexLock lock(&mu_);
+    const TimePoint now = clock_.Now();
+    const auto hot_window = options_.ttl * kHotWindowTtls;
+    int idle = 0;
+    for (auto it = lru_.begin(); it != lru_.end();) {
+      Entry& e = *it;
+      const auto current = it++;
+      if (e.fetching) {
+        continue;
+      }
+      const bool hot = now - e.last_read <= hot_window;
+      if (!hot) {
+        if (!Servable(e, now)) {
+          Erase(current);
+          ++idle;
+        }
+        continue;
+      }
+      if (e.value == nullptr || now < e.refresh_due || !BreakerAllows(e, now)) {
+        continue;
+      }
+      metrics_.RecordCacheRefresh(options_.backend, Seconds(now - e.refresh_due));
+      e.fetching = true;
+      ++outstanding_;
+      due.push_back(e.key);
+    }
+    if (idle > 0) {
+      metrics_.RecordCacheEviction(options_.backend, "idle", idle);
+    }
+    PublishSize();
+  }
+  for (const auto& promql : due) {
+    StartFetch(promql, /*refresh=*/true);
+  }
+}
+
+CachingClient::Entry& CachingClient::FindOrInsert(const std::string& promql) {
+  const auto found = index_.find(std::string_view(promql));
+  if (found != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, found->second);
+    return lru_.front();
+  }
+  if (lru_.size() >= options_.max_entries) {
+    // The least recently read key without a query in flight.
+    for (auto it = lru_.end(); it != lru_.begin();) {
+      --it;
+      if (!it->fetching) {
+        Erase(it);
+        metrics_.RecordCacheEviction(options_.backend, "capacity", 1);
+        break;
+      }
+    }
+  }
+  lru_.emplace_front(promql, options_.breaker);
+  index_.emplace(std::string_view(lru_.front().key), lru_.begin());
+  PublishSize();
+  return lru_.front();
+}
+
+void CachingClient::Erase(Lru::iterator it) {
+  if (it->breaker.state() != BreakerState::kClosed) {
+    --open_breakers_;
+    metrics_.SetBreakersOpen(options_.backend, open_breakers_);
+  }
+  index_.erase(std::string_view(it->key));
+  lru_.erase(it);
+  PublishSize();
+}
+
+bool CachingClient::BreakerAllows(Entry& e, TimePoint now) {
+  if (!caching()) {
+    return true;
+  }
+  const BreakerState before = e.breaker.state();
+  const bool allowed = e.breaker.Allow(now);
+  NoteBreakerChange(before, e.breaker.state());
+  return allowed;
+}
+
+void CachingClient::BreakerOutcome(Entry& e, TimePoint now, bool ok) {
+  if (!caching()) {
+    return;
+  }
+  const BreakerState before = e.breaker.state();
+  if (ok) {
+    e.breaker.OnSuccess();
+  } else {
+    e.breaker.OnFailure(now, Random01());
+  }
+  NoteBreakerChange(before, e.breaker.state());
+}
+
+void CachingClient::NoteBreakerChange(BreakerState before, BreakerState after) {
+  if (before == after) {
+    return;
+  }
+  metrics_.RecordBreakerTransition(options_.backend, StateName(after));
+  const bool was_open = before != BreakerState::kClosed;
+  const bool is_open = after != BreakerState::kClosed;
+  if (was_open != is_open) {
+    open_breakers_ += is_open ? 1 : -1;
+    metrics_.SetBreakersOpen(options_.backend, open_breakers_);
+  }
+}
+
+bool CachingClient::Servable(const Entry& e, TimePoint now) const {
+  return caching() && e.value != nullptr && now - e.fetched_at <= options_.max_stale;
+}
+
+absl::Status CachingClient::ShortCircuitError(const Entry& e, TimePoint now) const {
+  const absl::StatusCode code =
+      e.last_error.ok() ? absl::StatusCode::kUnavailable : e.last_error.code();
+  const auto wait = std::max(e.breaker.open_until() - now, TimePoint::duration::zero());
+  return absl::Status(code,
+                      Cat("not sent to backend ", options_.backend, ": the query failed ",
+                          e.breaker.consecutive_failures(), " times in a row; next attempt in ",
+                          Seconds(wait), "s; last error: ", e.last_error.message()));
+}
+
+CachingClient::TimePoint CachingClient::NextRefresh(TimePoint fetched_at) {
+  const double fraction = kRefreshAheadMin + (kRefreshAheadMax - kRefreshAheadMin) * Random01();
+  return fetched_at + std::chrono::duration_cast<TimePoint::duration>(options_.ttl * fraction);
+}
+
+double CachingClient::Random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+void CachingClient::PublishSize() {
+  metrics_.SetCacheEntries(options_.backend, static_cast<double>(lru_.size()));
+}
+
+}  // namespace ma::cache

@@ -1,0 +1,167 @@
+#pragma once
+
+// CachingClient: a prometheus::Client decorator that answers HPA reads from memory
+// (DESIGN.md section 2, principles 2-4). One instance serves one backend, so its key, the final
+// PromQL text, is in effect (backend, PromQL). The `time` argument of Query is the caller's "now"
+// and is not part of the key: a cached sample keeps its own timestamp.
+//
+// Rules:
+// - Fresh: a value younger than `ttl` is a hit. Successful empty results are values too.
+// - Single flight: identical reads while a query is in flight wait for that query; one backend
+//   call answers them all.
+// - Refresh-ahead: a key read within the last kHotWindowTtls x `ttl` is re-queried in the
+//   background when its value reaches a random point between kRefreshAheadMin and
+//   kRefreshAheadMax of `ttl`, so hot keys never expire and refreshes do not fire together.
+//   Colder keys are not refreshed; they are dropped once they have no servable value.
+// - Serve stale on error: when a query fails (or the key's breaker is open) and the key has a
+//   value at most `max_stale` old, that value is served (counted). Otherwise the caller gets the
+//   backend's error: unreachable is kUnavailable (503), a timeout kDeadlineExceeded (504).
+// - Errors are not values. A bad_data answer (kInvalidArgument: the query itself is wrong)
+//   drops the key's value and is returned as is: an old value must not hide a broken rule. Other
+//   errors mean "the backend could not answer" and are never stored, only counted by the breaker.
+// - Circuit breaker per key (circuit_breaker.h): while open, reads get the stale value within
+//   `max_stale` or fail fast with the code of the last failure, without calling the backend.
+// - Bulkhead per backend (bulkhead.h): a full queue fails the query with kUnavailable (503: the
+//   HPA does not treat 429 differently and retries on its next sync anyway); it counts as a
+//   failure for the key's breaker.
+// - Bounded memory: at most `max_entries` keys, least recently read evicted first (keys with a
+//   query in flight are skipped, so the bound can be exceeded by the bulkhead's capacity).
+// - `ttl` 0 disables caching: every read queries the backend, identical concurrent reads still
+//   share one query, and nothing is kept (no stale values, no breaker).
+// Series calls are not cached but go through the same bulkhead.
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "adapter/cache/bulkhead.h"
+#include "adapter/cache/circuit_breaker.h"
+#include "adapter/prometheus/client.h"
+#include "adapter/telemetry/adapter_metrics.h"
+#include "queries/base/clock.h"
+
+namespace ma::cache {
+
+// Keys read within this many TTLs are refreshed ahead of expiry.
+inline constexpr int kHotWindowTtls = 2;
+// A refresh is due at a random fraction of the TTL in this range.
+inline constexpr double kRefreshAheadMin = 0.7;
+inline constexpr double kRefreshAheadMax = 0.85;
+// Callers waiting on one in-flight query; beyond this a read fails fast with kUnavailable.
+inline constexpr size_t kMaxWaitersPerKey = 10000;
+// Bounds for the flags.
+inline constexpr std::chrono::milliseconds kMaxCacheTtl{std::chrono::hours(1)};
+inline constexpr std::chrono::milliseconds kMaxCacheMaxStale{std::chrono::hours(24)};
+inline constexpr size_t kMaxCacheEntries = 10'000'000;
+// The maintenance thread wakes every TTL / kMaintenanceTicksPerTtl, within these bounds.
+inline constexpr int kMaintenanceTicksPerTtl = 20;
+inline constexpr std::chrono::milliseconds kMinMaintenanceTick{10};
+inline constexpr std::chrono::milliseconds kMaxMaintenanceTick{std::chrono::seconds(1)};
+
+struct CacheOptions {
+  std::string backend = "prometheus";  // metrics label
+  std::chrono::milliseconds ttl{std::chrono::seconds(15)};
+  std::chrono::milliseconds max_stale{std::chrono::minutes(2)};
+  size_t max_entries = 100000;
+  BulkheadOptions bulkhead;
+  BreakerOptions breaker;
+  uint64_t seed = 0;  // of the jitter; 0: random
+};
+
+// Thread-safe: Query, Series and RunMaintenance may be called from any thread; callers'
+// callbacks are never invoked while the cache's mutex is held.
+class CachingClient final : public prometheus::Client {
+ public:
+  // `inner`, `metrics` and `clock` must outlive this object.
+  CachingClient(prometheus::Client& inner, telemetry::AdapterMetrics& metrics, CacheOptions options,
+                const Clock& clock = SystemClock::Get());
+  // Stops the maintenance thread, then waits for the backend to answer every query it was
+  // sent (the inner client calls every callback exactly once).
+  ~CachingClient() override;
+  CachingClient(const CachingClient&) = delete;
+  CachingClient& operator=(const CachingClient&) = delete;
+
+  void Query(std::string promql, std::chrono::system_clock::time_point time,
+             prometheus::QueryCallback done) override;
+  void Series(std::string match, std::chrono::system_clock::time_point start,
+              prometheus::SeriesCallback done) override;
+
+  // Starts the thread that calls RunMaintenance every maintenance tick; Stop ends it.
+  void Start();
+  void Stop();
+  // Starts due refresh-ahead queries and drops idle keys. Tests call it with a fake clock.
+  void RunMaintenance();
+
+  size_t size() const;
+
+ private:
+  using TimePoint = std::chrono::system_clock::time_point;
+  using ValuePtr = std::shared_ptr<const model::QueryResult>;
+
+  struct Entry {
+    explicit Entry(std::string k, const BreakerOptions& breaker_options)
+        : key(std::move(k)), breaker(breaker_options) {}
+    std::string key;
+    ValuePtr value;  // null: none yet, or dropped after bad_data
+    TimePoint fetched_at;
+    TimePoint last_read;
+    TimePoint refresh_due;
+    bool fetching = false;
+    std::vector<prometheus::QueryCallback> waiters;
+    CircuitBreaker breaker;
+    absl::Status last_error;
+  };
+  using Lru = std::list<Entry>;  // most recently read first
+
+  bool caching() const { return options_.ttl.count() > 0; }
+  Entry& FindOrInsert(const std::string& promql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Erase(Lru::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Allow() on the key's breaker, keeping the open-breaker count and metrics in step.
+  bool BreakerAllows(Entry& e, TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BreakerOutcome(Entry& e, TimePoint now, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteBreakerChange(BreakerState before, BreakerState after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Servable(const Entry& e, TimePoint now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ShortCircuitError(const Entry& e, TimePoint now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  TimePoint NextRefresh(TimePoint fetched_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  double Random01() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishSize() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Sends the key's query through the bulkhead; the entry is already marked `fetching`.
+  void StartFetch(const std::string& promql, bool refresh);
+  void OnFetchDone(const std::string& promql, bool refresh,
+                   absl::StatusOr<model::QueryResult> result);
+  void EndOutstanding();
+
+  prometheus::Client& inner_;
+  telemetry::AdapterMetrics& metrics_;
+  const CacheOptions options_;
+  const Clock& clock_;
+  Bulkhead bulkhead_;
+
+  mutable absl::Mutex mu_;
+  Lru lru_ ABSL_GUARDED_BY(mu_);
+  // Keys view the Entry's own string: list nodes do not move.
+  absl::flat_hash_map<std::string_view, Lru::iterator> index_ ABSL_GUARDED_BY(mu_);
+  int open_breakers_ ABSL_GUARDED_BY(mu_) = 0;
+  // Backend calls (queries and series) not completed yet; the destructor waits for zero.
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace ma::cache

@@ -1,0 +1,450 @@
+#include "adapter/cache/caching_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "adapter/cache/fake_clock.h"
+
+namespace ma::cache {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using Result = absl::StatusOr<model::QueryResult>;
+
+constexpr int64_t kSampleTimestampMs = 1'234'567'000;
+
+model::QueryResult Value(double value, int64_t timestamp_ms = kSampleTimestampMs) {
+  model::QueryResult result;
+  result.samples.push_back({{{"queue", "orders"}}, value, timestamp_ms});
+  return result;
+}
+
+// A backend that answers at once with the configured result, or holds every query until the
+// test completes it.
+class FakeBackend final : public prometheus::Client {
+ public:
+  void Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
+             prometheus::QueryCallback done) override {
+    Result answer;
+    {
+      absl::MutexLock lock(&mu_);
+      ++calls_[promql];
+      if (hold_) {
+        pending_.push_back(std::move(done));
+        return;
+      }
+      answer = answer_;
+    }
+    done(std::move(answer));
+  }
+  void Series(std::string /*match*/, std::chrono::system_clock::time_point /*start*/,
+              prometheus::SeriesCallback done) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++series_calls_;
+    }
+    done(std::vector<model::Series>(2));
+  }
+
+  void Answer(Result answer) {
+    absl::MutexLock lock(&mu_);
+    answer_ = std::move(answer);
+  }
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    hold_ = true;
+  }
+  // Answers every held query with `answer` and stops holding.
+  void Release(const Result& answer) {
+    std::vector<prometheus::QueryCallback> pending;
+    {
+      absl::MutexLock lock(&mu_);
+      hold_ = false;
+      answer_ = answer;
+      pending.swap(pending_);
+    }
+    for (auto& done : pending) {
+      done(answer);
+    }
+  }
+  int calls(const std::string& promql) const {
+    absl::MutexLock lock(&mu_);
+    const auto it = calls_.find(promql);
+    return it == calls_.end() ? 0 : it->second;
+  }
+  int total_calls() const {
+    absl::MutexLock lock(&mu_);
+    int total = 0;
+    for (const auto& [_, n] : calls_) total += n;
+    return total;
+  }
+  int series_calls() const {
+    absl::MutexLock lock(&mu_);
+    return series_calls_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  Result answer_ ABSL_GUARDED_BY(mu_) = Value(1);
+  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+  int series_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<prometheus::QueryCallback> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+CacheOptions Options(milliseconds ttl = seconds(10), milliseconds max_stale = seconds(30)) {
+  CacheOptions o;
+  o.ttl = ttl;
+  o.max_stale = max_stale;
+  o.seed = 42;
+  o.breaker.jitter = 0;
+  return o;
+}
+
+class CachingClientTest : public ::testing::Test {
+ protected:
+  // The result of one Query, which these tests' backend answers synchronously.
+  Result Read(CachingClient& cache, const std::string& promql) {
+    std::optional<Result> got;
+    cache.Query(promql, clock_.Now(), [&got](Result r) { got = std::move(r); });
+    EXPECT_TRUE(got.has_value()) << "no synchronous answer for " << promql;
+    return got.value_or(absl::InternalError("no answer"));
+  }
+  std::string Metrics() const { return metrics_.Serialize(); }
+
+  FakeClock clock_;
+  FakeBackend backend_;
+  telemetry::AdapterMetrics metrics_{"v", "c"};
+};
+
+double ValueOf(const Result& r) { return r.ok() && !r->samples.empty() ? r->samples[0].value : -1; }
+int64_t TimestampOf(const Result& r) {
+  return r.ok() && !r->samples.empty() ? r->samples[0].timestamp_ms : -1;
+}
+
+TEST_F(CachingClientTest, HitWithinTtlKeepsTheSampleTimestamp) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  backend_.Answer(Value(7));
+  struct Step {
+    milliseconds advance;
+    int want_calls;
+  };
+  const Step steps[] = {{milliseconds(0), 1},
+                        {seconds(5), 1},
+                        {milliseconds(4999), 1},
+                        {milliseconds(1), 2},
+                        {seconds(9), 2}};
+  for (const Step& step : steps) {
+    clock_.Advance(step.advance);
+    const Result r = Read(cache, "up");
+    EXPECT_EQ(ValueOf(r), 7);
+    EXPECT_EQ(TimestampOf(r), kSampleTimestampMs);
+    EXPECT_EQ(backend_.calls("up"), step.want_calls);
+  }
+  const std::string text = Metrics();
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_hits_total{backend="prometheus"} 3)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_misses_total{backend="prometheus"} 2)"));
+}
+
+TEST_F(CachingClientTest, QueryTimeIsNotPartOfTheKey) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  for (int i = 0; i < 3; ++i) {
+    std::optional<Result> got;
+    cache.Query("up", clock_.Now() + seconds(i * 100), [&got](Result r) { got = std::move(r); });
+    ASSERT_TRUE(got.has_value() && got->ok());
+  }
+  EXPECT_EQ(backend_.calls("up"), 1);
+}
+
+TEST_F(CachingClientTest, EmptyResultIsAValue) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  backend_.Answer(model::QueryResult{});
+  EXPECT_TRUE(Read(cache, "absent").ok());
+  clock_.Advance(seconds(5));
+  const Result r = Read(cache, "absent");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->samples.empty());
+  EXPECT_EQ(backend_.calls("absent"), 1);
+}
+
+TEST_F(CachingClientTest, ConcurrentIdenticalMissesMakeOneBackendCall) {
+  constexpr int kReaders = 100;
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  backend_.Hold();
+  absl::Mutex mu;
+  std::vector<Result> results;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&] {
+      cache.Query("sum(rate(x[1m]))", clock_.Now(), [&](Result r) {
+        absl::MutexLock lock(&mu);
+        results.push_back(std::move(r));
+      });
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(backend_.calls("sum(rate(x[1m]))"), 1);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(results.empty());
+  }
+  backend_.Release(Value(3.5, 99'000));
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(results.size(), static_cast<size_t>(kReaders));
+  for (const Result& r : results) {
+    EXPECT_EQ(ValueOf(r), 3.5);
+    EXPECT_EQ(TimestampOf(r), 99'000);
+  }
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_coalesced_total{backend="prometheus"} 99)"));
+}
+
+TEST_F(CachingClientTest, RefreshAheadKeepsHotKeysFreshAndLetsIdleKeysGo) {
+  CachingClient cache(backend_, metrics_, Options(seconds(10), seconds(30)), clock_);
+  ASSERT_TRUE(Read(cache, "hot").ok());
+  ASSERT_TRUE(Read(cache, "idle").ok());
+  int idle_calls_at_40s = 0;
+  // Maintenance every second for two minutes; the HPA reads "hot" every 5 s.
+  for (int t = 1; t <= 120; ++t) {
+    clock_.Advance(seconds(1));
+    cache.RunMaintenance();
+    if (t % 5 == 0) {
+      ASSERT_TRUE(Read(cache, "hot").ok());
+    }
+    if (t == 40) {
+      idle_calls_at_40s = backend_.calls("idle");
+    }
+  }
+  // Every read of "hot" after the first was a hit: refreshes always came before expiry
+  // (due at 7-8.5 s of a 10 s TTL).
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_misses_total{backend="prometheus"} 2)"));
+  EXPECT_THAT(Metrics(), HasSubstr(R"(metrics_adapter_cache_hits_total{backend="prometheus"} 24)"));
+  // About one refresh per 7-8.5 s.
+  EXPECT_GE(backend_.calls("hot"), 1 + 120 / 9);
+  EXPECT_LE(backend_.calls("hot"), 1 + 120 / 7);
+  // "idle", read once at 0, is refreshed only while it was read within 2 TTLs (20 s)...
+  EXPECT_GE(idle_calls_at_40s, 2);
+  EXPECT_LE(idle_calls_at_40s, 4);
+  EXPECT_EQ(backend_.calls("idle"), idle_calls_at_40s);
+  // ...and dropped once its value is older than max-stale.
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_THAT(
+      Metrics(),
+      HasSubstr(R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="idle"} 1)"));
+  EXPECT_THAT(Metrics(), HasSubstr(R"(metrics_adapter_cache_refresh_lag_seconds_count)"));
+}
+
+TEST_F(CachingClientTest, ServesStaleWithinMaxStaleThenFails) {
+  auto options = Options(seconds(10), seconds(30));
+  options.breaker.failure_threshold = 1000;  // this test is about staleness alone
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Answer(Value(5, 777'000));
+  ASSERT_TRUE(Read(cache, "q").ok());
+  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+  struct Step {
+    milliseconds at;
+    absl::StatusCode want;
+  };
+  const Step steps[] = {{seconds(11), absl::StatusCode::kOk},
+                        {seconds(30), absl::StatusCode::kOk},
+                        {milliseconds(30001), absl::StatusCode::kUnavailable},
+                        {seconds(100), absl::StatusCode::kUnavailable}};
+  milliseconds now(0);
+  for (const Step& step : steps) {
+    SCOPED_TRACE(step.at.count());
+    clock_.Advance(step.at - now);
+    now = step.at;
+    const Result r = Read(cache, "q");
+    EXPECT_EQ(r.status().code(), step.want);
+    if (r.ok()) {
+      EXPECT_EQ(ValueOf(r), 5);
+      EXPECT_EQ(TimestampOf(r), 777'000);  // the sample's own time, never "now"
+    }
+  }
+  EXPECT_EQ(backend_.calls("q"), 5);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 2)"));
+  backend_.Answer(Value(6));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 6);
+}
+
+TEST_F(CachingClientTest, BadDataIsNotServedStale) {
+  CachingClient cache(backend_, metrics_, Options(seconds(10), seconds(60)), clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  clock_.Advance(seconds(11));
+  backend_.Answer(absl::InvalidArgumentError("bad_data: parse error"));
+  EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kInvalidArgument);
+  // The old value is gone: an outage now has nothing to serve.
+  backend_.Answer(absl::UnavailableError("down"));
+  EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(CachingClientTest, LeastRecentlyReadKeyIsEvicted) {
+  auto options = Options();
+  options.max_entries = 3;
+  CachingClient cache(backend_, metrics_, options, clock_);
+  for (const char* key : {"a", "b", "c", "a", "d"}) {
+    ASSERT_TRUE(Read(cache, key).ok());
+  }
+  EXPECT_EQ(cache.size(), 3u);
+  // "b" was the least recently read when "d" came in.
+  ASSERT_TRUE(Read(cache, "a").ok());
+  ASSERT_TRUE(Read(cache, "c").ok());
+  ASSERT_TRUE(Read(cache, "d").ok());
+  EXPECT_EQ(backend_.calls("a") + backend_.calls("c") + backend_.calls("d"), 3);
+  ASSERT_TRUE(Read(cache, "b").ok());
+  EXPECT_EQ(backend_.calls("b"), 2);
+  EXPECT_EQ(cache.size(), 3u);
+  const std::string text = Metrics();
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="capacity"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_entries{backend="prometheus"} 3)"));
+}
+
+TEST_F(CachingClientTest, BreakerOpensFailsFastProbesAndCloses) {
+  auto options = Options();
+  options.breaker.failure_threshold = 3;
+  options.breaker.base_backoff = seconds(1);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(backend_.calls("q"), 3);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_breakers_open{backend="prometheus"} 1)"));
+
+  // Open: no backend call, the last failure's code.
+  const Result fast = Read(cache, "q");
+  EXPECT_EQ(fast.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(fast.status().message(), HasSubstr("not sent to backend"));
+  EXPECT_EQ(backend_.calls("q"), 3);
+  // Other keys are not affected.
+  backend_.Answer(Value(1));
+  EXPECT_TRUE(Read(cache, "other").ok());
+  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+
+  // Half-open after the backoff: one probe, which fails and reopens for twice as long.
+  clock_.Advance(seconds(1));
+  EXPECT_FALSE(Read(cache, "q").ok());
+  EXPECT_EQ(backend_.calls("q"), 4);
+  clock_.Advance(milliseconds(1999));
+  EXPECT_FALSE(Read(cache, "q").ok());
+  EXPECT_EQ(backend_.calls("q"), 4);
+
+  // The next probe succeeds and closes the breaker.
+  clock_.Advance(milliseconds(1));
+  backend_.Answer(Value(8));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 8);
+  EXPECT_EQ(backend_.calls("q"), 5);
+  const std::string text = Metrics();
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_backend_breakers_open{backend="prometheus"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(metrics_adapter_backend_breaker_transitions_total{backend="prometheus",to="open"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(metrics_adapter_backend_breaker_transitions_total{backend="prometheus",to="half_open"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(metrics_adapter_backend_breaker_transitions_total{backend="prometheus",to="closed"} 1)"));
+  EXPECT_THAT(
+      text, HasSubstr(R"(metrics_adapter_backend_short_circuited_total{backend="prometheus"} 2)"));
+}
+
+TEST_F(CachingClientTest, OpenBreakerServesStaleWithoutCallingTheBackend) {
+  auto options = Options(seconds(10), seconds(60));
+  options.breaker.failure_threshold = 1;
+  options.breaker.base_backoff = seconds(30);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Answer(Value(4));
+  ASSERT_TRUE(Read(cache, "q").ok());
+  clock_.Advance(seconds(11));
+  backend_.Answer(absl::DeadlineExceededError("timeout"));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 4);  // the failing call, answered stale
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 4);  // breaker open: stale, no call
+  EXPECT_EQ(backend_.calls("q"), 2);
+}
+
+TEST_F(CachingClientTest, FullBulkheadQueueFailsFast) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 1};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  std::optional<Result> a, b, c;
+  cache.Query("a", clock_.Now(), [&a](Result r) { a = std::move(r); });
+  cache.Query("b", clock_.Now(), [&b](Result r) { b = std::move(r); });
+  cache.Query("c", clock_.Now(), [&c](Result r) { c = std::move(r); });
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(a.has_value());
+  EXPECT_FALSE(b.has_value());
+  EXPECT_EQ(backend_.total_calls(), 1);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 1)"));
+  backend_.Release(Value(2));  // answers "a", whose slot then runs "b" (answered at once)
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(ValueOf(*a), 2);
+  EXPECT_EQ(ValueOf(*b), 2);
+  EXPECT_EQ(backend_.total_calls(), 2);
+}
+
+TEST_F(CachingClientTest, ZeroTtlPassesThroughWithSingleFlight) {
+  CachingClient cache(backend_, metrics_, Options(milliseconds(0), milliseconds(0)), clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  ASSERT_TRUE(Read(cache, "q").ok());
+  EXPECT_EQ(backend_.calls("q"), 2);
+  backend_.Hold();
+  int answered = 0;
+  cache.Query("q", clock_.Now(), [&answered](Result r) { answered += r.ok(); });
+  cache.Query("q", clock_.Now(), [&answered](Result r) { answered += r.ok(); });
+  EXPECT_EQ(backend_.calls("q"), 3);
+  backend_.Release(Value(1));
+  EXPECT_EQ(answered, 2);
+  EXPECT_EQ(cache.size(), 0u);
+  // Nothing is kept, so an outage is an error at once.
+  backend_.Answer(absl::UnavailableError("down"));
+  EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(CachingClientTest, SeriesPassesThrough) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  for (int i = 0; i < 2; ++i) {
+    std::optional<absl::StatusOr<std::vector<model::Series>>> got;
+    cache.Series("{__name__=~\"x\"}", clock_.Now(), [&got](auto r) { got = std::move(r); });
+    ASSERT_TRUE(got.has_value() && got->ok());
+    EXPECT_EQ((*got)->size(), 2u);
+  }
+  EXPECT_EQ(backend_.series_calls(), 2);
+}
+
+TEST_F(CachingClientTest, MaintenanceThreadRefreshesInTheBackground) {
+  // The real thread with a fake clock: the tick is 10 ms of real time.
+  CachingClient cache(backend_, metrics_, Options(milliseconds(100), seconds(1)), clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  cache.Start();
+  clock_.Advance(milliseconds(90));
+  // Waits (bounded) for the background refresh; no timing is asserted.
+  for (int i = 0; i < 1000 && backend_.calls("q") < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  cache.Stop();
+  EXPECT_EQ(backend_.calls("q"), 2);
+}
+
+}  // namespace
+}  // namespace ma::cache

@@ -1,0 +1,48 @@
+#include "adapter/objects/list_watch_factory.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "adapter/objects/fake_api_client.h"
+
+namespace ma::objects {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr std::string_view kPods = R"({"kind":"PartialObjectMetadataList",
+  "apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"42"},"items":[
+  {"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"web-2",
+   "namespace":"shop","uid":"u2","resourceVersion":"41","labels":{"app":"web"}}},
+  {"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"web-1",
+   "namespace":"shop","uid":"u1","resourceVersion":"40","labels":{"app":"web"}}},
+  {"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"db-0",
+   "namespace":"shop","uid":"u3","resourceVersion":"39","labels":{"app":"db"}}}]})";
+
+// The cache on a real kube::ListWatcher: the LIST's objects reach Names.
+TEST(ListWatcherFactoryTest, CacheFillsFromTheList) {
+  FakeApiClient client;
+  client.SetJson("/api/v1/pods", std::string(kPods));
+  ObjectCache cache(model::BuiltinResourceMapper(), ListWatcherFactory(client));
+  ASSERT_TRUE(cache.WatchAtStart({{"", "pods"}}).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!cache.synced() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(cache.synced());
+  auto selector = selector::LabelSelector::Parse("app=web");
+  ASSERT_TRUE(selector.ok());
+  auto names = cache.Names({"", "pods"}, "shop", *selector);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("web-1", "web-2"));
+  cache.Stop();
+  const auto paths = client.paths();
+  ASSERT_FALSE(paths.empty());
+  EXPECT_THAT(paths.front(), ::testing::StartsWith("/api/v1/pods?"));
+}
+
+}  // namespace
+}  // namespace ma::objects

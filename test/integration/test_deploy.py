@@ -1,0 +1,674 @@
+"""The installation as a cluster would receive it: deploy/, certs/ and the Dockerfile.
+
+No cluster is needed. `kubectl kustomize deploy/` builds the manifests, and kubectl itself turns
+them into JSON (`kubectl label --local -o json`, which parses every document offline), so the
+test needs only the standard library. The Deployment's arguments are run through the real
+binary (MA_ADAPTER_BIN), the rules through `metrics-adapter check`, the example HPA's metrics
+through `metrics-adapter explain`, and the serving certificate from certs/gen-serving-cert.sh
+through openssl and through the adapter itself, reached under the Service's DNS name.
+"""
+
+import base64
+import json
+import os
+import pathlib
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+import urllib.parse
+
+import harness
+
+SOURCE_DIR = harness.SOURCE_DIR
+ADAPTER_BIN = harness.ADAPTER_BIN
+DEPLOY_DIR = SOURCE_DIR / "deploy"
+EXAMPLE_HPA = DEPLOY_DIR / "examples" / "hpa.yaml"
+GEN_SERVING_CERT = SOURCE_DIR / "certs" / "gen-serving-cert.sh"
+DOCKERFILE = SOURCE_DIR / "Dockerfile"
+DEPS_SCRIPT = SOURCE_DIR / "scripts" / "deps.sh"
+
+NAMESPACE = "metrics-adapter"
+NAME = "metrics-adapter"
+SERVING_CERT_SECRET = "metrics-adapter-serving-cert"
+RULES_CONFIGMAP = "metrics-adapter-rules"
+CA_BUNDLE_PLACEHOLDER = "CA_BUNDLE_PLACEHOLDER"
+IMAGE_BINARY = "/usr/local/bin/metrics-adapter"
+NON_ROOT_UID = 65532
+# A label kubectl adds while converting YAML to JSON; removed again before any assertion.
+CONVERT_LABEL = "metrics-adapter.test/convert"
+
+# (kind, namespace, name) of everything `kubectl kustomize deploy/` must emit, and nothing more.
+# The rules ConfigMap's name carries a content hash and is checked by prefix.
+EXPECTED_OBJECTS = {
+    ("Namespace", "", NAMESPACE),
+    ("ServiceAccount", NAMESPACE, NAME),
+    ("ClusterRoleBinding", "", "metrics-adapter:system:auth-delegator"),
+    ("RoleBinding", "kube-system", "metrics-adapter-auth-reader"),
+    ("ClusterRole", "", "metrics-adapter-resource-reader"),
+    ("ClusterRoleBinding", "", "metrics-adapter-resource-reader"),
+    ("ClusterRole", "", "metrics-adapter-metrics-reader"),
+    ("ClusterRoleBinding", "", "metrics-adapter:hpa-controller"),
+    ("ConfigMap", NAMESPACE, RULES_CONFIGMAP),
+    ("Deployment", NAMESPACE, NAME),
+    ("Service", NAMESPACE, NAME),
+    ("PodDisruptionBudget", NAMESPACE, NAME),
+    ("APIService", "", "v1beta1.external.metrics.k8s.io"),
+    ("APIService", "", "v1beta1.custom.metrics.k8s.io"),
+    ("APIService", "", "v1beta2.custom.metrics.k8s.io"),
+}
+# name -> (group, version, versionPriority): v1beta2 must be the preferred custom version.
+EXPECTED_APISERVICES = {
+    "v1beta1.external.metrics.k8s.io": ("external.metrics.k8s.io", "v1beta1", 100),
+    "v1beta1.custom.metrics.k8s.io": ("custom.metrics.k8s.io", "v1beta1", 100),
+    "v1beta2.custom.metrics.k8s.io": ("custom.metrics.k8s.io", "v1beta2", 200),
+}
+HPA_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
+METRICS_GROUPS = {"custom.metrics.k8s.io", "external.metrics.k8s.io"}
+
+# Libraries debian:12-slim already has (priority required), so the image need not install them.
+BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+
+# A Prometheus /api/v1/series answer with one series for each rule of deploy/rules.yaml.
+EXAMPLE_SERIES = {
+    "status": "success",
+    "data": [
+        {"__name__": "http_requests_total", "namespace": "shop", "pod": "worker-1"},
+        {"__name__": "inflight_requests", "namespace": "shop", "pod": "worker-1"},
+        {"__name__": "queue_messages_ready", "namespace": "shop", "queue": "orders"},
+        {"__name__": "broker_backlog_seconds", "broker": "main"},
+    ],
+}
+
+
+def run(argv, env=None):
+    """(exit code, stdout, stderr) of a command bounded by the harness' client timeout."""
+    try:
+        done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env,
+                              timeout=harness.CLIENT_TIMEOUT_S, check=False,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise harness.HarnessError(f"{argv[0]} did not finish in {harness.CLIENT_TIMEOUT_S}s")
+    return done.returncode, done.stdout, done.stderr
+
+
+def kubectl_env(tmp):
+    # An empty kubeconfig: nothing here may reach a real cluster by accident.
+    kubeconfig = pathlib.Path(tmp) / "empty-kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    return dict(os.environ, KUBECONFIG=str(kubeconfig), HOME=str(tmp))
+
+
+def to_objects(yaml_path, tmp):
+    """The Kubernetes objects in a YAML file, as JSON values, converted offline by kubectl."""
+    code, out, err = run(["kubectl", "label", "--local", "-o", "json", "-f", yaml_path,
+                          f"{CONVERT_LABEL}=1"], env=kubectl_env(tmp))
+    if code != 0:
+        raise AssertionError(f"kubectl cannot parse {yaml_path}: {err}")
+    decoder = json.JSONDecoder()
+    objects, pos = [], 0
+    while True:
+        while pos < len(out) and out[pos].isspace():
+            pos += 1
+        if pos == len(out):
+            break
+        obj, pos = decoder.raw_decode(out, pos)
+        labels = obj["metadata"]["labels"]
+        del labels[CONVERT_LABEL]
+        if not labels:
+            del obj["metadata"]["labels"]
+        objects.append(obj)
+    return objects
+
+
+def kustomize(directory, tmp):
+    code, out, err = run(["kubectl", "kustomize", directory], env=kubectl_env(tmp))
+    if code != 0:
+        raise AssertionError(f"kubectl kustomize {directory} failed: {err}")
+    built = pathlib.Path(tmp) / f"kustomized-{len(list(pathlib.Path(tmp).iterdir()))}.yaml"
+    built.write_text(out, encoding="utf-8")
+    return to_objects(built, tmp)
+
+
+def key_of(obj):
+    meta = obj["metadata"]
+    name = meta["name"]
+    if obj["kind"] == "ConfigMap" and name.startswith(RULES_CONFIGMAP + "-"):
+        name = RULES_CONFIGMAP
+    return obj["kind"], meta.get("namespace", ""), name
+
+
+def flag_name(arg):
+    return arg.lstrip("-").split("=", 1)[0].replace("-", "_")
+
+
+def gen_serving_cert(out_dir, *args):
+    return run(["bash", GEN_SERVING_CERT, "--out-dir", out_dir, *args])
+
+
+def openssl_text(cert, *fields):
+    code, out, err = run(["openssl", "x509", "-in", cert, "-noout", *fields])
+    if code != 0:
+        raise AssertionError(f"openssl cannot read {cert}: {err}")
+    return out
+
+
+def dns_names(cert):
+    text = openssl_text(cert, "-ext", "subjectAltName")
+    return re.findall(r"DNS:([^,\s]+)", text)
+
+
+class DeployTestCase(unittest.TestCase):
+    """Builds deploy/ once; every test reads the same objects."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="ma-deploy-test-"))
+        cls.objects = kustomize(DEPLOY_DIR, cls.tmp)
+        cls.by_key = {key_of(o): o for o in cls.objects}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def get(self, kind, namespace, name):
+        obj = self.by_key.get((kind, namespace, name))
+        self.assertIsNotNone(obj, f"{kind} {namespace}/{name} is not in deploy/")
+        return obj
+
+    @property
+    def deployment(self):
+        return self.get("Deployment", NAMESPACE, NAME)
+
+    @property
+    def pod_spec(self):
+        return self.deployment["spec"]["template"]["spec"]
+
+    @property
+    def container(self):
+        containers = self.pod_spec["containers"]
+        self.assertEqual(len(containers), 1, containers)
+        return containers[0]
+
+    def arg(self, name):
+        """The value of --name in the Deployment's args (None when absent)."""
+        for arg in self.container["args"]:
+            if arg.startswith("-") and flag_name(arg) == name.replace("-", "_"):
+                return arg.split("=", 1)[1] if "=" in arg else ""
+        return None
+
+    def rules_text(self):
+        configmap = self.get("ConfigMap", NAMESPACE, RULES_CONFIGMAP)
+        return configmap["data"]["config.yaml"]
+
+    def check_binary(self):
+        if not ADAPTER_BIN.exists():
+            self.fail(f"the adapter binary {ADAPTER_BIN} does not exist; build it first "
+                      "(cmake --build <dir> --target metrics-adapter) or set MA_ADAPTER_BIN")
+
+
+class KustomizationTest(DeployTestCase):
+
+    def test_builds_exactly_the_expected_objects(self):
+        keys = [key_of(o) for o in self.objects]
+        self.assertEqual(len(keys), len(set(keys)), keys)
+        # The ca-bundle ConfigMap is local-config and the example HPA is not a resource: neither
+        # may reach the cluster.
+        self.assertEqual(set(keys), EXPECTED_OBJECTS)
+
+    def test_every_object_is_labelled_as_part_of_the_adapter(self):
+        for obj in self.objects:
+            labels = obj["metadata"].get("labels", {})
+            self.assertEqual(labels.get("app.kubernetes.io/part-of"), NAME, key_of(obj))
+
+    def test_apiservices_point_at_the_service_with_the_ca_bundle_of_ca_bundle_yaml(self):
+        service = self.get("Service", NAMESPACE, NAME)
+        service_port = service["spec"]["ports"][0]["port"]
+        for name, (group, version, priority) in EXPECTED_APISERVICES.items():
+            with self.subTest(apiservice=name):
+                spec = self.get("APIService", "", name)["spec"]
+                self.assertEqual((spec["group"], spec["version"]), (group, version))
+                self.assertEqual(name, f"{version}.{group}")
+                self.assertEqual(spec["service"],
+                                 {"name": NAME, "namespace": NAMESPACE, "port": service_port})
+                self.assertEqual(spec["versionPriority"], priority)
+                self.assertEqual(spec["groupPriorityMinimum"], 100)
+                self.assertNotIn("insecureSkipTLSVerify", spec)
+                self.assertEqual(spec["caBundle"], CA_BUNDLE_PLACEHOLDER)
+
+    def test_service_sends_443_to_the_containers_https_port(self):
+        service = self.get("Service", NAMESPACE, NAME)["spec"]
+        self.assertEqual(len(service["ports"]), 1)
+        port = service["ports"][0]
+        self.assertEqual(port["port"], 443)
+        container_ports = {p["name"]: p["containerPort"] for p in self.container["ports"]}
+        target = port["targetPort"]
+        self.assertEqual(container_ports.get(target, target), 6443)
+        self.assertEqual(self.arg("secure-port"), "6443")
+        pod_labels = self.deployment["spec"]["template"]["metadata"]["labels"]
+        for key, value in service["selector"].items():
+            self.assertEqual(pod_labels.get(key), value, "the Service selects no adapter pod")
+
+    def test_deployment_runs_two_replicas_spread_over_nodes(self):
+        spec = self.deployment["spec"]
+        self.assertEqual(spec["replicas"], 2)
+        self.assertEqual(spec["strategy"]["rollingUpdate"]["maxUnavailable"], 0)
+        spread = self.pod_spec.get("topologySpreadConstraints", [])
+        self.assertIn("kubernetes.io/hostname", [c["topologyKey"] for c in spread])
+        pod_labels = spec["template"]["metadata"]["labels"]
+        for constraint in spread:
+            for key, value in constraint["labelSelector"]["matchLabels"].items():
+                self.assertEqual(pod_labels.get(key), value)
+
+    def test_deployment_is_non_root_read_only_and_without_privileges(self):
+        pod = self.pod_spec["securityContext"]
+        self.assertTrue(pod["runAsNonRoot"])
+        self.assertEqual(pod["runAsUser"], NON_ROOT_UID)
+        self.assertEqual(pod["seccompProfile"], {"type": "RuntimeDefault"})
+        container = self.container["securityContext"]
+        self.assertTrue(container["readOnlyRootFilesystem"])
+        self.assertFalse(container["allowPrivilegeEscalation"])
+        self.assertEqual(container["capabilities"]["drop"], ["ALL"])
+        self.assertNotIn("add", container["capabilities"])
+        self.assertNotIn("privileged", container)
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            self.assertFalse(self.pod_spec.get(host, False), host)
+        # The only writable place is a bounded emptyDir on /tmp.
+        volumes = {v["name"]: v for v in self.pod_spec["volumes"]}
+        writable = [m for m in self.container["volumeMounts"] if not m.get("readOnly")]
+        self.assertEqual([m["mountPath"] for m in writable], ["/tmp"])
+        self.assertIn("sizeLimit", volumes[writable[0]["name"]]["emptyDir"])
+        # --cert-dir would need a writable directory; the serving certificate comes from files.
+        self.assertIsNone(self.arg("cert-dir"))
+
+    def test_resources_are_requested_and_memory_is_limited(self):
+        resources = self.container["resources"]
+        self.assertIn("cpu", resources["requests"])
+        self.assertIn("memory", resources["requests"])
+        self.assertIn("memory", resources["limits"])
+
+    def test_probes_are_https_health_checks_the_adapter_serves_without_authorization(self):
+        probes = {"livenessProbe": "/livez", "readinessProbe": "/readyz"}
+        for probe, path in probes.items():
+            with self.subTest(probe=probe):
+                get = self.container[probe]["httpGet"]
+                self.assertEqual((get["path"], get["scheme"], get["port"]), (path, "HTTPS", "https"))
+        # The kubelet probes anonymously: both paths must stay always-allowed.
+        always_allowed = self.arg("authorization-always-allow-paths")
+        if always_allowed is not None:
+            for path in probes.values():
+                self.assertIn(path, always_allowed.split(","))
+
+    def test_volumes_hold_the_rules_and_the_serving_certificate_where_the_flags_look(self):
+        volumes = {v["name"]: v for v in self.pod_spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in self.container["volumeMounts"]}
+
+        config = pathlib.PurePosixPath(self.arg("config"))
+        rules_volume = volumes[mounts[str(config.parent)]]
+        configmap = self.get("ConfigMap", NAMESPACE, RULES_CONFIGMAP)
+        self.assertEqual(rules_volume["configMap"]["name"], configmap["metadata"]["name"])
+        self.assertIn(config.name, configmap["data"])
+
+        cert = pathlib.PurePosixPath(self.arg("tls-cert-file"))
+        key = pathlib.PurePosixPath(self.arg("tls-private-key-file"))
+        self.assertEqual(cert.parent, key.parent)
+        secret_volume = volumes[mounts[str(cert.parent)]]["secret"]
+        self.assertEqual(secret_volume["secretName"], SERVING_CERT_SECRET)
+        # The key is readable by the adapter's group only (fsGroup), not by everyone.
+        self.assertEqual(secret_volume["defaultMode"] & 0o007, 0)
+        self.assertEqual(self.pod_spec["securityContext"]["fsGroup"], NON_ROOT_UID)
+        # kubernetes.io/tls Secrets, as gen-serving-cert.sh writes them, hold exactly these keys.
+        self.assertEqual((cert.name, key.name), ("tls.crt", "tls.key"))
+
+    def test_pdb_keeps_one_adapter_pod(self):
+        pdb = self.get("PodDisruptionBudget", NAMESPACE, NAME)["spec"]
+        self.assertEqual(pdb["minAvailable"], 1)
+        self.assertEqual(pdb["selector"]["matchLabels"],
+                         self.deployment["spec"]["selector"]["matchLabels"])
+
+    def test_the_service_account_is_delegated_authentication_and_authorization(self):
+        sa = {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
+        self.assertEqual(self.pod_spec["serviceAccountName"], NAME)
+        self.assertNotEqual(self.pod_spec.get("automountServiceAccountToken"), False)
+        delegator = self.get("ClusterRoleBinding", "", "metrics-adapter:system:auth-delegator")
+        self.assertEqual(delegator["roleRef"]["kind"], "ClusterRole")
+        self.assertEqual(delegator["roleRef"]["name"], "system:auth-delegator")
+        self.assertEqual(delegator["subjects"], [sa])
+        reader = self.get("RoleBinding", "kube-system", "metrics-adapter-auth-reader")
+        self.assertEqual(reader["roleRef"]["kind"], "Role")
+        self.assertEqual(reader["roleRef"]["name"], "extension-apiserver-authentication-reader")
+        self.assertEqual(reader["subjects"], [sa])
+
+    def test_the_service_account_can_watch_every_resource_the_rules_map_to(self):
+        role = self.get("ClusterRole", "", "metrics-adapter-resource-reader")
+        granted = set()
+        for rule in role["rules"]:
+            self.assertNotIn("*", rule["resources"])
+            self.assertFalse(set(rule["verbs"]) - {"get", "list", "watch"}, rule)
+            if {"list", "watch"} <= set(rule["verbs"]):
+                for group in rule["apiGroups"]:
+                    granted.update((group, r) for r in rule["resources"])
+        self.assertNotIn(("", "secrets"), granted)
+        # Every `resource:` an override names in the example rules, as a core plural.
+        mapped = set(re.findall(r'resource:\s*"?([a-z]+)"?', self.rules_text()))
+        self.assertTrue(mapped, "the example rules map no resource")
+        for resource in mapped:
+            self.assertIn(("", resource + "s"), granted, f"rules map {resource}")
+        self.assertLessEqual({("", "pods"), ("", "namespaces"), ("apps", "deployments")}, granted)
+        binding = self.get("ClusterRoleBinding", "", "metrics-adapter-resource-reader")
+        self.assertEqual(binding["subjects"],
+                         [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}])
+
+    def test_the_hpa_controller_may_read_custom_and_external_metrics(self):
+        binding = self.get("ClusterRoleBinding", "", "metrics-adapter:hpa-controller")
+        namespace, name = HPA_SERVICE_ACCOUNT
+        self.assertEqual(binding["subjects"],
+                         [{"kind": "ServiceAccount", "name": name, "namespace": namespace}])
+        role = self.get("ClusterRole", "", binding["roleRef"]["name"])
+        groups = set()
+        for rule in role["rules"]:
+            self.assertEqual(rule["resources"], ["*"])
+            self.assertEqual(set(rule["verbs"]), {"get", "list"})
+            groups.update(rule["apiGroups"])
+        self.assertEqual(groups, METRICS_GROUPS)
+
+
+class BinaryTest(DeployTestCase):
+    """What deploy/ asks of the binary, asked of the binary."""
+
+    def deployment_args_for(self, subcommand):
+        args = list(self.container["args"])
+        self.assertEqual(args[0], "serve")
+        return [subcommand, *args[1:]]
+
+    def test_the_configmaps_rules_pass_check(self):
+        self.check_binary()
+        rules = self.tmp / "config.yaml"
+        rules.write_text(self.rules_text(), encoding="utf-8")
+        code, out, err = run([ADAPTER_BIN, "check", f"--config={rules}"])
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("OK", out)
+        self.assertEqual(self.rules_text(), (DEPLOY_DIR / "rules.yaml").read_text("utf-8"))
+
+    def test_deployment_args_name_only_flags_the_binary_offers(self):
+        self.check_binary()
+        code, out, err = run([ADAPTER_BIN, "--helpfull"])
+        offered = set(re.findall(r"^\s+--([a-z0-9_]+) ", out + err, re.MULTILINE))
+        self.assertIn("config", offered, "could not read the flag list of --helpfull")
+        for arg in self.container["args"][1:]:
+            self.assertTrue(arg.startswith("--"), f"{arg!r} is not a --flag")
+            self.assertIn(flag_name(arg), offered, arg)
+
+    def test_deployment_args_parse_and_validate(self):
+        # `check` parses and validates every serve flag (unknown flags, durations, TLS version,
+        # relist vs max-age) before it reads the rules; the last --config wins.
+        self.check_binary()
+        rules = self.tmp / "config-for-args.yaml"
+        rules.write_text(self.rules_text(), encoding="utf-8")
+        args = self.deployment_args_for("check")
+        code, out, err = run([ADAPTER_BIN, *args, f"--config={rules}"])
+        self.assertEqual(code, 0, out + err)
+        # The same route rejects a flag the binary does not have, so the check above has teeth.
+        code, out, err = run([ADAPTER_BIN, *args, "--no-such-flag=1", f"--config={rules}"])
+        self.assertNotEqual(code, 0, out + err)
+
+    def test_the_example_hpas_metrics_resolve_through_the_example_rules(self):
+        self.check_binary()
+        hpas = to_objects(EXAMPLE_HPA, self.tmp)
+        self.assertEqual(len(hpas), 1)
+        hpa = hpas[0]
+        self.assertEqual(hpa["kind"], "HorizontalPodAutoscaler")
+        self.assertEqual(hpa["apiVersion"], "autoscaling/v2")
+        namespace = hpa["metadata"]["namespace"]
+        series = self.tmp / "series.json"
+        series.write_text(json.dumps(EXAMPLE_SERIES), encoding="utf-8")
+        rules = DEPLOY_DIR / "rules.yaml"
+        kinds = [m["type"] for m in hpa["spec"]["metrics"]]
+        self.assertEqual(sorted(kinds), ["External", "Pods"])
+        for metric in hpa["spec"]["metrics"]:
+            with self.subTest(metric=metric["type"]):
+                if metric["type"] == "External":
+                    source = metric["external"]["metric"]
+                    selector = ",".join(f"{k}={v}"
+                                        for k, v in source["selector"]["matchLabels"].items())
+                    path = (f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/"
+                            f"{source['name']}?labelSelector="
+                            f"{urllib.parse.quote(selector, safe='')}")
+                    extra = []
+                    expected = [f'namespace="{namespace}"', 'queue="orders"']
+                else:
+                    source = metric["pods"]["metric"]
+                    path = (f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/pods/*/"
+                            f"{source['name']}")
+                    extra = ["--object-names=worker-1,worker-2"]
+                    expected = [f'namespace="{namespace}"', 'pod=~"worker-1|worker-2"']
+                code, out, err = run([ADAPTER_BIN, "explain", f"--config={rules}",
+                                      f"--series-file={series}", *extra, path])
+                self.assertEqual(code, 0, err)
+                for matcher in expected:
+                    self.assertIn(matcher, out)
+
+
+class ServingCertTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="ma-certs-test-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def generate(self, *args, out_dir=None):
+        out_dir = out_dir or self.tmp / "pki"
+        code, out, err = gen_serving_cert(out_dir, *args)
+        self.assertEqual(code, 0, err)
+        return out_dir, out
+
+    def test_serving_certificate_names_the_service_and_verifies_against_the_ca(self):
+        cases = [
+            ((), NAMESPACE, NAME),
+            (("--namespace", "monitoring", "--service", "custom-metrics"), "monitoring",
+             "custom-metrics"),
+        ]
+        for args, namespace, service in cases:
+            with self.subTest(namespace=namespace, service=service):
+                out_dir, stdout = self.generate(*args, out_dir=self.tmp / namespace)
+                self.assertEqual(
+                    sorted(dns_names(out_dir / "tls.crt")),
+                    sorted([service, f"{service}.{namespace}", f"{service}.{namespace}.svc",
+                            f"{service}.{namespace}.svc.cluster.local"]))
+                code, out, err = run(["openssl", "verify", "-CAfile", out_dir / "ca.crt",
+                                      out_dir / "tls.crt"])
+                self.assertEqual(code, 0, out + err)
+                self.assertIn("TLS Web Server Authentication",
+                              openssl_text(out_dir / "tls.crt", "-ext", "extendedKeyUsage"))
+                # The printed caBundle is the CA certificate, nothing else on stdout.
+                lines = stdout.splitlines()
+                self.assertEqual(len(lines), 1, stdout)
+                self.assertEqual(base64.b64decode(lines[0], validate=True),
+                                 (out_dir / "ca.crt").read_bytes())
+
+    def test_validity_is_bounded_and_keys_are_private(self):
+        out_dir, _ = self.generate("--days", "30")
+        code, _, err = run(["openssl", "x509", "-in", out_dir / "tls.crt", "-noout",
+                            "-checkend", str(29 * 86400)])
+        self.assertEqual(code, 0, err)
+        code, _, _ = run(["openssl", "x509", "-in", out_dir / "tls.crt", "-noout", "-checkend",
+                          str(31 * 86400)])
+        self.assertNotEqual(code, 0, "a 30-day certificate is valid beyond 31 days")
+        for key in ("ca.key", "tls.key"):
+            self.assertEqual(stat.S_IMODE((out_dir / key).stat().st_mode), 0o600, key)
+        code, _, err = gen_serving_cert(self.tmp / "long", "--days", "10000")
+        self.assertNotEqual(code, 0)
+        self.assertIn("--days", err)
+
+    def test_rejects_names_kubernetes_would_reject_and_writes_nothing(self):
+        for args in (("--namespace", "Not_A_Label"), ("--service", "a" * 64),
+                     ("--namespace", "x;rm -rf /"), ("--unknown",)):
+            with self.subTest(args=args):
+                out_dir = self.tmp / "rejected"
+                code, out, err = gen_serving_cert(out_dir, *args)
+                self.assertNotEqual(code, 0, out)
+                self.assertEqual(out, "")
+                self.assertFalse(out_dir.exists())
+
+    def test_a_second_run_keeps_the_ca_and_issues_a_new_serving_certificate(self):
+        out_dir, first = self.generate()
+        serial = openssl_text(out_dir / "tls.crt", "-serial")
+        _, second = self.generate()
+        self.assertEqual(first, second)
+        self.assertNotEqual(openssl_text(out_dir / "tls.crt", "-serial"), serial)
+        code, out, err = run(["openssl", "verify", "-CAfile", out_dir / "ca.crt",
+                              out_dir / "tls.crt"])
+        self.assertEqual(code, 0, out + err)
+
+    def test_secret_manifest_is_the_tls_secret_the_deployment_mounts(self):
+        out_dir, _ = self.generate("--secret-manifest")
+        manifest = out_dir / "serving-cert-secret.yaml"
+        self.assertEqual(stat.S_IMODE(manifest.stat().st_mode), 0o600)
+        (secret,) = to_objects(manifest, self.tmp)
+        self.assertEqual(secret["kind"], "Secret")
+        self.assertEqual(secret["type"], "kubernetes.io/tls")
+        self.assertEqual(secret["metadata"], {"name": SERVING_CERT_SECRET, "namespace": NAMESPACE})
+        for key in ("tls.crt", "tls.key", "ca.crt"):
+            self.assertEqual(base64.b64decode(secret["data"][key]), (out_dir / key).read_bytes())
+
+    def test_ca_bundle_manifest_fills_the_apiservices_through_kustomize(self):
+        deploy_copy = self.tmp / "deploy"
+        shutil.copytree(DEPLOY_DIR, deploy_copy)
+        _, ca_bundle = self.generate("--ca-bundle-manifest", deploy_copy / "ca-bundle.yaml")
+        objects = kustomize(deploy_copy, self.tmp)
+        apiservices = [o for o in objects if o["kind"] == "APIService"]
+        self.assertEqual(len(apiservices), len(EXPECTED_APISERVICES))
+        for apiservice in apiservices:
+            self.assertEqual(apiservice["spec"]["caBundle"], ca_bundle.strip())
+        self.assertNotIn("ConfigMap/metrics-adapter-ca-bundle",
+                         [f"{o['kind']}/{o['metadata']['name']}" for o in objects])
+
+    def test_the_adapter_serves_the_certificate_under_the_service_name(self):
+        # What the aggregator does: dial the Service, check the certificate against caBundle
+        # for <service>.<namespace>.svc. The adapter runs standalone with the generated files.
+        if not ADAPTER_BIN.exists():
+            self.fail(f"the adapter binary {ADAPTER_BIN} does not exist; set MA_ADAPTER_BIN")
+        out_dir, _ = self.generate()
+        rules = DEPLOY_DIR / "rules.yaml"
+        port = harness.free_port()
+        unused_prometheus = harness.free_port(exclude={port})
+        adapter = harness.Child("adapter", [
+            ADAPTER_BIN, "serve", "--standalone", f"--config={rules}",
+            f"--prometheus-url=http://127.0.0.1:{unused_prometheus}", f"--secure-port={port}",
+            f"--tls-cert-file={out_dir / 'tls.crt'}",
+            f"--tls-private-key-file={out_dir / 'tls.key'}", "--metrics-relist-interval=1m"
+        ], self.tmp / "adapter.log")
+        adapter.start()
+        self.addCleanup(adapter.stop)
+
+        def livez(host):
+            return harness.curl(f"https://{host}:{port}/livez", ca_file=out_dir / "ca.crt",
+                                extra_args=["--resolve", f"{host}:{port}:127.0.0.1"])
+
+        service_host = f"{NAME}.{NAMESPACE}.svc"
+        answer = harness.wait_until(lambda: livez(service_host).status == 200 or None,
+                                    harness.ADAPTER_READY_TIMEOUT_S,
+                                    f"/livez over TLS as {service_host}",
+                                    check=adapter.check_running)
+        self.assertTrue(answer)
+        # The same certificate under a name it was not issued for fails verification.
+        wrong = livez(f"{NAME}.other-namespace.svc")
+        self.assertEqual(wrong.status, 0)
+        self.assertNotEqual(wrong.exit_code, 0)
+
+
+class DockerfileTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.text = DOCKERFILE.read_text(encoding="utf-8")
+        # Continuation lines joined, so each instruction is one line.
+        cls.lines = [l.strip() for l in re.sub(r"\\\n", " ", cls.text).splitlines()
+                     if l.strip() and not l.lstrip().startswith("#")]
+        cls.stages = []
+        for line in cls.lines:
+            if line.startswith("FROM "):
+                cls.stages.append([])
+            cls.stages[-1].append(line)
+
+    def installed(self, stage):
+        packages = []
+        for line in stage:
+            m = re.search(r"apt-get install ([^&]*)", line)
+            if m:
+                packages += [w for w in m.group(1).split() if not w.startswith("-")]
+        return set(packages)
+
+    def test_two_stages_build_on_debian_12_and_run_on_slim(self):
+        self.assertEqual(len(self.stages), 2, self.stages)
+        self.assertTrue(self.stages[0][0].startswith("FROM debian:12 AS "), self.stages[0][0])
+        self.assertEqual(self.stages[1][0], "FROM debian:12-slim")
+        build = " ".join(self.stages[0])
+        self.assertIn("--target metrics-adapter", build)
+        runtime = self.stages[1]
+        self.assertIn(f"USER {NON_ROOT_UID}:{NON_ROOT_UID}", runtime)
+        self.assertIn(f'ENTRYPOINT ["{IMAGE_BINARY}"]', runtime)
+        self.assertTrue(any(l.startswith("COPY --from=") and l.endswith(IMAGE_BINARY)
+                            for l in runtime), runtime)
+
+    def test_build_packages_are_the_projects_declared_dependencies(self):
+        declared = set(re.search(r"kPackages=\(([^)]*)\)",
+                                 DEPS_SCRIPT.read_text(encoding="utf-8")).group(1).split())
+        build = self.installed(self.stages[0])
+        self.assertIn("libboost1.81-dev", build)
+        self.assertFalse(build - declared, "not in scripts/deps.sh")
+
+    def test_runtime_packages_provide_every_library_the_binary_links(self):
+        if not ADAPTER_BIN.exists():
+            self.fail(f"the adapter binary {ADAPTER_BIN} does not exist; set MA_ADAPTER_BIN")
+        runtime = self.installed(self.stages[1])
+        code, out, err = run(["objdump", "-p", ADAPTER_BIN])
+        self.assertEqual(code, 0, err)
+        needed = re.findall(r"^\s*NEEDED\s+(\S+)", out, re.MULTILINE)
+        self.assertIn("libcurl.so.4", needed)
+        code, out, err = run(["ldd", ADAPTER_BIN])
+        self.assertEqual(code, 0, err)
+        paths = dict(re.findall(r"^\s*(\S+) => (/\S+)", out, re.MULTILINE))
+        for soname in needed:
+            with self.subTest(library=soname):
+                path = paths.get(soname)
+                self.assertIsNotNone(path, f"ldd cannot resolve {soname}")
+                package = None
+                for candidate in (path, os.path.realpath(path)):
+                    code, out, _ = run(["dpkg", "-S", candidate])
+                    if code == 0:
+                        package = out.split(":", 1)[0]
+                        break
+                self.assertIsNotNone(package, f"no Debian package owns {path}")
+                self.assertIn(package, runtime | BASE_IMAGE_PACKAGES)
+
+    def test_the_deployment_runs_the_images_user(self):
+        deployment = next(o for o in kustomize_cached() if o["kind"] == "Deployment")
+        pod = deployment["spec"]["template"]["spec"]
+        self.assertEqual(pod["securityContext"]["runAsUser"], NON_ROOT_UID)
+        self.assertIn(f"USER {NON_ROOT_UID}:{NON_ROOT_UID}", self.stages[1])
+
+    def test_dockerignore_keeps_build_trees_and_keys_out_of_the_context(self):
+        ignored = (SOURCE_DIR / ".dockerignore").read_text(encoding="utf-8").split()
+        for pattern in (".git", "build", "build-*", "**/*.key"):
+            self.assertIn(pattern, ignored)
+        # CMake configures test/ too: it must stay in the context.
+        self.assertNotIn("test", ignored)
+
+
+_KUSTOMIZED = []
+
+
+def kustomize_cached():
+    if not _KUSTOMIZED:
+        tmp = tempfile.mkdtemp(prefix="ma-deploy-test-")
+        try:
+            _KUSTOMIZED.extend(kustomize(DEPLOY_DIR, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _KUSTOMIZED
+
+
+if __name__ == "__main__":
+    unittest.main()
