@@ -217,7 +217,11 @@ class Nginx:
         (self.dir / "body.json").write_text(body, encoding="utf-8")
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
             (self.dir / sub).mkdir(exist_ok=True)
+        # As root, nginx's workers would run as nobody, who cannot read body.json in the
+        # harness's private (0700) temporary directory: keep them as the user running the bench.
+        user = "user root root;" if os.geteuid() == 0 else ""
         (self.dir / "nginx.conf").write_text(f"""
+{user}
 worker_processes 2;
 daemon off;
 pid {self.dir}/nginx.pid;
