@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/api/encode.h"
 #include "adapter/api/types.h"
+#include "adapter/http/error.h"
 #include "queries/base/strings.h"
 
 namespace ma::api {
@@ -47,10 +48,24 @@ constexpr Row kRows[] = {
 };
 constexpr Row kInternalRow = {absl::StatusCode::kInternal, 500, "InternalError",
                               "unable to fetch metrics", false};
+// Answers no absl code names, chosen by http::WithHttpCode: the server's own limits.
+constexpr Row kHttpCodeRows[] = {
+    {absl::StatusCode::kInvalidArgument, 413, "RequestEntityTooLarge",
+     "the request body is too large", true},
+    {absl::StatusCode::kInvalidArgument, 431, "BadRequest", "request header fields too large",
+     true},
+};
 
-const Row& RowFor(absl::StatusCode code) {
+const Row& RowFor(const absl::Status& status) {
+  if (const std::optional<int> http_code = http::HttpCodeOf(status); http_code.has_value()) {
+    for (const Row& row : kHttpCodeRows) {
+      if (row.http_status == *http_code) {
+        return row;
+      }
+    }
+  }
   for (const Row& row : kRows) {
-    if (row.code == code) {
+    if (row.code == status.code()) {
       return row;
     }
   }
@@ -96,12 +111,10 @@ absl::Status WithPublicMessage(absl::Status status, std::string_view message) {
   return status;
 }
 
-int HttpCode(const absl::Status& status) {
-  return status.ok() ? 200 : RowFor(status.code()).http_status;
-}
+int HttpCode(const absl::Status& status) { return status.ok() ? 200 : RowFor(status).http_status; }
 
 http::Response StatusResponse(const absl::Status& status) {
-  const Row& row = status.ok() ? kInternalRow : RowFor(status.code());
+  const Row& row = status.ok() ? kInternalRow : RowFor(status);
   std::optional<std::string> message = PublicMessage(status);
   if (!message.has_value() && row.show_status_message && !status.message().empty()) {
     message = Truncate(ToStd(status.message()), kMaxStatusMessageBytes);

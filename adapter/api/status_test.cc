@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapter/http/error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -94,6 +95,22 @@ TEST(StatusResponseTest, RetryAfterOnlyForResourceExhausted) {
        {absl::InvalidArgumentError("x"), absl::UnavailableError("x"), absl::InternalError("x")}) {
     EXPECT_THAT(StatusResponse(status).headers, IsEmpty()) << status;
   }
+}
+
+// The server's own limits have HTTP codes that no absl code names.
+TEST(StatusResponseTest, AttachedHttpCodeSelectsItsRow) {
+  const absl::Status too_large =
+      http::WithHttpCode(absl::InvalidArgumentError("the request body is too large"), 413);
+  http::Response body = StatusResponse(too_large);
+  EXPECT_EQ(body.status, 413);
+  EXPECT_EQ(HttpCode(too_large), 413);
+  EXPECT_EQ(body.body, StatusBody("the request body is too large", "RequestEntityTooLarge", 413));
+  const absl::Status headers =
+      http::WithHttpCode(absl::InvalidArgumentError("request header fields too large"), 431);
+  EXPECT_EQ(StatusResponse(headers).status, 431);
+  EXPECT_EQ(HttpCode(headers), 431);
+  // A code without a row keeps the status code's own row.
+  EXPECT_EQ(StatusResponse(http::WithHttpCode(absl::NotFoundError("x"), 418)).status, 404);
 }
 
 TEST(StatusResponseTest, PublicMessageReplacesTheFixedOne) {

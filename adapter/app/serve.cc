@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "adapter/api/status.h"
 #include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/version.h"
@@ -175,7 +176,8 @@ int Serve(const Options& options) {
     server_options.requestheader_client_ca_file.clear();
     server_options.request_client_certificates = true;
   }
-  auto server = server::Server::Create(std::move(server_options), std::move(served));
+  auto server =
+      server::Server::Create(std::move(server_options), std::move(served), &api::StatusResponse);
   if (!server.ok()) {
     MA_LOG(ERROR) << server.status().message();
     return 1;

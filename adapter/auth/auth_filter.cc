@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_replace.h"
 #include "adapter/api/status.h"
+#include "adapter/async/await.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
 
@@ -84,43 +85,55 @@ std::string ForbiddenMessage(const UserInfo& user, const RequestAttributes& attr
              " is forbidden: ", error);
 }
 
+namespace {
+
+// The filter's parts; shared by the handler and every request task it starts, so that a task
+// never outlives them.
+struct Filter {
+  std::shared_ptr<const Authenticator> authenticator;
+  std::shared_ptr<Authorizer> authorizer;
+  http::Handler inner;
+};
+
+async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Request request) {
+  const absl::StatusOr<UserInfo> user =
+      co_await async::Await<UserInfo>([&](async::Completion<UserInfo> done) {
+        filter->authenticator->Authenticate(request, std::move(done));
+      });
+  if (!user.ok()) {
+    MA_LOG(WARNING) << "authentication failed for " << request.method << " "
+                    << Truncated(request.path, kMaxEchoedPathBytes) << " from "
+                    << request.remote_address << ": " << user.status().message();
+    co_return Unauthorized();
+  }
+  filter->authenticator->StripCredentials(request);
+  const RequestAttributes attributes = AttributesOf(request);
+  const absl::StatusOr<Authorization> result =
+      co_await async::Await<Authorization>([&](async::Completion<Authorization> done) {
+        filter->authorizer->Authorize(*user, attributes, std::move(done));
+      });
+  if (!result.ok()) {
+    MA_LOG(ERROR) << "authorization of user " << GoQuote(user->name) << " for " << request.method
+                  << " " << Truncated(request.path, kMaxEchoedPathBytes)
+                  << " failed: " << result.status();
+    co_return AuthorizationFailed(request);
+  }
+  if (result->decision != Decision::kAllow) {
+    MA_LOG(INFO) << "forbidden: user " << GoQuote(user->name) << " " << attributes.verb << " "
+                 << Truncated(request.path, kMaxEchoedPathBytes) << ": "
+                 << (result->reason.empty() ? "no reason given" : result->reason);
+    co_return Forbidden(*user, attributes, result->reason);
+  }
+  co_return co_await filter->inner(std::move(request));
+}
+
+}  // namespace
+
 http::Handler WithAuthentication(std::shared_ptr<const Authenticator> authenticator,
                                  std::shared_ptr<Authorizer> authorizer, http::Handler inner) {
-  return [authenticator = std::move(authenticator), authorizer = std::move(authorizer),
-          inner = std::move(inner)](http::Request request, http::Responder respond) {
-    auto shared = std::make_shared<http::Request>(std::move(request));
-    authenticator->Authenticate(*shared, [authenticator, authorizer, inner, shared,
-                                          respond](absl::StatusOr<UserInfo> user) {
-      if (!user.ok()) {
-        MA_LOG(WARNING) << "authentication failed for " << shared->method << " "
-                        << Truncated(shared->path, kMaxEchoedPathBytes) << " from "
-                        << shared->remote_address << ": " << user.status().message();
-        respond(Unauthorized());
-        return;
-      }
-      authenticator->StripCredentials(*shared);
-      const RequestAttributes attributes = AttributesOf(*shared);
-      authorizer->Authorize(
-          *user, attributes,
-          [user = *user, attributes, inner, shared, respond](absl::StatusOr<Authorization> result) {
-            if (!result.ok()) {
-              MA_LOG(ERROR) << "authorization of user " << GoQuote(user.name) << " for "
-                            << shared->method << " " << Truncated(shared->path, kMaxEchoedPathBytes)
-                            << " failed: " << result.status();
-              respond(AuthorizationFailed(*shared));
-              return;
-            }
-            if (result->decision != Decision::kAllow) {
-              MA_LOG(INFO) << "forbidden: user " << GoQuote(user.name) << " " << attributes.verb
-                           << " " << Truncated(shared->path, kMaxEchoedPathBytes) << ": "
-                           << (result->reason.empty() ? "no reason given" : result->reason);
-              respond(Forbidden(user, attributes, result->reason));
-              return;
-            }
-            inner(std::move(*shared), respond);
-          });
-    });
-  };
+  auto filter = std::make_shared<const Filter>(
+      Filter{std::move(authenticator), std::move(authorizer), std::move(inner)});
+  return [filter](http::Request request) { return Serve(filter, std::move(request)); };
 }
 
 }  // namespace ma::auth

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
+#include "test/testing/run_task.h"
 
 namespace ma::auth {
 namespace {
@@ -72,17 +73,20 @@ class AuthFilterTest : public ::testing::Test {
         ProxySettings(),
         std::make_unique<TokenReviewAuthenticator>(client_, TokenReviewOptions{}, clock_));
     authorizer_ = *Authorizer::Create(&client_, AuthorizerOptions{}, clock_);
-    handler_ = WithAuthentication(authenticator_, authorizer_,
-                                  [this](http::Request request, http::Responder respond) {
-                                    seen_ = std::move(request);
-                                    respond(http::Response{200, "application/json", "{}", {}});
-                                  });
+    handler_ = WithAuthentication(authenticator_, authorizer_, [this](http::Request request) {
+      return Inner(std::move(request));
+    });
+  }
+
+  async::Task<http::Response> Inner(http::Request request) {
+    seen_ = std::move(request);
+    co_return http::Response{200, "application/json", "{}", {}};
   }
 
   http::Response Serve(http::Request request) {
-    http::Response response{0, "", "", {}};
-    handler_(std::move(request), [&](http::Response r) { response = std::move(r); });
-    return response;
+    absl::StatusOr<http::Response> response = testing::RunTask(handler_(std::move(request)));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : http::Response{0, "", "", {}};
   }
 
   void Review(std::string status_json) {

@@ -2,20 +2,24 @@
 
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapter/cli/rules_file.h"
-#include "adapter/handlers/metric_request.h"
+#include "adapter/handlers/metric_plan.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/url.h"
+#include "adapter/objects/object_lister.h"
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "adapter/prometheus/response_decoder.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 #include "queries/model/resource_mapper.h"
-#include "queries/planner/query_plan.h"
 #include "queries/promql/series_selector.h"
 #include "queries/registry/metric_registry.h"
 
@@ -82,6 +86,22 @@ absl::StatusOr<registry::SeriesByQuery> SeriesFromPrometheus(const rules::RuleSe
   return out;
 }
 
+// The names given with --object-names, whatever the resource and selector: they stand for what
+// the Kubernetes LIST behind a `*` request would have answered.
+class NamedObjects final : public objects::ObjectLister {
+ public:
+  explicit NamedObjects(std::vector<std::string> names) : names_(std::move(names)) {}
+  absl::StatusOr<std::vector<std::string>> Names(
+      const model::GroupResource& /*resource*/, std::string_view /*namespace_name*/,
+      const selector::LabelSelector& /*selector*/) override {
+    return names_;
+  }
+  bool synced() const override { return true; }
+
+ private:
+  const std::vector<std::string> names_;
+};
+
 absl::StatusOr<std::string> Explain(const ExplainOptions& options, std::ostream& err) {
   const auto mapper = model::BuiltinResourceMapper();
   const auto file =
@@ -101,29 +121,28 @@ absl::StatusOr<std::string> Explain(const ExplainOptions& options, std::ostream&
 
   MA_ASSIGN_OR_RETURN(const http::Request target, http::ParseRequestTarget("GET", options.path));
   MA_ASSIGN_OR_RETURN(const handlers::Route route, handlers::MatchRoute(target.path_segments));
-  if (route.kind == handlers::RouteKind::kExternalMetric) {
-    MA_ASSIGN_OR_RETURN(auto request, handlers::ParseExternalMetricRequest(route, target.query));
-    MA_ASSIGN_OR_RETURN(auto plan, planner::PlanExternal(*registry, request));
-    return plan.promql;
-  }
-  if (route.kind != handlers::RouteKind::kCustomMetric) {
+  if (route.kind != handlers::RouteKind::kCustomMetric &&
+      route.kind != handlers::RouteKind::kExternalMetric) {
     return absl::InvalidArgumentError(Cat(options.path, " is not a custom or external metric URL"));
   }
-  MA_ASSIGN_OR_RETURN(auto request, handlers::ParseCustomMetricRequest(route, target.query));
-  planner::ObjectNames objects;
-  if (!request.wildcard()) {
-    objects.names = {request.name};
-  } else if (!options.object_names.empty()) {
-    objects.names = options.object_names;
-  } else {
-    objects.all_objects = true;
+  // The server's own planning, with --object-names standing in for the Kubernetes LIST; without
+  // them, a `*` request is planned as `serve --standalone` plans it.
+  std::optional<NamedObjects> named;
+  if (!options.object_names.empty()) {
+    named.emplace(options.object_names);
+  } else if (route.kind == handlers::RouteKind::kCustomMetric && route.name == "*") {
     err << "no --object-names: the query covers every object that has the series\n";
   }
-  MA_ASSIGN_OR_RETURN(auto plan,
-                      planner::PlanCustom(*registry, *mapper, request.request, std::move(objects)));
-  err << "series " << plan.resource.group_resource.String() << " label " << plan.resource_label
-      << "\n";
-  return plan.promql;
+  MA_ASSIGN_OR_RETURN(const handlers::MetricPlan plan,
+                      handlers::PlanMetric(route, target.query,
+                                           {.registry = registry.get(),
+                                            .mapper = mapper.get(),
+                                            .objects = named.has_value() ? &*named : nullptr}));
+  if (plan.custom.has_value()) {
+    err << "series " << plan.custom->resource.group_resource.String() << " label "
+        << plan.custom->resource_label << "\n";
+  }
+  return plan.promql();
 }
 
 }  // namespace

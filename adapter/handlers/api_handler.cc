@@ -4,14 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapter/api/encode.h"
-#include "adapter/api/quantity.h"
 #include "adapter/api/status.h"
-#include "adapter/handlers/metric_request.h"
+#include "adapter/async/await.h"
+#include "adapter/handlers/metric_plan.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/check.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
-#include "queries/planner/query_plan.h"
 
 namespace ma::handlers {
 namespace {
@@ -112,85 +111,64 @@ ApiHandler::ApiHandler(const Snapshot<rules::RuleSet>& rules,
   MA_CHECK(options_.standalone || options_.objects != nullptr);
 }
 
-void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
+async::Task<http::Response> ApiHandler::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
-  auto route = MatchRoute(request.path_segments);
-  const std::string_view route_name = route.ok() ? RouteName(route->kind) : "unknown";
+  const absl::StatusOr<Route> route = MatchRoute(request.path_segments);
+  http::Response response = co_await Answer(request, route);
   // Every answer passes through here once, to be counted.
-  http::Responder counted = [this, route_name, started,
-                             respond = std::move(respond)](http::Response response) {
-    metrics_.RecordRequest(
-        route_name, response.status,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    respond(std::move(response));
-  };
+  metrics_.RecordRequest(
+      route.ok() ? RouteName(route->kind) : "unknown", response.status,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  co_return response;
+}
+
+async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
+                                               const absl::StatusOr<Route>& route) {
   if (!route.ok()) {
     if (route.status().code() == absl::StatusCode::kNotFound) {
-      counted(api::NotFoundPathResponse(request.path));
-    } else {
-      counted(ErrorResponse(request, route.status()));
+      co_return api::NotFoundPathResponse(request.path);
     }
-    return;
+    co_return ErrorResponse(request, route.status());
   }
   if (request.method != "GET") {
-    counted(api::MethodNotAllowedResponse(request.method, request.path));
-    return;
+    co_return api::MethodNotAllowedResponse(request.method, request.path);
   }
   switch (route->kind) {
     case RouteKind::kCustomMetric:
-      HandleCustomMetric(request, *route, std::move(counted));
-      return;
     case RouteKind::kExternalMetric:
-      HandleExternalMetric(request, *route, std::move(counted));
-      return;
+      co_return co_await Metric(request, *route);
     case RouteKind::kApis:
     case RouteKind::kGroup:
     case RouteKind::kGroupVersion:
-      counted(Discovery(*route));
-      return;
+      co_return Discovery(*route);
     case RouteKind::kHealthz:
     case RouteKind::kLivez:
     case RouteKind::kReadyz:
-      counted(Health(request, *route));
-      return;
+      co_return Health(request, *route);
     case RouteKind::kVersion:
-      counted(Json(api::EncodeVersionInfo({.major = "0",
-                                           .minor = "1",
-                                           .git_version = options_.git_version,
-                                           .git_commit = options_.git_commit,
-                                           .git_tree_state = "clean",
-                                           .build_date = "",
-                                           .go_version = "",
-                                           .compiler = "gcc",
-                                           .platform = "linux/amd64"})));
-      return;
+      co_return Json(api::EncodeVersionInfo({.major = "0",
+                                             .minor = "1",
+                                             .git_version = options_.git_version,
+                                             .git_commit = options_.git_commit,
+                                             .git_tree_state = "clean",
+                                             .build_date = "",
+                                             .go_version = "",
+                                             .compiler = "gcc",
+                                             .platform = "linux/amd64"}));
     case RouteKind::kMetrics:
-      counted(Text(200, metrics_.Serialize(), kMetricsContentType));
-      return;
+      co_return Text(200, metrics_.Serialize(), kMetricsContentType);
     case RouteKind::kOpenApi:
-      // No OpenAPI spec: the aggregator takes a 404 as "none" (contract section 3.5).
-      counted(api::NotFoundPathResponse(request.path));
-      return;
+      // No OpenAPI spec: the aggregator takes a 404 as "none".
+      co_return api::NotFoundPathResponse(request.path);
   }
+  co_return api::NotFoundPathResponse(request.path);
 }
 
-absl::StatusOr<planner::ObjectNames> ApiHandler::WildcardObjects(
-    const registry::MetricRegistry& registry, const CustomMetricRequest& parsed) {
-  const auto& custom = parsed.request;
-  const auto parsed_resource = model::GroupResource::Parse(custom.resource);
-  const auto info = mapper_->Normalize(parsed_resource.group, parsed_resource.resource);
-  if (!info.ok() || registry.FindCustom({info->group_resource, !custom.namespace_name.empty(),
-                                         custom.metric}) == nullptr) {
-    // No metric: the planner answers 404 as it does for any request, and no resource that no
-    // metric describes is ever watched.
-    return planner::ObjectNames{};
-  }
-  MA_ASSIGN_OR_RETURN(auto names, options_.objects->Names(
-                                      info->group_resource, custom.namespace_name,
-                                      parsed.object_selector.value_or(selector::LabelSelector())));
-  // No matching object is prometheus-adapter's 404 (section 8.2), which the planner gives for
-  // an empty name list: the HPA treats it as it treats an empty list, as an invalid metric.
-  return planner::ObjectNames{std::move(names), false};
+async::Task<absl::StatusOr<model::QueryResult>> ApiHandler::Query(std::string promql) {
+  co_return co_await async::Await<model::QueryResult>(
+      [this, &promql](async::Completion<model::QueryResult> done) {
+        prometheus_.Query(std::move(promql), clock_.Now(), std::move(done));
+      });
 }
 
 http::Response ApiHandler::Discovery(const Route& route) const {
@@ -282,136 +260,29 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
   return Text(200, "ok");
 }
 
-void ApiHandler::HandleCustomMetric(const http::Request& request, const Route& route,
-                                    http::Responder respond) {
-  auto parsed = ParseCustomMetricRequest(route, request.query);
-  if (!parsed.ok()) {
-    respond(ErrorResponse(request, parsed.status()));
-    return;
-  }
-  const auto registry = registry_.Get();
-  const auto no_registry = [&] {
-    respond(ErrorResponse(request, absl::UnavailableError("no metrics discovered yet")));
-  };
-  planner::ObjectNames objects;
-  if (!parsed->wildcard()) {
-    objects.names = {parsed->name};
-  } else if (!options_.standalone) {
-    if (registry == nullptr) {
-      no_registry();
-      return;
-    }
-    auto listed = WildcardObjects(*registry, *parsed);
-    if (!listed.ok()) {
-      respond(ErrorResponse(request, listed.status()));
-      return;
-    }
-    objects = *std::move(listed);
-  } else if (parsed->object_selector.has_value() && !parsed->object_selector->empty()) {
-    respond(ErrorResponse(
-        request, absl::InvalidArgumentError(
-                     "a labelSelector on a `*` request needs the Kubernetes API to list the "
-                     "matching objects, and this adapter runs with --standalone")));
-    return;
-  } else {
-    objects.all_objects = true;
-  }
-  if (registry == nullptr) {
-    no_registry();
-    return;
-  }
-  auto plan = planner::PlanCustom(*registry, *mapper_, parsed->request, std::move(objects));
+async::Task<http::Response> ApiHandler::Metric(const http::Request& request, const Route& route) {
+  const std::shared_ptr<const registry::MetricRegistry> registry = registry_.Get();
+  const absl::StatusOr<MetricPlan> plan =
+      PlanMetric(route, request.query,
+                 {.registry = registry.get(),
+                  .mapper = mapper_.get(),
+                  .objects = options_.standalone ? nullptr : options_.objects});
   if (!plan.ok()) {
-    respond(ErrorResponse(request, plan.status()));
-    return;
+    co_return ErrorResponse(request, plan.status());
   }
-  MA_VLOG(4) << "custom " << request.path << " -> " << plan->promql;
-  auto shared_plan = std::make_shared<const planner::CustomPlan>(*std::move(plan));
-  prometheus_.Query(
-      shared_plan->promql, clock_.Now(),
-      [this, request, shared_plan, selector = parsed->request.metric_selector,
-       version = route.version,
-       respond = std::move(respond)](absl::StatusOr<model::QueryResult> result) {
-        if (!result.ok()) {
-          respond(ErrorResponse(request, BackendError(result.status(), shared_plan->metric)));
-          return;
-        }
-        auto values = planner::MapCustomResult(*shared_plan, *result);
-        if (!values.ok()) {
-          respond(ErrorResponse(request, values.status()));
-          return;
-        }
-        std::vector<api::CustomMetricValue> items;
-        items.reserve(values->size());
-        for (const auto& value : *values) {
-          auto quantity = api::FormatMetricValue(value.value);
-          if (!quantity.ok()) {
-            respond(ErrorResponse(request, quantity.status()));
-            return;
-          }
-          api::CustomMetricValue item;
-          item.described_object = {shared_plan->resource.kind, shared_plan->namespace_name,
-                                   value.name, shared_plan->resource.ApiVersion()};
-          item.metric_name = shared_plan->metric;
-          item.timestamp_ms = value.timestamp_ms;
-          item.value = *std::move(quantity);
-          if (!selector.empty()) {
-            item.metric_selector = selector;
-          }
-          items.push_back(std::move(item));
-        }
-        respond(Json(api::EncodeMetricValueList(items, version)));
-      });
-}
-
-void ApiHandler::HandleExternalMetric(const http::Request& request, const Route& route,
-                                      http::Responder respond) {
-  auto parsed = ParseExternalMetricRequest(route, request.query);
-  if (!parsed.ok()) {
-    respond(ErrorResponse(request, parsed.status()));
-    return;
+  MA_VLOG(4) << request.path << " -> " << plan->promql();
+  const absl::StatusOr<model::QueryResult> result = co_await Query(plan->promql());
+  if (!result.ok()) {
+    co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
   }
-  const auto registry = registry_.Get();
-  if (registry == nullptr) {
-    respond(ErrorResponse(request, absl::UnavailableError("no metrics discovered yet")));
-    return;
+  absl::StatusOr<std::string> body = RenderMetric(*plan, *result);
+  if (!body.ok()) {
+    if (plan->external.has_value() && body.status().code() == absl::StatusCode::kNotFound) {
+      metrics_.RecordNonFiniteValue("external");
+    }
+    co_return ErrorResponse(request, body.status());
   }
-  auto plan = planner::PlanExternal(*registry, *parsed);
-  if (!plan.ok()) {
-    respond(ErrorResponse(request, plan.status()));
-    return;
-  }
-  MA_VLOG(4) << "external " << request.path << " -> " << plan->promql;
-  auto shared_plan = std::make_shared<const planner::ExternalPlan>(*std::move(plan));
-  prometheus_.Query(
-      shared_plan->promql, clock_.Now(),
-      [this, request, shared_plan,
-       respond = std::move(respond)](absl::StatusOr<model::QueryResult> result) {
-        if (!result.ok()) {
-          respond(ErrorResponse(request, BackendError(result.status(), shared_plan->metric)));
-          return;
-        }
-        auto values = planner::MapExternalResult(*shared_plan, *result);
-        if (!values.ok()) {
-          if (values.status().code() == absl::StatusCode::kNotFound) {
-            metrics_.RecordNonFiniteValue("external");
-          }
-          respond(ErrorResponse(request, values.status()));
-          return;
-        }
-        std::vector<api::ExternalMetricValue> items;
-        items.reserve(values->size());
-        for (auto& value : *values) {
-          auto quantity = api::FormatMetricValue(value.value);
-          if (!quantity.ok()) {
-            respond(ErrorResponse(request, quantity.status()));
-            return;
-          }
-          items.push_back({shared_plan->metric, std::move(value.labels), value.timestamp_ms,
-                           std::nullopt, *std::move(quantity)});
-        }
-        respond(Json(api::EncodeExternalMetricValueList(items)));
-      });
+  co_return Json(*std::move(body));
 }
 
 }  // namespace ma::handlers

@@ -2,12 +2,13 @@
 
 // The request handler behind the HTTPS server: routes a request, answers discovery and health
 // from memory, and turns metric requests into one Prometheus query each (plan, fetch, render).
-// Beast-free: the server hands it an http::Request and a Responder.
+// Beast-free: the server hands it an http::Request and awaits the http::Response.
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "adapter/async/task.h"
 #include "adapter/handlers/metric_request.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
@@ -31,7 +32,7 @@ struct ApiHandlerOptions {
   std::string git_commit;
 };
 
-// Thread-safe: Handle may be called from many threads at once; it never blocks.
+// Thread-safe: Handle may be called from many threads at once; its task never blocks.
 class ApiHandler {
  public:
   ApiHandler(const Snapshot<rules::RuleSet>& rules,
@@ -40,24 +41,22 @@ class ApiHandler {
              telemetry::AdapterMetrics& metrics, std::function<bool()> ready,
              ApiHandlerOptions options, const Clock& clock = SystemClock::Get());
 
-  void Handle(const http::Request& request, http::Responder respond);
+  // Route, plan, value, render: one task. It suspends only while a query is sent to the backend
+  // (a cache miss); everything else answers from memory.
+  async::Task<http::Response> Handle(http::Request request);
 
   // As an http::Handler for the server.
   http::Handler AsHandler() {
-    return [this](const http::Request& request, http::Responder respond) {
-      Handle(request, std::move(respond));
-    };
+    return [this](http::Request request) { return Handle(std::move(request)); };
   }
 
  private:
-  void HandleCustomMetric(const http::Request& request, const Route& route,
-                          http::Responder respond);
-  void HandleExternalMetric(const http::Request& request, const Route& route,
-                            http::Responder respond);
-  // A `*` request with a Kubernetes API covers the objects that exist and match, not every
-  // series that names one.
-  absl::StatusOr<planner::ObjectNames> WildcardObjects(const registry::MetricRegistry& registry,
-                                                       const CustomMetricRequest& parsed);
+  async::Task<http::Response> Answer(const http::Request& request,
+                                     const absl::StatusOr<Route>& route);
+  // Plan, query, render (metric_plan.h).
+  async::Task<http::Response> Metric(const http::Request& request, const Route& route);
+  // The backend's answer for `promql`, or its error.
+  async::Task<absl::StatusOr<model::QueryResult>> Query(std::string promql);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

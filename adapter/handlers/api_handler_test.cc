@@ -10,6 +10,7 @@
 #include "adapter/http/url.h"
 #include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
+#include "test/testing/run_task.h"
 
 namespace ma::handlers {
 namespace {
@@ -72,14 +73,9 @@ class ApiHandlerTest : public ::testing::Test {
   http::Response Get(std::string_view target, const std::string& method = "GET") {
     auto request = http::ParseRequestTarget(method, target);
     EXPECT_TRUE(request.ok()) << request.status();
-    http::Response out;
-    bool answered = false;
-    handler_.Handle(*request, [&](http::Response response) {
-      out = std::move(response);
-      answered = true;
-    });
-    EXPECT_TRUE(answered);
-    return out;
+    absl::StatusOr<http::Response> response = testing::RunTask(handler_.Handle(*request));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : http::Response{};
   }
 
   static model::QueryResult Vector(std::vector<model::Sample> samples) {
@@ -251,9 +247,9 @@ class KubernetesApiHandlerTest : public ApiHandlerTest {
   http::Response Get(std::string_view target) {
     auto request = http::ParseRequestTarget("GET", target);
     EXPECT_TRUE(request.ok()) << request.status();
-    http::Response out;
-    kube_handler_.Handle(*request, [&](http::Response response) { out = std::move(response); });
-    return out;
+    absl::StatusOr<http::Response> response = testing::RunTask(kube_handler_.Handle(*request));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : http::Response{};
   }
 
   FakeObjects objects_;

@@ -1,7 +1,7 @@
 #pragma once
 
-// Beast-free HTTP request and response values: what the server hands to handlers and what
-// handlers hand back. Handlers never include Beast.
+// Beast-free HTTP request and response values, and the handler that turns one into the other:
+// what the server hands to handlers and what they hand back. Handlers never include Beast.
 
 #include <functional>
 #include <map>
@@ -10,6 +10,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "adapter/async/task.h"
 
 namespace ma::http {
 
@@ -65,11 +68,12 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// Completes a request. May be called from any thread, exactly once.
-using Responder = std::function<void(Response)>;
+// Serves one request as a task on the connection's executor. The returned Task must not refer to
+// the callable itself (a coroutine lambda's captures die with it): call a member coroutine.
+using Handler = std::function<async::Task<Response>(Request request)>;
 
-// Serves one request: must eventually call `respond` exactly once (synchronously or later, from
-// any thread). Must not block: slow work (a Prometheus query) completes through a callback.
-using Handler = std::function<void(Request request, Responder respond)>;
+// The answer for an error met outside any handler (a malformed request, a timeout); the server
+// has no error format of its own.
+using ErrorRenderer = std::function<Response(const absl::Status& status)>;
 
 }  // namespace ma::http

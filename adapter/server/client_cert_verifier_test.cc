@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "adapter/api/status.h"
+#include "adapter/async/task.h"
 #include "adapter/server/server.h"
 #include "adapter/server/test_certs.h"
 #include "adapter/server/tls_test_client.h"
@@ -124,17 +126,19 @@ class ClientCaUpdateTest : public ClientCertVerifierTest {
     options.cert_dir = dir_ + "/certs";
     options.request_client_certificates = request_client_certificates;
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
-        options, [this](const http::Request& request, const http::Responder& respond) {
-          {
-            absl::MutexLock lock(&mu_);
-            proxy_verified_.push_back(request.peer_certificate.has_value() &&
-                                      request.peer_certificate->verified_by_requestheader_ca);
-          }
-          respond(http::Response{200, "application/json", "{}", {}});
-        });
+        options, [this](http::Request request) { return Record(std::move(request)); },
+        &api::StatusResponse);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     thread_ = std::thread([this] { server_->Run(); });
+  }
+  async::Task<http::Response> Record(http::Request request) {
+    {
+      absl::MutexLock lock(&mu_);
+      proxy_verified_.push_back(request.peer_certificate.has_value() &&
+                                request.peer_certificate->verified_by_requestheader_ca);
+    }
+    co_return http::Response{200, "application/json", "{}", {}};
   }
   void TearDown() override {
     if (server_ != nullptr) {

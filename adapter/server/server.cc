@@ -4,7 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,6 +36,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "adapter/async/executor.h"
+#include "adapter/async/task.h"
+#include "adapter/async/task_context.h"
+#include "adapter/http/error.h"
 #include "adapter/http/url.h"
 #include "adapter/server/client_cert_verifier.h"
 #include "adapter/server/log.h"
@@ -58,14 +64,9 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
-// What Go's apiserver timeout filter answers; a constant, so no JSON escaping is needed.
-constexpr std::string_view kTimeoutStatusJson =
-    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)"
-    R"("Timeout: request did not complete within the allotted timeout","reason":"Timeout",)"
-    R"("details":{},"code":504})";
-constexpr std::string_view kBodyTooLargeStatusJson =
-    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)"
-    R"("the request body is too large","reason":"RequestEntityTooLarge","code":413})";
+// What Go's apiserver timeout filter says.
+constexpr std::string_view kHandlerTimeoutMessage =
+    "Timeout: request did not complete within the allotted timeout";
 
 std::string_view Std(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -89,82 +90,59 @@ void LogIfThrew(const std::exception_ptr& exception, std::string_view what) {
   }
 }
 
-// A connection's state as the server sees it. `strand` is immutable; everything else is touched
-// only on that strand.
-struct Connection {
-  explicit Connection(Strand s) : strand(std::move(s)) {}
-
-  const Strand strand;
-  TlsStream* stream = nullptr;                 // null once the session has ended
-  net::steady_timer* handler_timer = nullptr;  // set while a handler is running
-  bool idle = true;                            // before the first request and between requests
-  bool draining = false;                       // finish the current request, then close
-  bool aborted = false;                        // grace period over: stop now
-};
-
-// Where a Responder (any thread) meets the session waiting for it (its strand). Thread-safe:
-// all fields are guarded by `mu`.
-struct ResponseSlot {
-  explicit ResponseSlot(Strand s) : strand(std::move(s)) {}
-
-  absl::Mutex mu;
-  // Reset when the session stops waiting: a Responder may outlive the io_context (a handler
-  // thread still holds it at shutdown), and a strand must not be destroyed after its service.
-  std::optional<Strand> strand ABSL_GUARDED_BY(mu);
-  bool answered ABSL_GUARDED_BY(mu) = false;
-  // The session still wants the answer: its frame, and so the io_context, are alive.
-  bool waiting ABSL_GUARDED_BY(mu) = true;
-  net::steady_timer* timer ABSL_GUARDED_BY(mu) = nullptr;
-  std::optional<http::Response> response ABSL_GUARDED_BY(mu);
-};
-
-http::Responder MakeResponder(std::shared_ptr<ResponseSlot> slot) {
-  return [slot = std::move(slot)](http::Response response) {
-    absl::MutexLock lock(&slot->mu);
-    if (slot->answered || !slot->waiting) {
-      return;  // A second answer, or one after the 504: dropped.
-    }
-    slot->answered = true;
-    slot->response = std::move(response);
-    net::post(*slot->strand, [slot] {
-      absl::MutexLock inner(&slot->mu);
-      if (slot->timer != nullptr) {
-        slot->timer->cancel();
-      }
-    });
-  };
-}
-
-// Stops a ResponseSlot from reaching into a finished session frame.
-class SlotGuard {
+// The executor of a connection's tasks: its strand, until the session ends. A backend answer that
+// arrives later (on a curl thread) then finds it closed and is dropped; a strand must not be used
+// once the io_context is gone. Thread-safe: Post and Close may be called from any thread.
+class StrandExecutor final : public async::Executor {
  public:
-  explicit SlotGuard(std::shared_ptr<ResponseSlot> slot) : slot_(std::move(slot)) {}
-  ~SlotGuard() {
-    absl::MutexLock lock(&slot_->mu);
-    slot_->waiting = false;
-    slot_->timer = nullptr;
-    slot_->strand.reset();
+  explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
+
+  void Post(std::function<void()> work) override {
+    absl::MutexLock lock(&mu_);
+    if (strand_.has_value()) {
+      net::post(*strand_, std::move(work));
+    }
   }
-  SlotGuard(const SlotGuard&) = delete;
-  SlotGuard& operator=(const SlotGuard&) = delete;
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    strand_.reset();
+  }
 
  private:
-  std::shared_ptr<ResponseSlot> slot_;
+  absl::Mutex mu_;
+  std::optional<Strand> strand_ ABSL_GUARDED_BY(mu_);
 };
 
-BeastResponse PlainResponse(bhttp::status status, unsigned version, std::string body) {
-  BeastResponse response{status, version};
-  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-  response.set("X-Content-Type-Options", "nosniff");
-  response.body() = std::move(body);
-  return response;
-}
+// A connection's state as the server sees it. `strand` and `executor` are immutable; everything
+// else is touched only on that strand.
+struct Connection {
+  explicit Connection(const Strand& s) : strand(s), executor(std::make_shared<StrandExecutor>(s)) {}
+
+  const Strand strand;
+  const std::shared_ptr<StrandExecutor> executor;
+  TlsStream* stream = nullptr;                   // null once the session has ended
+  async::TaskContext* active_request = nullptr;  // set while a handler task is suspended
+  bool idle = true;                              // before the first request and between requests
+  bool draining = false;                         // finish the current request, then close
+  bool aborted = false;                          // grace period over: stop now
+};
+
+// One request's task as the session waits for it; lives in the session's frame, on its strand.
+struct RunningRequest {
+  explicit RunningRequest(std::shared_ptr<async::Executor> executor)
+      : context(std::move(executor)) {}
+
+  async::TaskContext context;
+  std::optional<absl::StatusOr<http::Response>> result;
+  // The session's resumption while the task is suspended.
+  std::optional<net::any_completion_handler<void(beast::error_code)>> resume;
+  bool timed_out = false;
+};
 
 BeastResponse ToBeast(http::Response response, unsigned version) {
   if (response.status < 100 || response.status > 999) {
     LogError(absl::StrCat("handler answered with invalid HTTP status ", response.status));
-    return PlainResponse(bhttp::status::internal_server_error, version,
-                         "500 Internal Server Error");
+    response = http::Response{500, "text/plain; charset=utf-8", "500 Internal Server Error", {}};
   }
   BeastResponse out{static_cast<bhttp::status>(response.status), version};
   if (!response.content_type.empty()) {
@@ -183,21 +161,18 @@ BeastResponse ToBeast(http::Response response, unsigned version) {
   return out;
 }
 
-std::optional<BeastResponse> ReadErrorResponse(const beast::error_code& ec) {
+// The answer owed to a request that could not be read, if any: nothing for a connection that just
+// ended or timed out.
+std::optional<absl::Status> ReadError(const beast::error_code& ec) {
   if (ec == bhttp::error::header_limit) {
-    return PlainResponse(bhttp::status::request_header_fields_too_large, 11,
-                         "431 Request Header Fields Too Large");
+    return http::WithHttpCode(absl::InvalidArgumentError("request header fields too large"), 431);
   }
   if (ec == bhttp::error::body_limit) {
-    BeastResponse response{bhttp::status::payload_too_large, 11};
-    response.set(bhttp::field::content_type, "application/json");
-    response.body() = std::string(kBodyTooLargeStatusJson);
-    return response;
+    return http::WithHttpCode(absl::InvalidArgumentError("the request body is too large"), 413);
   }
   if (&ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-    return PlainResponse(bhttp::status::bad_request, 11,
-                         absl::StrCat("400 Bad Request: ", ec.message()));
+    return absl::InvalidArgumentError(absl::StrCat("malformed HTTP request: ", ec.message()));
   }
   return std::nullopt;
 }
@@ -206,10 +181,11 @@ std::optional<BeastResponse> ReadErrorResponse(const beast::error_code& ec) {
 
 class Server::Impl {
  public:
-  Impl(ServerOptions options, http::Handler handler, ssl::context ssl_context,
-       ClientCertVerifier verifier)
+  Impl(ServerOptions options, http::Handler handler, http::ErrorRenderer render_error,
+       ssl::context ssl_context, ClientCertVerifier verifier)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        render_error_(std::move(render_error)),
         ssl_context_(std::move(ssl_context)),
         client_certificates_requested_(options_.request_client_certificates || verifier.enabled()),
         verifier_(std::make_shared<const ClientCertVerifier>(std::move(verifier))),
@@ -267,10 +243,6 @@ class Server::Impl {
   }
 
   void Run() {
-    {
-      absl::MutexLock lock(&mu_);
-      running_ = true;
-    }
     net::co_spawn(strand_, AcceptLoop(),
                   [](const std::exception_ptr& e) { LogIfThrew(e, "accept loop"); });
     net::co_spawn(strand_, SignalLoop(),
@@ -292,25 +264,7 @@ class Server::Impl {
     net::post(strand_, [this] { BeginDrain(); });
   }
 
-  void OnSignal(int signo, std::function<void()> callback) {
-    absl::MutexLock lock(&mu_);
-    signal_callbacks_[signo] = std::move(callback);
-    if (!running_) {
-      AddSignal(signo);  // No I/O thread is using signals_ yet.
-    } else {
-      net::post(strand_, [this, signo] { AddSignal(signo); });
-    }
-  }
-
  private:
-  void AddSignal(int signo) {
-    beast::error_code ec;
-    signals_.add(signo, ec);
-    if (ec) {
-      LogError(absl::StrCat("cannot handle signal ", signo, ": ", ec.message()));
-    }
-  }
-
   void RunIoContext() {
     try {
       io_context_.run();
@@ -321,27 +275,13 @@ class Server::Impl {
 
   net::awaitable<void> SignalLoop() {
     // A Shutdown() before Run() has already cancelled signals_: do not start a wait it misses.
-    while (!shutdown_requested_) {
-      auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
-      if (ec) {
-        co_return;  // Cancelled by BeginDrain.
-      }
-      if (signo == SIGTERM || signo == SIGINT) {
-        shutdown_requested_ = true;
-        BeginDrain();
-        co_return;
-      }
-      std::function<void()> callback;
-      {
-        absl::MutexLock lock(&mu_);
-        auto it = signal_callbacks_.find(signo);
-        if (it != signal_callbacks_.end()) {
-          callback = it->second;
-        }
-      }
-      if (callback) {
-        callback();
-      }
+    if (shutdown_requested_) {
+      co_return;
+    }
+    auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
+    if (!ec) {
+      shutdown_requested_ = true;
+      BeginDrain();
     }
   }
 
@@ -358,6 +298,10 @@ class Server::Impl {
         co_await backoff.async_wait(kUseTuple);
         continue;
       }
+      // Go clients (the aggregator among them) set TCP_NODELAY; without it here too, Nagle's
+      // algorithm meets their delayed ACKs and the first answer on a connection waits ~40 ms.
+      beast::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       std::shared_ptr<Connection> connection = Register(strand);
       if (connection == nullptr) {
         beast::error_code ignored;
@@ -444,8 +388,8 @@ class Server::Impl {
         if (connection->stream != nullptr) {
           beast::get_lowest_layer(*connection->stream).cancel();
         }
-        if (connection->handler_timer != nullptr) {
-          connection->handler_timer->cancel();
+        if (connection->active_request != nullptr) {
+          connection->active_request->Cancel(absl::CancelledError("the server is shutting down"));
         }
       });
     }
@@ -468,6 +412,7 @@ class Server::Impl {
       std::shared_ptr<Connection> connection;
       ~Cleanup() {
         connection->stream = nullptr;
+        connection->executor->Close();
         impl->Unregister(connection);
       }
     } cleanup{this, connection};
@@ -503,7 +448,8 @@ class Server::Impl {
         ec = body_ec;
       }
       if (ec) {
-        if (std::optional<BeastResponse> error = ReadErrorResponse(ec); error.has_value()) {
+        if (std::optional<absl::Status> status = ReadError(ec); status.has_value()) {
+          std::optional<BeastResponse> error = ToBeast(render_error_(*status), 11);
           error->keep_alive(false);
           error->prepare_payload();
           beast::get_lowest_layer(stream).expires_after(options_.limits.write_timeout);
@@ -550,7 +496,9 @@ class Server::Impl {
     }
   }
 
-  // Hands the request to the handler and waits for its answer, the handler timeout or an abort.
+  // Runs the handler's task for the request on this connection's strand and waits for its answer,
+  // the handler timeout or an abort. A task that never suspends (an answer from memory) costs no
+  // wait at all.
   net::awaitable<std::optional<BeastResponse>> Dispatch(
       BeastRequest& beast_request, const std::string& remote_address,
       const std::optional<http::PeerCertificate>& peer, Connection& connection) {
@@ -558,8 +506,7 @@ class Server::Impl {
     absl::StatusOr<http::Request> parsed =
         http::ParseRequestTarget(Std(beast_request.method_string()), Std(beast_request.target()));
     if (!parsed.ok()) {
-      co_return PlainResponse(bhttp::status::bad_request, version,
-                              absl::StrCat("400 Bad Request: ", parsed.status().message()));
+      co_return ToBeast(render_error_(parsed.status()), version);
     }
     http::Request request = *std::move(parsed);
     for (const auto& field : beast_request) {
@@ -570,54 +517,67 @@ class Server::Impl {
     request.remote_address = remote_address;
     request.peer_certificate = peer;
 
-    net::steady_timer timer(connection.strand, options_.limits.handler_timeout);
-    auto slot = std::make_shared<ResponseSlot>(connection.strand);
-    {
-      absl::MutexLock lock(&slot->mu);
-      slot->timer = &timer;
-    }
-    SlotGuard guard(slot);
-    connection.handler_timer = &timer;
-    try {
-      handler_(std::move(request), MakeResponder(slot));
-    } catch (const std::exception& e) {
-      LogError(absl::StrCat("handler threw: ", e.what()));
-      MakeResponder(slot)(
-          http::Response{500, "text/plain; charset=utf-8", "500 Internal Server Error", {}});
-    }
-    bool answered = false;
-    {
-      absl::MutexLock lock(&slot->mu);
-      answered = slot->response.has_value();
-    }
-    if (!answered) {
-      // A Responder cancels the timer through the strand, so it cannot miss this wait.
-      co_await timer.async_wait(kUseTuple);
-    }
-    connection.handler_timer = nullptr;
-    std::optional<http::Response> response;
-    {
-      absl::MutexLock lock(&slot->mu);
-      response = std::move(slot->response);
-      slot->waiting = false;
-    }
-    if (response.has_value()) {
-      co_return ToBeast(*std::move(response), version);
+    RunningRequest running(connection.executor);
+    async::Start<http::Response>(running.context, handler_(std::move(request)),
+                                 [&running, &connection](absl::StatusOr<http::Response> result) {
+                                   running.result = std::move(result);
+                                   if (running.resume.has_value()) {
+                                     // Posted, not called: the session must not run on inside the
+                                     // task's last frame.
+                                     net::post(connection.strand,
+                                               [resume = *std::move(running.resume)]() mutable {
+                                                 std::move(resume)(beast::error_code());
+                                               });
+                                     running.resume.reset();
+                                   }
+                                 });
+    if (!running.result.has_value()) {
+      co_await AwaitSuspendedRequest(running, connection);
     }
     if (connection.aborted) {
       co_return std::nullopt;
     }
-    LogError(absl::StrCat("handler did not answer ", ToAbsl(Std(beast_request.method_string())),
-                          " ", GoQuote(Std(beast_request.target())), " within ",
-                          options_.limits.handler_timeout.count(), "ms"));
-    BeastResponse timeout{bhttp::status::gateway_timeout, version};
-    timeout.set(bhttp::field::content_type, "application/json");
-    timeout.body() = std::string(kTimeoutStatusJson);
-    co_return timeout;
+    if (running.timed_out) {
+      LogError(absl::StrCat("handler did not answer ", ToAbsl(Std(beast_request.method_string())),
+                            " ", GoQuote(Std(beast_request.target())), " within ",
+                            options_.limits.handler_timeout.count(), "ms"));
+      co_return ToBeast(render_error_(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage))),
+                        version);
+    }
+    if (!running.result->ok()) {
+      LogError(absl::StrCat(ToAbsl(Std(beast_request.method_string())), " ",
+                            GoQuote(Std(beast_request.target())), ": ",
+                            running.result->status().ToString()));
+      co_return ToBeast(render_error_(running.result->status()), version);
+    }
+    co_return ToBeast(**std::move(running.result), version);
+  }
+
+  // Waits until the suspended task answers. The handler timeout cancels it, and so does an abort
+  // at shutdown (through Connection::active_request); a cancelled task ends at once.
+  net::awaitable<void> AwaitSuspendedRequest(RunningRequest& running, Connection& connection) {
+    connection.active_request = &running.context;
+    net::steady_timer deadline(connection.strand, options_.limits.handler_timeout);
+    // The flag outlives this frame for a timer callback already queued when the task ends.
+    auto pending = std::make_shared<bool>(true);
+    deadline.async_wait([&running, pending](beast::error_code ec) {
+      if (!ec && *pending) {
+        running.timed_out = true;
+        running.context.Cancel(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage)));
+      }
+    });
+    if (!running.result.has_value()) {
+      co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
+          [&running](auto handler) { running.resume.emplace(std::move(handler)); }, kUseTuple);
+    }
+    *pending = false;
+    deadline.cancel();
+    connection.active_request = nullptr;
   }
 
   const ServerOptions options_;
   const http::Handler handler_;
+  const http::ErrorRenderer render_error_;
   // Declared before io_context_: sessions that the io_context destroys still use them.
   ssl::context ssl_context_;
   // Whether the TLS context sends a CertificateRequest; fixed at creation.
@@ -626,10 +586,8 @@ class Server::Impl {
   Snapshot<ClientCertVerifier> verifier_;
   mutable absl::Mutex mu_;
   absl::flat_hash_set<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<int, std::function<void()>> signal_callbacks_ ABSL_GUARDED_BY(mu_);
   uint64_t rejected_connections_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> shutdown_requested_{false};
   uint16_t port_ = 0;
 
@@ -640,14 +598,14 @@ class Server::Impl {
   net::steady_timer drain_timer_;
 };
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options,
-                                                       http::Handler handler) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, http::Handler handler,
+                                                       http::ErrorRenderer render_error) {
   if (options.threads < 1 || options.threads > kMaxThreads) {
     return absl::InvalidArgumentError(absl::StrCat("server threads must be between 1 and ",
                                                    kMaxThreads, ", not ", options.threads));
   }
-  if (!handler) {
-    return absl::InvalidArgumentError("the server needs a request handler");
+  if (!handler || !render_error) {
+    return absl::InvalidArgumentError("the server needs a request handler and an error renderer");
   }
   if (options.tls_cert_file.empty() != options.tls_private_key_file.empty()) {
     return absl::InvalidArgumentError(
@@ -670,8 +628,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options,
   MA_ASSIGN_OR_RETURN(SslCtxPtr ssl_ctx, CreateServerSslContext(tls));
   // asio takes ownership of the native context.
   ssl::context ssl_context(ssl_ctx.release());
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ssl_context),
-                                     std::move(verifier));
+  auto impl =
+      std::make_unique<Impl>(std::move(options), std::move(handler), std::move(render_error),
+                             std::move(ssl_context), std::move(verifier));
   MA_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -681,9 +640,6 @@ Server::~Server() = default;
 uint16_t Server::port() const { return impl_->port(); }
 void Server::Run() { impl_->Run(); }
 void Server::Shutdown() { impl_->Shutdown(); }
-void Server::OnSignal(int signo, std::function<void()> callback) {
-  impl_->OnSignal(signo, std::move(callback));
-}
 ServerStats Server::stats() const { return impl_->stats(); }
 absl::Status Server::UpdateClientCas(std::string_view client_ca_pem,
                                      std::string_view requestheader_client_ca_pem) {

@@ -38,14 +38,18 @@ struct ServerStats {
   uint64_t rejected_connections = 0;
 };
 
-// Thread-safe: Shutdown, OnSignal, UpdateClientCas, port and stats may be called from any thread;
-// Run is called once. The handler is called on I/O threads and must not block.
+// Thread-safe: Shutdown, UpdateClientCas, port and stats may be called from any thread; Run is
+// called once. The handler is called on a connection's strand, and its task runs there from start
+// to end (a suspended task resumes there too), so it must never block.
 class Server {
  public:
   // Loads or generates the certificate, loads the client CA bundles and binds the port; every
   // failure is an error naming the flag or file at fault.
+  // `render_error` answers what fails outside the handler: a malformed request, a request over
+  // the limits, a handler that does not answer within limits.handler_timeout.
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options,
-                                                        http::Handler handler);
+                                                        http::Handler handler,
+                                                        http::ErrorRenderer render_error);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -57,9 +61,6 @@ class Server {
   // Stops accepting, lets in-flight requests finish (their responses carry Connection: close),
   // closes idle connections. Idempotent; callable before, during or after Run().
   void Shutdown();
-  // Runs `callback` on an I/O thread whenever `signo` arrives (e.g. SIGHUP for a reload). The
-  // callback must not block. A later call for the same signal replaces the callback.
-  void OnSignal(int signo, std::function<void()> callback);
   ServerStats stats() const;
   // Replaces both client CA bundles (PEM text; empty: none) for connections accepted from now
   // on, as the extension-apiserver-authentication ConfigMap changes. On error (named bundle)

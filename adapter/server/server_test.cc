@@ -15,10 +15,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "adapter/api/status.h"
+#include "adapter/async/await.h"
+#include "adapter/async/task.h"
 #include "adapter/server/openssl_util.h"
 #include "adapter/server/test_certs.h"
 #include "adapter/server/tls_test_client.h"
@@ -35,6 +39,28 @@ using ::testing::Optional;
 
 // Bounds waits for events in tests; a test fails rather than hangs when it passes.
 constexpr absl::Duration kTestWait = absl::Seconds(30);
+
+// The tests' handlers answer through a callback, later and from any thread if they like, as a
+// backend does; the server's task awaits that answer.
+using Responder = std::function<void(http::Response)>;
+using CallbackHandler = std::function<void(const http::Request&, Responder)>;
+
+async::Task<http::Response> AskCallbackHandler(std::shared_ptr<const CallbackHandler> handler,
+                                               http::Request request) {
+  absl::StatusOr<http::Response> response =
+      co_await async::Await<http::Response>([&](async::Completion<http::Response> done) {
+        (*handler)(request, [done = std::move(done)](http::Response answer) { done(answer); });
+      });
+  if (!response.ok()) {
+    co_return http::Response{500, "text/plain", std::string(response.status().message()), {}};
+  }
+  co_return *std::move(response);
+}
+
+http::Handler Awaiting(CallbackHandler handler) {
+  auto shared = std::make_shared<const CallbackHandler>(std::move(handler));
+  return [shared](http::Request request) { return AskCallbackHandler(shared, std::move(request)); };
+}
 
 std::string MakeTempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "server_test_XXXXXX").string();
@@ -73,7 +99,7 @@ class RunningServer {
       ServerOptions options, http::Handler handler,
       const std::function<void(Server&)>& before_run = nullptr) {
     absl::StatusOr<std::unique_ptr<Server>> server =
-        Server::Create(std::move(options), std::move(handler));
+        Server::Create(std::move(options), std::move(handler), &api::StatusResponse);
     if (!server.ok()) {
       return server.status();
     }
@@ -120,7 +146,10 @@ class ServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Start(http::Handler handler, const std::function<void(Server&)>& before_run = nullptr) {
+  void Start(CallbackHandler handler, const std::function<void(Server&)>& before_run = nullptr) {
+    StartTasks(Awaiting(std::move(handler)), before_run);
+  }
+  void StartTasks(http::Handler handler, const std::function<void(Server&)>& before_run = nullptr) {
     absl::StatusOr<std::unique_ptr<RunningServer>> running =
         RunningServer::Start(options_, std::move(handler), before_run);
     ASSERT_TRUE(running.ok()) << running.status();
@@ -135,8 +164,8 @@ class ServerTest : public ::testing::Test {
   }
 
   // Answers "ok" and records the request.
-  http::Handler RecordingHandler() {
-    return [this](const http::Request& request, const http::Responder& respond) {
+  CallbackHandler RecordingHandler() {
+    return [this](const http::Request& request, const Responder& respond) {
       recorder_.Add(request);
       respond(http::Response{200, "application/json", "ok", {{"X-Served-By", "test"}}});
     };
@@ -233,7 +262,7 @@ TEST_F(ServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
 
 TEST_F(ServerTest, HandlerAnsweringFromAnotherThreadAfterADelay) {
   absl::Mutex mu;
-  Start([this, &mu](const http::Request& request, http::Responder respond) {
+  Start([this, &mu](const http::Request& request, Responder respond) {
     absl::MutexLock lock(&mu);
     threads_.emplace_back([respond = std::move(respond), path = request.path] {
       absl::SleepFor(absl::Milliseconds(100));  // a slow backend, not an assertion
@@ -254,8 +283,8 @@ TEST_F(ServerTest, HandlerAnsweringFromAnotherThreadAfterADelay) {
 TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   options_.limits.handler_timeout = std::chrono::milliseconds(200);
   absl::Mutex mu;
-  std::vector<http::Responder> held;
-  Start([&](const http::Request& request, http::Responder respond) {
+  std::vector<Responder> held;
+  Start([&](const http::Request& request, Responder respond) {
     if (request.path == "/hang") {
       absl::MutexLock lock(&mu);
       held.push_back(std::move(respond));
@@ -282,6 +311,38 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   EXPECT_EQ(next->body, "fine");
 }
 
+// The wait of a handler that never gets its answer ends with the timeout: the handler's own code
+// runs on once, with the deadline as its error, and nothing of it is left waiting.
+async::Task<http::Response> WaitForever(absl::Mutex* mu, std::vector<absl::Status>* seen,
+                                        std::vector<async::Completion<int>>* held) {
+  absl::StatusOr<int> answer = co_await async::Await<int>([&](async::Completion<int> done) {
+    absl::MutexLock lock(mu);
+    held->push_back(std::move(done));
+  });
+  absl::MutexLock lock(mu);
+  seen->push_back(answer.status());
+  co_return http::Response{200, "text/plain", "not shown", {}};
+}
+
+TEST_F(ServerTest, HandlerTimeoutCancelsTheHandlersWait) {
+  options_.limits.handler_timeout = std::chrono::milliseconds(200);
+  absl::Mutex mu;
+  std::vector<absl::Status> seen;
+  std::vector<async::Completion<int>> held;
+  StartTasks([&](const http::Request&) { return WaitForever(&mu, &seen, &held); });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/hang");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 504);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen.front().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_EQ(held.size(), 1u);
+  held.front()(7);  // too late: dropped, the handler does not run again
+  EXPECT_EQ(seen.size(), 1u);
+}
+
 struct RefusedCase {
   std::string name;
   std::string request;
@@ -298,6 +359,9 @@ TEST_P(ServerRefusesTest, OversizedRequestNeverReachesTheHandler) {
   absl::StatusOr<HttpReply> reply = client->ReadReply();
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status, GetParam().want_status);
+  // Answered as every error is, through the one error table: a Kubernetes Status.
+  EXPECT_THAT(reply->body, HasSubstr(R"("kind":"Status")"));
+  EXPECT_THAT(reply->body, HasSubstr(absl::StrCat(R"("code":)", GetParam().want_status)));
   EXPECT_THAT(reply->Header("connection"), Optional(std::string("close")));
   EXPECT_TRUE(recorder_.requests().empty());
 }
@@ -407,8 +471,8 @@ TEST_P(ServerBadConfigTest, CreateFailsNamingTheCulprit) {
   ASSERT_TRUE(WriteTestFile(dir_ + "/other.key", other->private_key_pem).ok());
   ASSERT_TRUE(WriteTestFile(dir_ + "/garbage.pem", "not a pem file\n").ok());
   tc.mutate(dir_, options_);
-  absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Create(options_, [](const http::Request&, const http::Responder&) {});
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
+      options_, Awaiting([](const http::Request&, const Responder&) {}), &api::StatusResponse);
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()), HasSubstr(tc.want_message_part));
 }
@@ -537,7 +601,7 @@ INSTANTIATE_TEST_SUITE_P(Issuers, ServerClientCertTest,
 TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
   absl::Notification in_slow_handler;
   absl::Mutex mu;
-  Start([&](const http::Request& request, http::Responder respond) {
+  Start([&](const http::Request& request, Responder respond) {
     if (request.path != "/slow") {
       respond(http::Response{200, "text/plain", "fast", {}});
       return;
@@ -575,9 +639,9 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequestAndClosesIdleOnes) {
 // lands after shutdown): answering and dropping it then must touch nothing of the server.
 TEST_F(ServerTest, ResponderOutlivingTheServerIsHarmless) {
   absl::Mutex mu;
-  std::optional<http::Responder> kept;
+  std::optional<Responder> kept;
   absl::Notification handler_ran;
-  Start([&](const http::Request&, http::Responder respond) {
+  Start([&](const http::Request&, Responder respond) {
     absl::MutexLock lock(&mu);
     kept = std::move(respond);
     handler_ran.Notify();
@@ -595,8 +659,8 @@ TEST_F(ServerTest, ResponderOutlivingTheServerIsHarmless) {
 }
 
 TEST_F(ServerTest, ShutdownIsIdempotentAndWorksBeforeRun) {
-  absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Create(options_, [](const http::Request&, const http::Responder&) {});
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
+      options_, Awaiting([](const http::Request&, const Responder&) {}), &api::StatusResponse);
   ASSERT_TRUE(server.ok()) << server.status();
   (*server)->Shutdown();
   (*server)->Shutdown();
@@ -604,15 +668,8 @@ TEST_F(ServerTest, ShutdownIsIdempotentAndWorksBeforeRun) {
   EXPECT_EQ((*server)->stats().active_connections, 0u);
 }
 
-TEST_F(ServerTest, SigtermStopsAndOnSignalRunsCallbacks) {
-  absl::Notification reloaded;
-  // Registered before Run(), as the app does, so the signal is never left at its default.
-  Start(RecordingHandler(), [&reloaded](Server& server) {
-    server.OnSignal(SIGUSR1, [&reloaded] { reloaded.Notify(); });
-  });
-  ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
-  reloaded.WaitForNotificationWithTimeout(kTestWait);
-  EXPECT_TRUE(reloaded.HasBeenNotified());
+TEST_F(ServerTest, SigtermStops) {
+  Start(RecordingHandler());
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
   EXPECT_TRUE(running_->WaitForRunToReturn());
 }
