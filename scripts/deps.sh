@@ -7,7 +7,7 @@ readonly kPackages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev clang-format
   clang-tidy libboost1.81-dev libssl-dev libcurl4-openssl-dev rapidjson-dev libabsl-dev
   prometheus-cpp-dev libyaml-cpp-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus curl openssl wrk nginx python3 ca-certificates
+  prometheus curl openssl wrk nginx gnuplot-nox python3 ca-certificates
 )
 readonly kKubectlHelp="install kubectl from https://kubernetes.io/docs/tasks/tools/ and put it on PATH"
 

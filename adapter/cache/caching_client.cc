@@ -32,6 +32,9 @@ std::chrono::milliseconds MaintenanceTick(std::chrono::milliseconds ttl) {
                                                kMaxMaintenanceTick);
 }
 
+// The order of the min-heap of due refreshes: (due time, key) pairs, earliest on top.
+constexpr auto kDueLater = [](const auto& a, const auto& b) { return a.first > b.first; };
+
 }  // namespace
 
 CachingClient::CachingClient(prometheus::Client& inner, telemetry::AdapterMetrics& metrics,
@@ -58,10 +61,14 @@ void CachingClient::Start() {
   if (!caching() || thread_.joinable()) {
     return;
   }
-  const auto tick = absl::FromChrono(MaintenanceTick(options_.ttl));
+  const auto tick = std::chrono::duration_cast<Duration>(MaintenanceTick(options_.ttl));
   thread_ = std::thread([this, tick] {
-    while (!stop_.WaitForNotificationWithTimeout(tick)) {
-      RunMaintenance();
+    // Sleeps until RunMaintenance asks, at least 1 ms so that a clock that does not move (a
+    // test's) cannot make this spin, and at most one tick.
+    TimePoint next = clock_.Now() + tick;
+    while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(
+        std::clamp<Duration>(next - clock_.Now(), std::chrono::milliseconds(1), tick)))) {
+      next = RunMaintenance();
     }
   });
 }
@@ -155,22 +162,24 @@ void CachingClient::Series(std::string match, std::chrono::system_clock::time_po
 }
 
 void CachingClient::StartFetch(const std::string& promql, bool refresh) {
-  absl::Status admitted = bulkhead_.Submit([this, promql, refresh](Bulkhead::Release release) {
-    inner_.Query(promql, clock_.Now(),
-                 [this, promql, refresh,
-                  release = std::move(release)](absl::StatusOr<model::QueryResult> result) {
-                   OnFetchDone(promql, refresh, std::move(result));
-                   release();
-                   EndOutstanding();
-                 });
-  });
+  const TimePoint started = clock_.Now();
+  absl::Status admitted =
+      bulkhead_.Submit([this, promql, refresh, started](Bulkhead::Release release) {
+        inner_.Query(promql, clock_.Now(),
+                     [this, promql, refresh, started,
+                      release = std::move(release)](absl::StatusOr<model::QueryResult> result) {
+                       OnFetchDone(promql, refresh, started, std::move(result));
+                       release();
+                       EndOutstanding();
+                     });
+      });
   if (!admitted.ok()) {
-    OnFetchDone(promql, refresh, std::move(admitted));
+    OnFetchDone(promql, refresh, started, std::move(admitted));
     EndOutstanding();
   }
 }
 
-void CachingClient::OnFetchDone(const std::string& promql, bool refresh,
+void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
                                 absl::StatusOr<model::QueryResult> result) {
   std::vector<prometheus::QueryCallback> waiters;
   ValuePtr value;
@@ -188,9 +197,16 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh,
     waiters.swap(e.waiters);
     BreakerOutcome(e, now, result.ok());
     if (result.ok()) {
+      NoteLatency(now - started);
       e.value = std::make_shared<const model::QueryResult>(*std::move(result));
       e.fetched_at = now;
-      e.refresh_due = NextRefresh(now);
+      // One TTL from now, less the lead, so that the next value lands as this one expires. Only
+      // the first refresh after a miss is jittered: the cadence then keeps the key's phase.
+      e.refresh_at = now + options_.ttl - RefreshLead();
+      if (!refresh) {
+        e.refresh_at -=
+            std::chrono::duration_cast<Duration>(options_.ttl * kFirstRefreshJitter * Random01());
+      }
       e.last_error = absl::OkStatus();
       value = e.value;
     } else {
@@ -199,9 +215,9 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh,
         e.value = nullptr;
       } else if (refresh) {
         // Retry when the breaker next allows it, not on every maintenance tick.
-        e.refresh_due = e.breaker.state() == BreakerState::kOpen
-                            ? e.breaker.open_until()
-                            : now + options_.breaker.base_backoff;
+        e.refresh_at = e.breaker.state() == BreakerState::kOpen
+                           ? e.breaker.open_until()
+                           : now + options_.breaker.base_backoff;
       }
       if (Servable(e, now)) {
         value = e.value;
@@ -239,46 +255,85 @@ void CachingClient::EndOutstanding() {
   --outstanding_;
 }
 
-void CachingClient::RunMaintenance() {
+CachingClient::TimePoint CachingClient::RunMaintenance() {
   if (!caching()) {
-    return;
+    return TimePoint::max();
   }
-  std::vector<std::string> due;
+  std::vector<std::string> start;
+  TimePoint next;
   {
     absl::MutexLock lock(&mu_);
     const TimePoint now = clock_.Now();
-    const auto hot_window = options_.ttl * kHotWindowTtls;
-    int idle = 0;
-    for (auto it = lru_.begin(); it != lru_.end();) {
-      Entry& e = *it;
-      const auto current = it++;
-      if (e.fetching) {
+    if (now >= next_sweep_) {
+      next_sweep_ = now + MaintenanceTick(options_.ttl);
+      Sweep(now);
+    }
+    const TimePoint horizon = now + kRefreshStartSlack;
+    while (!due_.empty() && due_.front().first < horizon) {
+      std::pop_heap(due_.begin(), due_.end(), kDueLater);
+      std::string key = std::move(due_.back().second);
+      due_.pop_back();
+      const auto found = index_.find(std::string_view(key));
+      if (found == index_.end()) {
+        continue;  // evicted since the sweep
+      }
+      Entry& e = *found->second;
+      // Started by a reader, refreshed already, or gone cold since the sweep: not due any more.
+      if (e.fetching || e.value == nullptr || e.refresh_at >= horizon || !Hot(e, now) ||
+          !BreakerAllows(e, now)) {
         continue;
       }
-      const bool hot = now - e.last_read <= hot_window;
-      if (!hot) {
-        if (!Servable(e, now)) {
-          Erase(current);
-          ++idle;
-        }
-        continue;
-      }
-      if (e.value == nullptr || now < e.refresh_due || !BreakerAllows(e, now)) {
-        continue;
-      }
-      metrics_.RecordCacheRefresh(options_.backend, Seconds(now - e.refresh_due));
+      metrics_.RecordCacheRefresh(options_.backend,
+                                  Seconds(std::max(now - e.refresh_at, Duration::zero())));
       e.fetching = true;
       ++outstanding_;
-      due.push_back(e.key);
+      start.push_back(std::move(key));
     }
-    if (idle > 0) {
-      metrics_.RecordCacheEviction(options_.backend, "idle", idle);
-    }
-    PublishSize();
+    next = due_.empty() ? next_sweep_ : std::min(next_sweep_, due_.front().first);
   }
-  for (const auto& promql : due) {
+  for (const auto& promql : start) {
     StartFetch(promql, /*refresh=*/true);
   }
+  return next;
+}
+
+void CachingClient::Sweep(TimePoint now) {
+  int idle = 0;
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    Entry& e = *it;
+    const auto current = it++;
+    if (e.fetching) {
+      continue;
+    }
+    if (!Hot(e, now)) {
+      if (!Servable(e, now)) {
+        Erase(current);
+        ++idle;
+      }
+      continue;
+    }
+    if (e.value != nullptr && e.refresh_at < next_sweep_) {
+      due_.emplace_back(e.refresh_at, e.key);
+      std::push_heap(due_.begin(), due_.end(), kDueLater);
+    }
+  }
+  if (idle > 0) {
+    metrics_.RecordCacheEviction(options_.backend, "idle", idle);
+  }
+  PublishSize();
+}
+
+bool CachingClient::Hot(const Entry& e, TimePoint now) const {
+  return now - e.last_read <= options_.ttl * kHotWindowTtls;
+}
+
+void CachingClient::NoteLatency(Duration latency) {
+  latency_ = latency >= latency_ ? latency : latency_ - (latency_ - latency) / 8;
+}
+
+CachingClient::Duration CachingClient::RefreshLead() const {
+  return std::min<Duration>(latency_ + kRefreshStartSlack,
+                            std::chrono::duration_cast<Duration>(options_.ttl * kMaxRefreshLead));
 }
 
 CachingClient::Entry& CachingClient::FindOrInsert(const std::string& promql) {
@@ -362,11 +417,6 @@ absl::Status CachingClient::ShortCircuitError(const Entry& e, TimePoint now) con
                       Cat("not sent to backend ", options_.backend, ": the query failed ",
                           e.breaker.consecutive_failures(), " times in a row; next attempt in ",
                           Seconds(wait), "s; last error: ", e.last_error.message()));
-}
-
-CachingClient::TimePoint CachingClient::NextRefresh(TimePoint fetched_at) {
-  const double fraction = kRefreshAheadMin + (kRefreshAheadMax - kRefreshAheadMin) * Random01();
-  return fetched_at + std::chrono::duration_cast<TimePoint::duration>(options_.ttl * fraction);
 }
 
 double CachingClient::Random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }

@@ -1,21 +1,36 @@
 #pragma once
 
-// CachingClient: a prometheus::Client decorator that answers HPA reads from memory
-// (DESIGN.md section 2, principles 2-4). One instance serves one backend, so its key, the final
-// PromQL text, is in effect (backend, PromQL). The `time` argument of Query is the caller's "now"
-// and is not part of the key: a cached sample keeps its own timestamp.
+// CachingClient: a prometheus::Client decorator that answers HPA reads from memory, so that HPA
+// polling at scale does not become Prometheus load: identical concurrent misses become one query,
+// hot keys are refreshed ahead of expiry, a failing backend is answered with bounded-age stale
+// values, and one bad query or dead backend does not take the others down. One instance serves
+// one backend, so its key, the final PromQL text, is in effect (backend, PromQL). The `time`
+// argument of Query is the caller's "now" and is not part of the key: a cached sample keeps its
+// own timestamp.
 //
 // Rules:
-// - Fresh: a value younger than `ttl` is a hit. Successful empty results are values too.
+// - Fresh: a value younger than `ttl` (counted from when its query completed) is a hit, and
+//   nothing else is, except under "serve stale on error" below. Successful empty results are
+//   values too.
 // - Single flight: identical reads while a query is in flight wait for that query; one backend
-//   call answers them all.
-// - Refresh-ahead: a key read within the last kHotWindowTtls x `ttl` is re-queried in the
-//   background when its value reaches a random point between kRefreshAheadMin and
-//   kRefreshAheadMax of `ttl`, so hot keys never expire and refreshes do not fire together.
-//   Colder keys are not refreshed; they are dropped once they have no servable value.
+//   call answers them all. Refreshes are single flight too: a key never has two queries in flight.
+// - Refresh-ahead on a fixed cadence: a key read within the last kHotWindowTtls x `ttl` is
+//   re-queried in the background once per `ttl`: each refresh starts one `ttl` after the current
+//   value's query completed, less a lead, so that the new value lands as the old one expires. The
+//   lead is the backend's recent query latency (a decaying maximum of the successful queries')
+//   plus kRefreshStartSlack, at most kMaxRefreshLead x `ttl`, and a refresh may start up to
+//   kRefreshStartSlack before it is due. A hot key thus costs the backend one query per cycle of
+//   `ttl` less the unused part of the lead: at most 1 / (1 - kMaxRefreshLead - kRefreshStartSlack
+//   / `ttl`) queries per `ttl` (1.032 for 15 s), typically 1.00x. A reader of a hot key never
+//   waits for its refresh unless the query takes longer than the lead; then the reader joins the
+//   refresh in flight (no second query) rather than being served an expired value.
+//   A key's first refresh after a miss comes up to kFirstRefreshJitter x `ttl` earlier, at
+//   random, so that keys first read together (after a restart, say) do not refresh together ever
+//   after. Colder keys are not refreshed; they are dropped once they have no servable value.
 // - Serve stale on error: when a query fails (or the key's breaker is open) and the key has a
 //   value at most `max_stale` old, that value is served (counted). Otherwise the caller gets the
-//   backend's error: unreachable is kUnavailable (503), a timeout kDeadlineExceeded (504).
+//   backend's error: unreachable is kUnavailable (503), a timeout kDeadlineExceeded (504). A failed
+//   refresh is retried when the key's breaker next allows it.
 // - Errors are not values. A bad_data answer (kInvalidArgument: the query itself is wrong)
 //   drops the key's value and is returned as is: an old value must not hide a broken rule. Other
 //   errors mean "the backend could not answer" and are never stored, only counted by the breaker.
@@ -38,6 +53,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -55,16 +71,26 @@ namespace ma::cache {
 
 // Keys read within this many TTLs are refreshed ahead of expiry.
 inline constexpr int kHotWindowTtls = 2;
-// A refresh is due at a random fraction of the TTL in this range.
-inline constexpr double kRefreshAheadMin = 0.7;
-inline constexpr double kRefreshAheadMax = 0.85;
+// A key's first refresh after a miss is due up to this fraction of the TTL early, at random: the
+// phase that keeps keys first read together from refreshing together.
+inline constexpr double kFirstRefreshJitter = 0.1;
+// The refresh lead is at most this fraction of the TTL. A refresh cycle is one TTL less the part
+// of the lead the query did not use, so this bounds the backend queries per key per TTL at
+// 1 / (1 - kMaxRefreshLead), whatever the latency does; a query slower than the lead makes
+// readers wait for it instead.
+inline constexpr double kMaxRefreshLead = 0.03;
+// A refresh starts up to this much before it is due, so the maintenance thread wakes at most once
+// per slack for refreshes; the lead includes it, covering a late wake-up as well.
+inline constexpr std::chrono::milliseconds kRefreshStartSlack{10};
 // Callers waiting on one in-flight query; beyond this a read fails fast with kUnavailable.
 inline constexpr size_t kMaxWaitersPerKey = 10000;
 // Bounds for the flags.
 inline constexpr std::chrono::milliseconds kMaxCacheTtl{std::chrono::hours(1)};
 inline constexpr std::chrono::milliseconds kMaxCacheMaxStale{std::chrono::hours(24)};
 inline constexpr size_t kMaxCacheEntries = 10'000'000;
-// The maintenance thread wakes every TTL / kMaintenanceTicksPerTtl, within these bounds.
+// The maintenance thread sweeps every key (drops idle ones, finds the refreshes due before the
+// next sweep) every TTL / kMaintenanceTicksPerTtl, within these bounds; in between it wakes only
+// to start the refreshes it found, each when it is due.
 inline constexpr int kMaintenanceTicksPerTtl = 20;
 inline constexpr std::chrono::milliseconds kMinMaintenanceTick{10};
 inline constexpr std::chrono::milliseconds kMaxMaintenanceTick{std::chrono::seconds(1)};
@@ -83,6 +109,8 @@ struct CacheOptions {
 // callbacks are never invoked while the cache's mutex is held.
 class CachingClient final : public prometheus::Client {
  public:
+  using TimePoint = std::chrono::system_clock::time_point;
+
   // `inner`, `metrics` and `clock` must outlive this object.
   CachingClient(prometheus::Client& inner, telemetry::AdapterMetrics& metrics, CacheOptions options,
                 const Clock& clock = SystemClock::Get());
@@ -97,26 +125,29 @@ class CachingClient final : public prometheus::Client {
   void Series(std::string match, std::chrono::system_clock::time_point start,
               prometheus::SeriesCallback done) override;
 
-  // Starts the thread that calls RunMaintenance every maintenance tick; Stop ends it.
+  // Starts the thread that calls RunMaintenance when it asks to be called; Stop ends it.
   void Start();
   void Stop();
-  // Starts due refresh-ahead queries and drops idle keys. Tests call it with a fake clock.
-  void RunMaintenance();
+  // Starts the refresh-ahead queries that are due (up to kRefreshStartSlack early) and, once per
+  // maintenance tick, drops idle keys and finds the refreshes due before the next tick. Returns
+  // when it should run next: the next due refresh or the next tick, whichever comes first. Tests
+  // call it with a fake clock.
+  TimePoint RunMaintenance();
 
   size_t size() const;
 
  private:
-  using TimePoint = std::chrono::system_clock::time_point;
+  using Duration = std::chrono::system_clock::duration;
   using ValuePtr = std::shared_ptr<const model::QueryResult>;
 
   struct Entry {
     explicit Entry(std::string k, const BreakerOptions& breaker_options)
         : key(std::move(k)), breaker(breaker_options) {}
     std::string key;
-    ValuePtr value;  // null: none yet, or dropped after bad_data
-    TimePoint fetched_at;
+    ValuePtr value;        // null: none yet, or dropped after bad_data
+    TimePoint fetched_at;  // when the query that produced `value` completed
     TimePoint last_read;
-    TimePoint refresh_due;
+    TimePoint refresh_at;  // when the next refresh-ahead query is due to start
     bool fetching = false;
     std::vector<prometheus::QueryCallback> waiters;
     CircuitBreaker breaker;
@@ -135,13 +166,19 @@ class CachingClient final : public prometheus::Client {
   bool Servable(const Entry& e, TimePoint now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ShortCircuitError(const Entry& e, TimePoint now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  TimePoint NextRefresh(TimePoint fetched_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Hot(const Entry& e, TimePoint now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops idle keys and queues in `due_` the refreshes due before `next_sweep_`.
+  void Sweep(TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds a successful query's latency into `latency_`.
+  void NoteLatency(Duration latency) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Duration RefreshLead() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   double Random01() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishSize() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Sends the key's query through the bulkhead; the entry is already marked `fetching`.
   void StartFetch(const std::string& promql, bool refresh);
-  void OnFetchDone(const std::string& promql, bool refresh,
+  // `started` is when StartFetch was called: the latency counts the bulkhead's queue too.
+  void OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
                    absl::StatusOr<model::QueryResult> result);
   void EndOutstanding();
 
@@ -159,6 +196,13 @@ class CachingClient final : public prometheus::Client {
   // Backend calls (queries and series) not completed yet; the destructor waits for zero.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+  // Decaying maximum of successful query latencies: rises at once, falls by 1/8 of the gap per
+  // query, so the lead covers the recent slow queries, not only the average one.
+  Duration latency_ ABSL_GUARDED_BY(mu_){};
+  TimePoint next_sweep_ ABSL_GUARDED_BY(mu_){};
+  // Refreshes due before the next sweep, (due time, key), a min-heap on the due time. A key may be
+  // in it twice or no longer be due: each is checked again when popped.
+  std::vector<std::pair<TimePoint, std::string>> due_ ABSL_GUARDED_BY(mu_);
 
   absl::Notification stop_;
   std::thread thread_;

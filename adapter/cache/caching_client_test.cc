@@ -5,10 +5,12 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "adapter/cache/fake_clock.h"
+#include "queries/base/strings.h"
 
 namespace ma::cache {
 namespace {
@@ -88,6 +90,11 @@ class FakeBackend final : public prometheus::Client {
   int series_calls() const {
     absl::MutexLock lock(&mu_);
     return series_calls_;
+  }
+  // Held queries not answered yet.
+  int pending() const {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(pending_.size());
   }
 
  private:
@@ -222,14 +229,13 @@ TEST_F(CachingClientTest, RefreshAheadKeepsHotKeysFreshAndLetsIdleKeysGo) {
       idle_calls_at_40s = backend_.calls("idle");
     }
   }
-  // Every read of "hot" after the first was a hit: refreshes always came before expiry
-  // (due at 7-8.5 s of a 10 s TTL).
+  // Every read of "hot" after the first was a hit: refreshes always came before expiry.
   EXPECT_THAT(Metrics(),
               HasSubstr(R"(metrics_adapter_cache_misses_total{backend="prometheus"} 2)"));
   EXPECT_THAT(Metrics(), HasSubstr(R"(metrics_adapter_cache_hits_total{backend="prometheus"} 24)"));
-  // About one refresh per 7-8.5 s.
-  EXPECT_GE(backend_.calls("hot"), 1 + 120 / 9);
-  EXPECT_LE(backend_.calls("hot"), 1 + 120 / 7);
+  // One refresh per TTL (the first up to 10 % early), after the miss at 0.
+  EXPECT_GE(backend_.calls("hot"), 1 + 120 / 10);
+  EXPECT_LE(backend_.calls("hot"), 1 + 120 / 10 + 1);
   // "idle", read once at 0, is refreshed only while it was read within 2 TTLs (20 s)...
   EXPECT_GE(idle_calls_at_40s, 2);
   EXPECT_LE(idle_calls_at_40s, 4);
@@ -240,6 +246,142 @@ TEST_F(CachingClientTest, RefreshAheadKeepsHotKeysFreshAndLetsIdleKeysGo) {
       Metrics(),
       HasSubstr(R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="idle"} 1)"));
   EXPECT_THAT(Metrics(), HasSubstr(R"(metrics_adapter_cache_refresh_lag_seconds_count)"));
+}
+
+// How often the maintenance thread would run in these tests' steps: often enough that a refresh
+// starts when it is due, as the thread, waking for each due refresh, does.
+constexpr milliseconds kStep(10);
+
+TEST_F(CachingClientTest, SteadyReadsCostOneQueryPerKeyPerTtl) {
+  // The HPA reads two keys every second for 30 TTLs. Each key costs its first miss and then one
+  // refresh per TTL, and every read after the first is a hit. (Refreshing at 70-85 % of the TTL
+  // cost about 1.3 queries per TTL: 39 here.)
+  constexpr int kTtls = 30;
+  const milliseconds ttl = seconds(10);
+  CachingClient cache(backend_, metrics_, Options(ttl, seconds(30)), clock_);
+  ASSERT_TRUE(Read(cache, "a").ok());
+  ASSERT_TRUE(Read(cache, "b").ok());
+  for (milliseconds t = kStep; t <= ttl * kTtls; t += kStep) {
+    clock_.Advance(kStep);
+    cache.RunMaintenance();
+    if (t % seconds(1) == milliseconds(0)) {
+      ASSERT_TRUE(Read(cache, "a").ok());
+      ASSERT_TRUE(Read(cache, "b").ok());
+    }
+  }
+  for (const char* key : {"a", "b"}) {
+    SCOPED_TRACE(key);
+    EXPECT_GE(backend_.calls(key), kTtls);
+    EXPECT_LE(backend_.calls(key), kTtls + 1);
+  }
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_misses_total{backend="prometheus"} 2)"));
+}
+
+TEST_F(CachingClientTest, RefreshStartsOneTtlAfterTheLastValueLessTheLatency) {
+  // Every query takes 200 ms. Each refresh must start about 200 ms before the current value
+  // expires, so that the new value lands as the old one expires: not later (a reader would
+  // wait), and not much earlier (that costs more queries per TTL).
+  const milliseconds ttl = seconds(10);
+  const milliseconds latency(200);
+  CachingClient cache(backend_, metrics_, Options(ttl, seconds(30)), clock_);
+  backend_.Hold();
+  std::optional<Result> first;
+  cache.Query("q", clock_.Now(), [&first](Result r) { first = std::move(r); });
+  clock_.Advance(latency);
+  backend_.Release(Value(1));
+  backend_.Hold();
+  ASSERT_TRUE(first.has_value() && first->ok());
+
+  milliseconds landed(latency);  // when the current value arrived
+  milliseconds sent(0);
+  int cycles = 0;
+  for (milliseconds t = latency + kStep; t <= latency + ttl * 6; t += kStep) {
+    clock_.Advance(kStep);
+    cache.RunMaintenance();
+    if (backend_.pending() > 0 && sent <= landed) {
+      sent = t;
+      // The first refresh is up to 10 % of the TTL early (the key's jittered phase), the
+      // others start one TTL after the last value less the lead (200 ms and 10 ms of slack).
+      const milliseconds earliest = (cycles == 0 ? ttl * 9 / 10 : ttl) - latency - milliseconds(30);
+      EXPECT_GE(sent - landed, earliest) << "at " << t.count() << " ms";
+      EXPECT_LE(sent - landed, ttl - latency) << "at " << t.count() << " ms";
+    }
+    if (backend_.pending() > 0 && t - sent >= latency) {
+      backend_.Release(Value(static_cast<double>(t.count())));
+      backend_.Hold();
+      landed = t;
+      ++cycles;
+    }
+    if (t % milliseconds(100) == milliseconds(0)) {
+      // Answered at once (a hit): a reader never waits for the refresh.
+      const Result r = Read(cache, "q");
+      ASSERT_TRUE(r.ok()) << "at " << t.count() << " ms";
+    }
+  }
+  EXPECT_EQ(cycles, 6);
+  EXPECT_EQ(backend_.calls("q"), 7);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_misses_total{backend="prometheus"} 1)"));
+  backend_.Release(Value(0));
+}
+
+TEST_F(CachingClientTest, KeysFirstReadTogetherRefreshAtDifferentPhases) {
+  constexpr int kKeys = 20;
+  const milliseconds ttl = seconds(10);
+  CachingClient cache(backend_, metrics_, Options(ttl, seconds(30)), clock_);
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_TRUE(Read(cache, Cat("k", i)).ok());
+  }
+  std::map<std::string, milliseconds> first_refresh;
+  for (milliseconds t = kStep; t <= ttl; t += kStep) {
+    clock_.Advance(kStep);
+    cache.RunMaintenance();
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string key = Cat("k", i);
+      if (backend_.calls(key) > 1 && !first_refresh.contains(key)) {
+        first_refresh[key] = t;
+      }
+    }
+  }
+  ASSERT_EQ(first_refresh.size(), static_cast<size_t>(kKeys));
+  std::set<milliseconds> phases;
+  for (const auto& [key, t] : first_refresh) {
+    SCOPED_TRACE(key);
+    // Within the last 10 % of the TTL, less the lead (10 ms of slack, no latency here).
+    EXPECT_GE(t, ttl * 9 / 10 - milliseconds(20));
+    EXPECT_LE(t, ttl - milliseconds(10));
+    phases.insert(t);
+  }
+  EXPECT_GE(phases.size(), static_cast<size_t>(kKeys / 2));
+}
+
+TEST_F(CachingClientTest, RefreshSlowerThanTheLeadIsJoinedNotServedExpired) {
+  const milliseconds ttl = seconds(10);
+  CachingClient cache(backend_, metrics_, Options(ttl, seconds(30)), clock_);
+  backend_.Answer(Value(1));
+  ASSERT_TRUE(Read(cache, "q").ok());  // latency 0: the lead is the 10 ms of slack
+  backend_.Hold();
+  milliseconds t(0);
+  while (backend_.pending() == 0 && t < ttl) {
+    clock_.Advance(kStep);
+    t += kStep;
+    cache.RunMaintenance();
+    ASSERT_TRUE(Read(cache, "q").ok());  // hits while the value is fresh
+  }
+  ASSERT_EQ(backend_.calls("q"), 2);
+  // The refresh is still in flight when the value expires: a reader then waits for it rather
+  // than get the expired value, and no second query is sent.
+  clock_.Advance(ttl - t);
+  std::optional<Result> got;
+  cache.Query("q", clock_.Now(), [&got](Result r) { got = std::move(r); });
+  EXPECT_FALSE(got.has_value());
+  EXPECT_EQ(backend_.calls("q"), 2);
+  backend_.Release(Value(2));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(ValueOf(*got), 2);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_coalesced_total{backend="prometheus"} 1)"));
 }
 
 TEST_F(CachingClientTest, ServesStaleWithinMaxStaleThenFails) {
