@@ -1,9 +1,10 @@
-# The project's commands (DESIGN.md section 3). CI runs exactly `make test` (.ci/run).
+# The project's commands (docs/design.md, "Interface contract"). CI runs exactly `make test`.
 #
 #   make deps          install missing Debian 12 packages (apt-get as root, else print the command)
 #   make build         configure and build everything into build/
 #   make test          deps, format-check, check-deps, build, ctest; then the same under ASan+UBSan
-#   make check-deps    the dependency rule (scripts/check_includes.py)
+#   make check-deps    the dependency rule (scripts/check_includes.py) and that no file cites a
+#                      document outside the repository (scripts/check_standalone.sh)
 #   make demo          deps, build, then a local Prometheus + exporter + adapter and kubectl calls
 #   make fuzz          clang libFuzzer build in build-fuzz/, each target for FUZZ_SECONDS
 #   make bench         scripts/bench.sh
@@ -62,6 +63,7 @@ format-check:
 
 check-deps:
 	@python3 scripts/check_includes.py
+	@scripts/check_standalone.sh
 
 format:
 	@$(CXX_SOURCES) | xargs -0 -r clang-format -i

@@ -88,7 +88,7 @@ absl::StatusOr<NanoAmount> ToNanoAmount(double value) {
   return amount;
 }
 
-// Steps 1-5 of the canonical DecimalSI emission (contract section 1.7).
+// The canonical DecimalSI text, as Go's resource.Quantity marshals it.
 std::string DecimalSi(const NanoAmount& amount) {
   if (amount.nanos.empty()) {
     return "0";

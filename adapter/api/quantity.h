@@ -1,7 +1,7 @@
 #pragma once
 
 // Kubernetes resource.Quantity text for metric values: the canonical strings Go's Quantity
-// marshals to (k8s-metrics-contract.md section 1.7), so clients parse them back to the same value.
+// marshals to, so clients parse them back to the same value.
 
 #include <string>
 

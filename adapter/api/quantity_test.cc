@@ -14,7 +14,7 @@ struct Case {
   std::string expected;
 };
 
-// The worked examples of k8s-metrics-contract.md section 1.7, DecimalSI column.
+// DecimalSI strings as Go's resource.Quantity marshals them.
 TEST(FormatDecimalQuantityTest, ContractWorkedExamples) {
   const Case cases[] = {
       {0, "0"},
@@ -99,7 +99,7 @@ TEST(FormatDecimalQuantityTest, RejectsWhatAQuantityCannotHold) {
   EXPECT_TRUE(FormatDecimalQuantity(std::nextafter(1e21, 0.0)).ok());
 }
 
-// The worked examples of section 1.7, BinarySI column.
+// BinarySI strings as Go's resource.Quantity marshals them.
 TEST(FormatBinaryQuantityTest, ContractWorkedExamples) {
   const Case cases[] = {
       {512, "512"},

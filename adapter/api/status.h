@@ -1,9 +1,9 @@
 #pragma once
 
 // The single table from absl::Status to an HTTP status and a Kubernetes Status document
-// (aesthetics.md section 8.3). Client errors (4xx) show the status message, which was written for
-// the client; server errors (5xx) show a fixed safe message, because their text may carry backend
-// addresses or internals. The caller logs the detailed status.
+// (docs/security.md, "Errors shown to clients"). Client errors (4xx) show the status message,
+// which was written for the client; server errors (5xx) show a fixed safe message, because their
+// text may carry backend addresses or internals. The caller logs the detailed status.
 
 #include <string_view>
 
