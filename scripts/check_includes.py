@@ -22,7 +22,8 @@ HDRS (or SRCS) lists it. A header that no target lists is private to its directo
 of the targets declared in that directory's CMakeLists.txt may include it, and its own includes
 must be allowed for at least one of those targets. A .cc file that no target lists is an error.
 Third-party headers are confined to the places docs/design.md names (the table THIRD_PARTY below).
-Libraries declared under test/ may be linked only by tests, fuzz targets and other test/ targets.
+Libraries declared under test/ may be linked only by tests, fuzz targets and other test/ targets,
+not by a library or the binary.
 
 Prints one `file:line: message` per violation and exits 1 if there is any; stdlib only.
 """
@@ -254,7 +255,7 @@ def main():
                   and os.path.isfile(os.path.join(root, f)))
 
     for t in sorted(targets.values(), key=lambda t: t.name):
-        if t.kind != "library" or t.cmake_file.startswith("test/"):
+        if t.kind not in ("library", "executable") or t.cmake_file.startswith("test/"):
             continue
         for dep in t.all_deps():
             d = targets.get(dep)
