@@ -44,8 +44,8 @@ http::Response MethodNotAllowedResponse(std::string_view method, std::string_vie
 http::Response ForbiddenResponse(std::string_view message, std::string_view name,
                                  std::string_view group, std::string_view kind);
 
-// 404 NotFound for a path no route serves, with kube-apiserver's body for unknown paths. The path
-// is not echoed, as kube-apiserver does not.
-http::Response NotFoundPathResponse(std::string_view path);
+// 404 NotFound for a path no route serves, with kube-apiserver's body for unknown paths, which
+// does not echo the path.
+http::Response NotFoundPathResponse();
 
 }  // namespace ma::api

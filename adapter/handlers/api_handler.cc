@@ -126,7 +126,7 @@ void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
   };
   if (!route.ok()) {
     if (route.status().code() == absl::StatusCode::kNotFound) {
-      counted(api::NotFoundPathResponse(request.path));
+      counted(api::NotFoundPathResponse());
     } else {
       counted(ErrorResponse(request, route.status()));
     }
@@ -169,7 +169,7 @@ void ApiHandler::Handle(const http::Request& request, http::Responder respond) {
       return;
     case RouteKind::kOpenApi:
       // No OpenAPI spec: the aggregator takes a 404 as "none" (contract section 3.5).
-      counted(api::NotFoundPathResponse(request.path));
+      counted(api::NotFoundPathResponse());
       return;
   }
 }
@@ -264,7 +264,7 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
                         : Text(500, Cat("[-]", check.name, " failed: reason withheld\n"));
       }
     }
-    return api::NotFoundPathResponse(request.path);
+    return api::NotFoundPathResponse();
   }
   bool all_ok = true;
   std::string verbose;

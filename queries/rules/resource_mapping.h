@@ -51,8 +51,6 @@ class ResourceMapping {
   // The discovery direction: which resources the label names of one series stand for.
   SeriesResources ResourcesForLabels(const model::LabelSet& labels) const;
 
-  bool has_template() const { return label_template_.has_value(); }
-
  private:
   std::optional<model::ResourceInfo> ResourceForLabel(std::string_view label,
                                                       bool& normalize_failed) const;
