@@ -61,9 +61,9 @@ format-check:
 	@$(CXX_SOURCES) | xargs -0 -r clang-format --dry-run --Werror
 	@echo "format-check: ok"
 
+# Both checks run, and each names every problem it finds, before the target fails.
 check-deps:
-	@python3 scripts/check_includes.py
-	@scripts/check_standalone.sh
+	@rc=0; python3 scripts/check_includes.py || rc=1; scripts/check_standalone.sh || rc=1; exit $$rc
 
 format:
 	@$(CXX_SOURCES) | xargs -0 -r clang-format -i
