@@ -1,5 +1,5 @@
 # metrics-adapter image: build on Debian 12, run on debian:12-slim with only the shared libraries
-# the binary links (DESIGN.md §4 names the build packages; scripts/deps.sh installs the same).
+# the binary links (docs/design.md names the build packages; scripts/deps.sh installs the same).
 #
 #   docker build -t metrics-adapter:0.1.0 .
 #

@@ -1,8 +1,10 @@
-# The project's commands (DESIGN.md section 3). CI runs exactly `make test` (.ci/run).
+# The project's commands (docs/design.md, "Interface contract"). CI runs exactly `make test`.
 #
 #   make deps          install missing Debian 12 packages (apt-get as root, else print the command)
 #   make build         configure and build everything into build/
-#   make test          deps, format-check, build, ctest; then the same suite under ASan+UBSan
+#   make test          deps, format-check, check-deps, build, ctest; then the same under ASan+UBSan
+#   make check-deps    the dependency rule (scripts/check_includes.py) and that no file cites a
+#                      document outside the repository (scripts/check_standalone.sh)
 #   make demo          deps, build, then a local Prometheus + exporter + adapter and kubectl calls
 #   make fuzz          clang libFuzzer build in build-fuzz/, each target for FUZZ_SECONDS
 #   make bench         scripts/bench.sh
@@ -33,7 +35,7 @@ ASAN_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
 CXX_SOURCES := { git ls-files -z -- '*.cc' '*.h' 2>/dev/null || \
                  find queries adapter test -name '*.cc' -print0 -o -name '*.h' -print0; }
 
-.PHONY: deps build build-asan test format format-check tidy demo fuzz bench clean
+.PHONY: deps build build-asan test format format-check check-deps tidy demo fuzz bench clean
 
 deps:
 	@scripts/deps.sh
@@ -46,10 +48,11 @@ build-asan:
 	cmake -S . -B $(ASAN_BUILD_DIR) $(GENERATOR) $(ASAN_CMAKE_FLAGS) $(COMMON_CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR) -j$(NPROC)
 
-# Sequential on purpose (even under make -j): check formatting before spending time building.
+# Sequential on purpose (even under make -j): run the quick checks before spending time building.
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory check-deps
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory build-asan
 	@scripts/run_tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
@@ -57,6 +60,10 @@ test:
 format-check:
 	@$(CXX_SOURCES) | xargs -0 -r clang-format --dry-run --Werror
 	@echo "format-check: ok"
+
+# Both checks run, and each names every problem it finds, before the target fails.
+check-deps:
+	@rc=0; python3 scripts/check_includes.py || rc=1; scripts/check_standalone.sh || rc=1; exit $$rc
 
 format:
 	@$(CXX_SOURCES) | xargs -0 -r clang-format -i

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that the build, the tests and the demo need (DESIGN.md §4),
+# Installs the Debian 12 packages that the build, the tests and the demo need (docs/design.md),
 # and only those that are missing. As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 

@@ -23,7 +23,7 @@ selector::LabelSelector MustParse(std::string_view text) {
   return parsed.ok() ? *parsed : selector::LabelSelector();
 }
 
-// The examples of k8s-metrics-contract.md section 1.2.
+// An ExternalMetricValueList as the Go apiserver marshals it.
 TEST(EncodeExternalMetricValueListTest, ContractExample) {
   const std::vector<ExternalMetricValue> items = {
       {.metric_name = "queue_depth",
@@ -74,7 +74,7 @@ TEST(EncodeExternalMetricValueListTest, LabelsNullVersusEmptyAndEmptyItems) {
   }
 }
 
-// The examples of sections 1.3 and 1.4, and prometheus-adapter.md section 12.
+// MetricValueList in v1beta1 and v1beta2, byte for byte as prometheus-adapter answers them.
 TEST(EncodeMetricValueListTest, ContractExamples) {
   CustomMetricValue v1beta1_item{.described_object = WebPod(),
                                  .metric_name = "http_requests",
@@ -221,7 +221,7 @@ TEST(EncodeTest, StringsEscapedAsGoDoes) {
   }
 }
 
-// The discovery documents of section 3.2.
+// The discovery documents: APIGroupList, APIGroup and APIResourceList.
 TEST(EncodeDiscoveryTest, ContractExamples) {
   const APIGroup custom{.name = "custom.metrics.k8s.io",
                         .versions = {{"custom.metrics.k8s.io/v1beta2", "v1beta2"},
@@ -294,7 +294,7 @@ TEST(EncodeVersionInfoTest, GoFieldOrder) {
             "\n");
 }
 
-// The examples of section 4.1.
+// Kubernetes Status documents for errors.
 TEST(EncodeStatusTest, ContractExamples) {
   struct Case {
     KubeStatus status;

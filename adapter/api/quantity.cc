@@ -1,7 +1,6 @@
 #include "adapter/api/quantity.h"
 
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <iterator>
 #include <string>
@@ -26,10 +25,6 @@ constexpr int kExactFractionDigits = 100;
 constexpr size_t kPrintBufferSize = 160;
 // DecimalSI suffixes for exponents -9, -6, ..., 18.
 constexpr std::string_view kDecimalSuffixes[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
-constexpr std::string_view kBinarySuffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-constexpr uint64_t kBinaryBase = 1024;
-// Go's parser caps BinarySI amounts at the largest int64.
-constexpr uint64_t kMaxBinaryAmount = static_cast<uint64_t>(INT64_MAX);
 
 // |value| * 10^9 rounded half away from zero, as decimal digits without leading zeros ("" for
 // zero), and the sign.
@@ -88,7 +83,7 @@ absl::StatusOr<NanoAmount> ToNanoAmount(double value) {
   return amount;
 }
 
-// Steps 1-5 of the canonical DecimalSI emission (contract section 1.7).
+// The canonical DecimalSI text, as Go's resource.Quantity marshals it.
 std::string DecimalSi(const NanoAmount& amount) {
   if (amount.nanos.empty()) {
     return "0";
@@ -116,39 +111,6 @@ absl::StatusOr<std::string> FormatDecimalQuantity(double value) {
     return amount.status();
   }
   return DecimalSi(*amount);
-}
-
-absl::StatusOr<std::string> FormatBinaryQuantity(double value) {
-  absl::StatusOr<NanoAmount> amount = ToNanoAmount(value);
-  if (!amount.ok()) {
-    return amount.status();
-  }
-  const std::string& nanos = amount->nanos;
-  if (nanos.size() <= static_cast<size_t>(kNanoDigits)) {
-    return DecimalSi(*amount);  // zero or below 1
-  }
-  const std::string_view integer(nanos.data(), nanos.size() - kNanoDigits);
-  const std::string_view fraction = std::string_view(nanos).substr(integer.size());
-  // 19 digits may still exceed kMaxBinaryAmount; 20 would overflow uint64 below.
-  constexpr size_t kMaxBinaryDigits = 19;
-  if (fraction.find_first_not_of('0') != std::string_view::npos ||
-      integer.size() > kMaxBinaryDigits) {
-    return DecimalSi(*amount);
-  }
-  uint64_t bytes = 0;
-  for (const char c : integer) {
-    bytes = bytes * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (bytes < kBinaryBase || bytes > kMaxBinaryAmount) {
-    return DecimalSi(*amount);
-  }
-  size_t power = 0;
-  while (bytes >= kBinaryBase && bytes % kBinaryBase == 0) {
-    bytes /= kBinaryBase;
-    ++power;
-  }
-  MA_CHECK(power < std::size(kBinarySuffixes));
-  return absl::StrCat(amount->negative ? "-" : "", bytes, ToAbsl(kBinarySuffixes[power]));
 }
 
 absl::StatusOr<std::string> FormatMetricValue(double value) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // Kubernetes resource.Quantity text for metric values: the canonical strings Go's Quantity
-// marshals to (k8s-metrics-contract.md section 1.7), so clients parse them back to the same value.
+// marshals to, so clients parse them back to the same value.
 
 #include <string>
 
@@ -20,13 +20,6 @@ inline constexpr double kMaxQuantityMagnitude = 1e21;
 // kInvalidArgument for NaN and infinities (apply the NaN policy first); kOutOfRange when
 // |value| >= kMaxQuantityMagnitude.
 absl::StatusOr<std::string> FormatDecimalQuantity(double value);
-
-// The canonical BinarySI string (memory in bytes): integers of magnitude >= 1024 use the
-// largest power-of-1024 suffix that divides them exactly ("2Ki", "1536Ki", "3Gi", "1023" is
-// "1023"); values between -1024 and 1024 and non-integers (after nano rounding) fall back to
-// DecimalSI as Go does ("1k", "500m"). Integers of magnitude >= 2^63, which Go's parser would
-// cap, are emitted as DecimalSI too. Errors as FormatDecimalQuantity.
-absl::StatusOr<std::string> FormatBinaryQuantity(double value);
 
 // A metric value as served to the HPA: DecimalSI at milli precision (rounded half away from zero),
 // which is the precision the HPA reads (Quantity.MilliValue), so "5000152596n" is served as "5".

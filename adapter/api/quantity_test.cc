@@ -14,7 +14,7 @@ struct Case {
   std::string expected;
 };
 
-// The worked examples of k8s-metrics-contract.md section 1.7, DecimalSI column.
+// DecimalSI strings as Go's resource.Quantity marshals them.
 TEST(FormatDecimalQuantityTest, ContractWorkedExamples) {
   const Case cases[] = {
       {0, "0"},
@@ -93,54 +93,9 @@ TEST(FormatDecimalQuantityTest, RejectsWhatAQuantityCannotHold) {
   };
   for (const ErrorCase& c : cases) {
     EXPECT_EQ(FormatDecimalQuantity(c.value).status().code(), c.code) << c.value;
-    EXPECT_EQ(FormatBinaryQuantity(c.value).status().code(), c.code) << c.value;
   }
   // The largest double below the limit still formats.
   EXPECT_TRUE(FormatDecimalQuantity(std::nextafter(1e21, 0.0)).ok());
-}
-
-// The worked examples of section 1.7, BinarySI column.
-TEST(FormatBinaryQuantityTest, ContractWorkedExamples) {
-  const Case cases[] = {
-      {512, "512"},
-      {1000, "1k"},
-      {1023, "1023"},
-      {1024, "1Ki"},
-      {1536, "1536"},
-      {2048, "2Ki"},
-      {1572864, "1536Ki"},
-      {1285398528, "1255272Ki"},
-      {3.0 * 1024 * 1024 * 1024, "3Gi"},
-      {1.5, "1500m"},
-      {-2048, "-2Ki"},
-  };
-  for (const Case& c : cases) {
-    absl::StatusOr<std::string> text = FormatBinaryQuantity(c.value);
-    ASSERT_TRUE(text.ok()) << c.value << ": " << text.status();
-    EXPECT_EQ(*text, c.expected) << c.value;
-  }
-}
-
-TEST(FormatBinaryQuantityTest, FallsBackToDecimalLikeGo) {
-  const Case cases[] = {
-      {0, "0"},
-      {3100, "3100"},
-      {0.5, "500m"},
-      {-1023, "-1023"},
-      {2048.5, "2048500m"},      // not an integer
-      {1024.0000000001, "1Ki"},  // an integer after nano rounding
-      {1048576, "1Mi"},
-      {1125899906842624.0, "1Pi"},                     // 2^50
-      {1152921504606846976.0, "1Ei"},                  // 2^60
-      {8070450532247928832.0, "7Ei"},                  // 7 * 2^60, below 2^63
-      {9223372036854775808.0, "9223372036854775808"},  // 2^63: Go would cap it
-      {1e20, "100E"},
-  };
-  for (const Case& c : cases) {
-    absl::StatusOr<std::string> text = FormatBinaryQuantity(c.value);
-    ASSERT_TRUE(text.ok()) << c.value << ": " << text.status();
-    EXPECT_EQ(*text, c.expected) << c.value;
-  }
 }
 
 TEST(FormatMetricValueTest, MilliPrecisionUnlessThatWouldBeZero) {

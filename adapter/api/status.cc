@@ -163,7 +163,7 @@ http::Response ForbiddenResponse(std::string_view message, std::string_view name
   return response;
 }
 
-http::Response NotFoundPathResponse(std::string_view /*path*/) {
+http::Response NotFoundPathResponse() {
   KubeStatus kube;
   kube.message = "the server could not find the requested resource";
   kube.reason = "NotFound";

@@ -1,9 +1,9 @@
 #pragma once
 
 // The single table from absl::Status to an HTTP status and a Kubernetes Status document
-// (aesthetics.md section 8.3). Client errors (4xx) show the status message, which was written for
-// the client; server errors (5xx) show a fixed safe message, because their text may carry backend
-// addresses or internals. The caller logs the detailed status.
+// (docs/security.md, "Errors shown to clients"). Client errors (4xx) show the status message,
+// which was written for the client; server errors (5xx) show a fixed safe message, because their
+// text may carry backend addresses or internals. The caller logs the detailed status.
 
 #include <string_view>
 
@@ -44,8 +44,8 @@ http::Response MethodNotAllowedResponse(std::string_view method, std::string_vie
 http::Response ForbiddenResponse(std::string_view message, std::string_view name,
                                  std::string_view group, std::string_view kind);
 
-// 404 NotFound for a path no route serves, with kube-apiserver's body for unknown paths. The path
-// is not echoed, as kube-apiserver does not.
-http::Response NotFoundPathResponse(std::string_view path);
+// 404 NotFound for a path no route serves, with kube-apiserver's body for unknown paths, which
+// does not echo the path.
+http::Response NotFoundPathResponse();
 
 }  // namespace ma::api

@@ -199,7 +199,7 @@ TEST(MethodNotAllowedResponseTest, Renders405) {
 }
 
 TEST(NotFoundPathResponseTest, RendersKubeApiserverBody) {
-  const http::Response response = NotFoundPathResponse("/nope/<script>");
+  const http::Response response = NotFoundPathResponse();
   EXPECT_EQ(response.status, 404);
   EXPECT_EQ(response.content_type, "application/json");
   EXPECT_EQ(response.body,

@@ -1,7 +1,7 @@
 #pragma once
 
 // Delegated authentication and authorization as `serve` assembles them from the flags and the
-// Kubernetes API (contract section 5): the extension-apiserver-authentication ConfigMap read at
+// Kubernetes API (docs/security.md): the extension-apiserver-authentication ConfigMap read at
 // start and followed after, merged with the flags; TokenReview and SubjectAccessReview on their
 // own clients; and the filter that puts both in front of the API handler.
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The command line: every flag of every subcommand, named as prometheus-adapter and the
-// Kubernetes generic apiserver name them (DESIGN.md section 3), gathered into one Options value.
+// Kubernetes generic apiserver name them (docs/design.md, "Interface contract"), gathered into one
+// Options value.
 
 #include <chrono>
 #include <cstddef>

@@ -1,8 +1,9 @@
 #pragma once
 
 // The JSON documents of delegated authentication and authorization: TokenReview and
-// SubjectAccessReview requests and their answers (contract sections 5.4 and 5.5), and the
-// extension-apiserver-authentication ConfigMap (section 5.2). RapidJSON stays inside the .cc.
+// SubjectAccessReview requests and their answers (authentication.k8s.io/v1 and
+// authorization.k8s.io/v1), and the extension-apiserver-authentication ConfigMap. RapidJSON stays
+// inside the .cc.
 
 #include <map>
 #include <string>

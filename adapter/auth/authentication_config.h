@@ -1,6 +1,6 @@
 #pragma once
 
-// Where the authentication settings come from (contract section 5.2): the
+// Where the authentication settings come from (docs/security.md, "Authentication"): the
 // kube-system/extension-apiserver-authentication ConfigMap that kube-apiserver writes, with the
 // flags taking precedence as in Go's DelegatingAuthenticationOptions.
 

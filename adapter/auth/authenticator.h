@@ -1,6 +1,6 @@
 #pragma once
 
-// The delegating authenticator chain (contract section 5.3): front proxy, then x509 client
+// The delegating authenticator chain (docs/security.md): front proxy, then x509 client
 // certificate, then bearer token; the first that succeeds names the user, who joins
 // system:authenticated. A request that none applies to is system:anonymous; one that some
 // refused and none accepted is a 401.

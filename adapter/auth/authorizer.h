@@ -1,6 +1,6 @@
 #pragma once
 
-// Delegated authorization (contract section 5.5), as Go's delegating authorizer chains it:
+// Delegated authorization (docs/security.md), as Go's delegating authorizer chains it:
 // always-allowed groups (system:masters), always-allowed non-resource paths, then a
 // SubjectAccessReview to kube-apiserver, cached.
 

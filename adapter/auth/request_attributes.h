@@ -1,7 +1,8 @@
 #pragma once
 
-// What a request asks to do, classified as a Go apiserver's RequestInfoFactory does (contract
-// section 2.6): the attributes of its SubjectAccessReview and of its 403 message.
+// What a request asks to do, classified as a Go apiserver's RequestInfoFactory does (the table in
+// docs/security.md, "Authorization"): the attributes of its SubjectAccessReview and of its 403
+// message.
 
 #include <string>
 

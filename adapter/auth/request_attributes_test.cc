@@ -45,7 +45,7 @@ RequestAttributes NonResource(std::string path) {
   return a;
 }
 
-// The rows of contract section 2.6, plus the non-resource shapes.
+// The rows of the attribute table in docs/security.md, plus the non-resource shapes.
 TEST(RequestAttributesTest, ClassifiesAsTheGoRequestInfoFactory) {
   const std::string cm = "/apis/custom.metrics.k8s.io/v1beta2/";
   const std::string em = "/apis/external.metrics.k8s.io/v1beta1/";

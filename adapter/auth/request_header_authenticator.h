@@ -1,6 +1,6 @@
 #pragma once
 
-// The front-proxy authenticator (contract section 5.3, step 1): kube-apiserver's aggregator
+// The front-proxy authenticator (the chain's first step): kube-apiserver's aggregator
 // proves itself with a client certificate from the request-header CA and names the user in
 // X-Remote-User, X-Remote-Group and X-Remote-Extra-* headers.
 

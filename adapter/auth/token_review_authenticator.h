@@ -1,7 +1,7 @@
 #pragma once
 
-// The bearer-token authenticator (contract sections 5.3 step 3 and 5.4): `Authorization: Bearer`
-// tokens are checked by kube-apiserver through a TokenReview, and the answers are cached.
+// The bearer-token authenticator (the chain's third step): `Authorization: Bearer` tokens are
+// checked by kube-apiserver through a TokenReview, and the answers are cached.
 
 #include <chrono>
 #include <functional>

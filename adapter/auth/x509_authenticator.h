@@ -1,6 +1,6 @@
 #pragma once
 
-// The x509 client-certificate authenticator (contract section 5.3, step 2): a certificate from
+// The x509 client-certificate authenticator (the chain's second step): a certificate from
 // the --client-ca-file bundle names the user in its CN and the groups in its O values. The
 // server has already verified the chain (adapter/server/client_cert_verifier.h).
 

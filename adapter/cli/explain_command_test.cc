@@ -19,7 +19,7 @@ struct ExplainCase {
 };
 
 // The expected queries are what prometheus-adapter sends for the same rules and request
-// (its walkthrough shows the first one), with the deliberate differences of DESIGN.md section 5.
+// (its walkthrough shows the first one), with the deliberate differences of docs/design.md.
 TEST(ExplainTest, PrintsThePromQLForEachRequestForm) {
   const ExplainCase cases[] = {
       {"/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/%2A/http_requests_per_second"

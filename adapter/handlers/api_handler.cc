@@ -126,7 +126,7 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
                                                const absl::StatusOr<Route>& route) {
   if (!route.ok()) {
     if (route.status().code() == absl::StatusCode::kNotFound) {
-      co_return api::NotFoundPathResponse(request.path);
+      co_return api::NotFoundPathResponse();
     }
     co_return ErrorResponse(request, route.status());
   }
@@ -159,9 +159,9 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
       co_return Text(200, metrics_.Serialize(), kMetricsContentType);
     case RouteKind::kOpenApi:
       // No OpenAPI spec: the aggregator takes a 404 as "none".
-      co_return api::NotFoundPathResponse(request.path);
+      co_return api::NotFoundPathResponse();
   }
-  co_return api::NotFoundPathResponse(request.path);
+  co_return api::NotFoundPathResponse();
 }
 
 async::Task<absl::StatusOr<model::QueryResult>> ApiHandler::Query(std::string promql) {
@@ -242,7 +242,7 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
                         : Text(500, Cat("[-]", check.name, " failed: reason withheld\n"));
       }
     }
-    return api::NotFoundPathResponse(request.path);
+    return api::NotFoundPathResponse();
   }
   bool all_ok = true;
   std::string verbose;

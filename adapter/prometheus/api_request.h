@@ -1,8 +1,8 @@
 #pragma once
 
-// How a Prometheus API call is put on the wire, exactly as prometheus-adapter's Go client does it
-// (reference/prometheus-adapter.md section 9): path.Join of the base path and the endpoint,
-// url.Values.Encode parameters, seconds with millisecond precision.
+// How a Prometheus API call is put on the wire, exactly as prometheus-adapter's Go client does it:
+// path.Join of the base path and the endpoint, url.Values.Encode parameters, seconds with
+// millisecond precision.
 
 #include <chrono>
 #include <cstddef>

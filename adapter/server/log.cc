@@ -8,8 +8,4 @@ void LogError(std::string_view message, const char* file, int line) {
   telemetry::LogMessage(telemetry::Severity::kError, file, line).stream() << message;
 }
 
-void LogWarning(std::string_view message, const char* file, int line) {
-  telemetry::LogMessage(telemetry::Severity::kWarning, file, line).stream() << message;
-}
-
 }  // namespace ma::server

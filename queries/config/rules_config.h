@@ -1,8 +1,8 @@
 #pragma once
 
 // The rules file as written: plain structs mirroring prometheus-adapter's YAML schema
-// (prometheus-adapter.md section 2), each field with its source position so that later semantic
-// checks (queries/rules) can point at the offending line and column.
+// (docs/config.md), each field with its source position so that later semantic checks
+// (queries/rules) can point at the offending line and column.
 
 #include <cstddef>
 #include <optional>

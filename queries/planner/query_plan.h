@@ -1,8 +1,8 @@
 #pragma once
 
 // Query planning: a metrics API request plus the current registry snapshot becomes the one PromQL
-// query prometheus-adapter would send (prometheus-adapter.md section 8), and the query's result
-// becomes the values to report. Both halves are pure.
+// query prometheus-adapter would send for it, and the query's result becomes the values to report.
+// Both halves are pure.
 
 #include <cstdint>
 #include <memory>
@@ -82,17 +82,17 @@ struct ExternalValue {
   int64_t timestamp_ms = 0;
 };
 
-// Maps an instant-query result to object values (sections 8.1 and 8.2). A by-name request with no
-// finite value for its object is kNotFound ("the server could not find the metric m for pods
+// Maps an instant-query result to object values, as prometheus-adapter does. A by-name request with
+// no finite value for its object is kNotFound ("the server could not find the metric m for pods
 // web-1");
 // `*` requests list the objects that have a finite value, in request order (all_objects: sorted).
-// NaN and infinities are never reported as numbers: DESIGN.md section 5.
+// NaN and infinities are never reported as numbers (docs/design.md, "Where we differ").
 absl::StatusOr<std::vector<ObjectValue>> MapCustomResult(const CustomPlan& plan,
                                                          const model::QueryResult& result);
 
-// One value per sample (section 8.5). Any NaN or infinite sample fails the whole request
-// (kNotFound, naming the series): the HPA adds external values up, so dropping one would be
-// silently wrong.
+// One value per sample, as prometheus-adapter reports external metrics. Any NaN or infinite sample
+// fails the whole request (kNotFound, naming the series): the HPA adds external values up, so
+// dropping one would be silently wrong.
 absl::StatusOr<std::vector<ExternalValue>> MapExternalResult(const ExternalPlan& plan,
                                                              const model::QueryResult& result);
 

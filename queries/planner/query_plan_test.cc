@@ -75,7 +75,7 @@ struct CustomCase {
 };
 
 // The expected queries are prometheus-adapter's own (series_registry_test.go), except that
-// several object names are regex-escaped (DESIGN.md section 5) — these names have nothing to
+// several object names are regex-escaped (docs/design.md) — these names have nothing to
 // escape, so the text is identical.
 TEST(PlanCustomTest, MatchesPrometheusAdapterForConfigGenRules) {
   const auto registry =

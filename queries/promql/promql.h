@@ -37,7 +37,7 @@ std::string LabelMatchesNone(std::string_view name, const std::vector<std::strin
 std::string ObjectNamesMatcher(std::string_view label, const std::vector<std::string>& names);
 
 // Converts a Kubernetes label selector into matchers, one per requirement in selector order
-// (prometheus-adapter.md section 7). kInvalidArgument naming the key when a key is not a valid
+// (as prometheus-adapter converts them). kInvalidArgument naming the key when a key is not a valid
 // PromQL label name, or naming the operator for > and < ("operator not supported by prometheus").
 absl::StatusOr<std::vector<std::string>> SelectorMatchers(const selector::LabelSelector& selector);
 

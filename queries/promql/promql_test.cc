@@ -96,7 +96,7 @@ TEST(SelectorMatchersTest, EveryRowOfTheConversionTable) {
     std::string selector;
     std::vector<std::string> want;
   };
-  // prometheus-adapter.md section 7, with DESIGN.md section 5's regex escaping.
+  // prometheus-adapter's conversion, with our regex escaping (docs/design.md, "Where we differ").
   const Case cases[] = {
       {"", {}},
       {"k=v", {R"(k="v")"}},

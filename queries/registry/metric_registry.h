@@ -1,9 +1,9 @@
 #pragma once
 
 // Which API metrics exist and which Prometheus series and rule serve each (prometheus-adapter's
-// series registry, section 4.3 of prometheus-adapter.md), built from the series that the
-// discovery relist found. A registry is an immutable snapshot: the relister builds a new one and
-// swaps it in while requests keep reading the one they took.
+// series registry), built from the series that the discovery relist found. A registry is an
+// immutable snapshot: the relister builds a new one and swaps it in while requests keep reading
+// the one they took.
 
 #include <map>
 #include <memory>

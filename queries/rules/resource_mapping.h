@@ -1,8 +1,8 @@
 #pragma once
 
 // The association between Prometheus label names and Kubernetes group-resources of one rule
-// (prometheus-adapter.md section 4): explicit `overrides` and a generic `template` such as
-// `kube_<<.Group>>_<<.Resource>>`, in both directions.
+// (docs/config.md, "How labels become resources"): explicit `overrides` and a generic `template`
+// such as `kube_<<.Group>>_<<.Resource>>`, in both directions.
 
 #include <map>
 #include <memory>
@@ -43,15 +43,13 @@ class ResourceMapping {
       std::vector<Override> overrides, std::optional<tmpl::Template> label_template,
       std::shared_ptr<const model::ResourceMapper> mapper);
 
-  // The label that holds names of `resource` (section 4.1): the override, else the template
-  // rendered with the sanitised group and the singular resource. kFailedPrecondition when neither
-  // exists, or the result is not a valid Prometheus label name.
+  // The label that holds names of `resource` (the request direction): the override, else the
+  // template rendered with the sanitised group and the singular resource. kFailedPrecondition when
+  // neither exists, or the result is not a valid Prometheus label name.
   absl::StatusOr<std::string> LabelForResource(const model::GroupResource& resource) const;
 
-  // Section 4.2: which resources the label names of one series stand for.
+  // The discovery direction: which resources the label names of one series stand for.
   SeriesResources ResourcesForLabels(const model::LabelSet& labels) const;
-
-  bool has_template() const { return label_template_.has_value(); }
 
  private:
   std::optional<model::ResourceInfo> ResourceForLabel(std::string_view label,

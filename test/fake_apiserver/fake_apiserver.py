@@ -1,9 +1,9 @@
 """A fake kube-apiserver for tests: HTTPS, LIST/WATCH, discovery, TokenReview, SubjectAccessReview.
 
 No kube-apiserver can be installed on the test machines, so this is the one fake of an external
-system the project allows (DESIGN.md §6). Its fidelity is proven by pointing real `kubectl` at it
-(test/integration/test_fake_apiserver.py). It answers with the JSON shapes of kube-apiserver
-v1.32 (reference/k8s-metrics-contract.md §3-§5):
+system the project allows (docs/design.md, "How we test"). Its fidelity is proven by pointing real
+`kubectl` at it (test/integration/test_fake_apiserver.py). It answers with the JSON shapes of
+kube-apiserver v1.32:
 
   * discovery: /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>, /version; the
     aggregated-discovery Accept types are not served, so clients fall back to these documents,
@@ -692,7 +692,7 @@ class FakeApiServer:
                                      username_headers=("X-Remote-User",),
                                      group_headers=("X-Remote-Group",),
                                      extra_headers_prefix=("X-Remote-Extra-",)):
-        """kube-system/extension-apiserver-authentication as kube-apiserver writes it (§5.2)."""
+        """kube-system/extension-apiserver-authentication as kube-apiserver writes it."""
         data = {}
         if client_ca_file:
             data["client-ca-file"] = pathlib.Path(client_ca_file).read_text(encoding="utf-8")

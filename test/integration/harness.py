@@ -292,7 +292,7 @@ _QUANTITY_SUFFIXES = {
 
 
 def parse_quantity(text):
-    """Exact value of a Kubernetes Quantity string (k8s-metrics-contract.md §1.7 grammar)."""
+    """Exact value of a Kubernetes Quantity string (resource.Quantity's grammar)."""
     m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?",
                      text)
     if not m:
@@ -305,7 +305,7 @@ def parse_quantity(text):
 
 
 def canonical_quantity(value):
-    """The DecimalSI string the contract (§1.7 emission algorithm) requires for value."""
+    """The canonical DecimalSI string of value, as Go's resource.Quantity marshals it."""
     v = decimal.Decimal(value).quantize(decimal.Decimal("1e-9"), rounding=decimal.ROUND_UP)
     if v == 0:
         return "0"
@@ -576,7 +576,7 @@ class Cluster:
                                                 self.pki.client_crt, self.pki.client_key)
 
     def kube_args(self):
-        """The adapter's flags for the Kubernetes side (DESIGN.md §3), pointing at the fake."""
+        """The adapter's flags for the Kubernetes side (docs/design.md), pointing at the fake."""
         kubeconfig = self.fake_kubeconfig
         args = [f"--lister-kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1"]

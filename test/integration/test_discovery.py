@@ -12,7 +12,7 @@ import harness
 
 CUSTOM = "custom.metrics.k8s.io"
 EXTERNAL = "external.metrics.k8s.io"
-CUSTOM_VERSIONS = ["v1beta2", "v1beta1"]  # preference order (contract section 3.2)
+CUSTOM_VERSIONS = ["v1beta2", "v1beta1"]  # preference order: the newest first
 
 # API metric -> namespaced, as the integration rules and series define them.
 EXPECTED_CUSTOM = {
@@ -120,7 +120,7 @@ class DiscoveryTest(harness.ClusterTestCase):
                     self.assertEqual(entry["verbs"], ["get"], entry)
                     self.assertEqual(entry["singularName"], "", entry)
                 # The aggregator drops a group-version whose entries disagree on the scope of
-                # one parent resource (contract section 3.2).
+                # one parent resource.
                 scope = {}
                 for entry in doc["resources"]:
                     parent = entry["name"].split("/", 1)[0]

@@ -171,7 +171,7 @@ class TlsClientsTest(unittest.TestCase):
 
 
 class QuantityTest(unittest.TestCase):
-    """The helpers the adapter tests compare values with, against the contract's §1.7 table."""
+    """The helpers the adapter tests compare values with, against Go's Quantity strings."""
 
     CASES = [("0", "0"), ("1", "1"), ("999", "999"), ("1000", "1k"), ("1500", "1500"),
              ("1200000", "1200k"), ("2000000", "2M"), ("0.1", "100m"), ("0.25", "250m"),

@@ -1,9 +1,8 @@
 """Delegated authentication and authorization of the real adapter against the fake kube-apiserver.
 
-Issue 4, item 6, over real TLS with generated certificates (reference/k8s-metrics-contract.md
-§5): an aggregator-style request (front-proxy certificate and X-Remote-* headers) is allowed
-after a SubjectAccessReview with exactly the identity and attributes the headers and the URL
-carry; a front-proxy certificate with a CN outside --requestheader-allowed-names gets 401; a
+Issue 4, item 6, over real TLS with generated certificates (docs/security.md): an aggregator-style
+request (front-proxy certificate and X-Remote-* headers) is allowed after a SubjectAccessReview
+with exactly the identity and attributes the headers and the URL carry; a front-proxy certificate with a CN outside --requestheader-allowed-names gets 401; a
 request without credentials is anonymous and gets the SAR's 403; a bearer token goes through a
 TokenReview. The fake records every review, so the tests assert on what the adapter sent.
 
@@ -48,7 +47,7 @@ def _proxy_headers(user, groups, extra=None):
 
 
 def _external_attributes(namespace, metric):
-    """SAR resourceAttributes of an external metric request (contract §2.6: verb list)."""
+    """SAR resourceAttributes of an external metric request (verb list: docs/security.md)."""
     return {"namespace": namespace, "verb": "list", "group": EXTERNAL_GROUP,
             "version": "v1beta1", "resource": metric}
 
@@ -75,7 +74,7 @@ class KubeAuthTest(harness.ClusterTestCase):
         self.assertEqual(attrs.get("subresource", ""), "", review)
 
     def _assert_label_selector(self, review, key, values):
-        # Newer servers send the parsed selector (contract §5.5); omitting it is allowed.
+        # Newer servers send the parsed selector; omitting it is allowed.
         selector = review["resourceAttributes"].get("labelSelector")
         if selector is not None:
             self.assertEqual(selector, {"requirements": [
@@ -156,7 +155,7 @@ class KubeAuthTest(harness.ClusterTestCase):
         self.assertEqual([t["token"] for t in token_reviews], [token])
         reviews = self._reviews_of(user)
         self.assertEqual(len(reviews), 1, self.fake.access_reviews())
-        # Every authenticated user is in system:authenticated (contract §5.3, rule 5).
+        # Every authenticated user is in system:authenticated.
         self.assertEqual(reviews[0]["groups"], groups + ["system:authenticated"])
         self.assertEqual(reviews[0].get("uid"), "3f1c-reader")
         self._assert_attributes(reviews[0], _external_attributes("shop", "queue_depth"))
@@ -181,7 +180,7 @@ class KubeAuthTest(harness.ClusterTestCase):
 
 class KubeAuthFromConfigMapTest(KubeAuthTest):
     """The same, with no CA flags: the adapter reads both CAs, the allowed names and the header
-    names from kube-system/extension-apiserver-authentication on the fake (contract §5.2)."""
+    names from kube-system/extension-apiserver-authentication on the fake."""
     cluster_options = {"kube": True, "kube_auth_flags": False}
 
 
