@@ -7,16 +7,18 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "adapter/auth/fake_api_client.h"
-#include "adapter/auth/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
 #include "test/testing/run_task.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -5,13 +5,17 @@
 #include <map>
 #include <string>
 
-#include "adapter/auth/fake_api_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -41,7 +45,7 @@ std::string WriteFile(const std::string& name, const std::string& text) {
 TEST(AuthenticationConfigTest, FromTheConfigMap) {
   absl::StatusOr<AuthenticationConfig> config =
       MergeAuthenticationConfig(AuthenticationFlags{}, KubeadmConfigMap());
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->client_ca_pem, kClientPem);
   EXPECT_EQ(config->requestheader_ca_pem, kProxyPem);
   EXPECT_THAT(config->request_header.allowed_names, ElementsAre("front-proxy-client"));
@@ -58,7 +62,7 @@ TEST(AuthenticationConfigTest, FromTheConfigMap) {
 TEST(AuthenticationConfigTest, EmptyConfigMapMeansNoCertificates) {
   absl::StatusOr<AuthenticationConfig> config =
       MergeAuthenticationConfig(AuthenticationFlags{}, {});
-  ASSERT_TRUE(config.ok());
+  ASSERT_THAT(config, IsOk());
   EXPECT_FALSE(config->Settings().client_ca);
   EXPECT_FALSE(config->Settings().request_header.has_value());
 }
@@ -70,7 +74,7 @@ TEST(AuthenticationConfigTest, FlagsOverrideTheConfigMap) {
   flags.requestheader_allowed_names = {"aggregator"};
   absl::StatusOr<AuthenticationConfig> config =
       MergeAuthenticationConfig(flags, KubeadmConfigMap());
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->client_ca_pem, "FLAG CLIENT CA");
   EXPECT_EQ(config->requestheader_ca_pem, "FLAG PROXY CA");
   EXPECT_THAT(config->request_header.allowed_names, ElementsAre("aggregator"));
@@ -83,7 +87,7 @@ TEST(AuthenticationConfigTest, OnlyTheClientCaFlagKeepsTheConfigMapFrontProxy) {
   flags.client_ca_file = WriteFile("client-ca-only.pem", "FLAG CLIENT CA");
   absl::StatusOr<AuthenticationConfig> config =
       MergeAuthenticationConfig(flags, KubeadmConfigMap());
-  ASSERT_TRUE(config.ok());
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->client_ca_pem, "FLAG CLIENT CA");
   EXPECT_EQ(config->requestheader_ca_pem, kProxyPem);
 }
@@ -104,8 +108,7 @@ TEST(AuthenticationConfigTest, Errors) {
   };
   for (const Case& c : cases) {
     absl::StatusOr<AuthenticationConfig> config = MergeAuthenticationConfig(c.flags, c.data);
-    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.message_part));
+    EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message_part)));
   }
 }
 

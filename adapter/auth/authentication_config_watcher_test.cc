@@ -3,20 +3,21 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "adapter/auth/fake_api_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_api_client.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -72,39 +73,20 @@ TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurat
 }
 
 // Answers the LIST of the ConfigMap collection; WATCH streams end at once.
-class ListingApiClient final : public kube::ApiClient {
- public:
-  void Call(kube::ApiRequest request, kube::ApiCallback done) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      paths_.push_back(request.path);
-    }
-    if (!absl::StartsWith(request.path, "/api/v1/namespaces/kube-system/configmaps?")) {
-      done(kube::ApiResponse{404, "{}"});
-      return;
-    }
-    done(kube::ApiResponse{
-        200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7"},)"
-             R"("items":[{"metadata":{"name":"extension-apiserver-authentication",)"
-             R"("namespace":"kube-system","uid":"u","resourceVersion":"7"},)"
-             R"("data":{"client-ca-file":"CLIENT CA"}}]})"});
-  }
-  void Stream(kube::ApiRequest /*request*/, kube::LineCallback /*on_line*/,
-              kube::StreamDone done) override {
-    done(absl::OkStatus(), 200);
-  }
-  std::vector<std::string> paths() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return paths_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> paths_;
-};
+void ScriptConfigMapCollection(FakeApiClient& client) {
+  constexpr std::string_view kCollection = "/api/v1/namespaces/kube-system/configmaps";
+  client.SetJson(std::string(kCollection),
+                 R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7"},)"
+                 R"("items":[{"metadata":{"name":"extension-apiserver-authentication",)"
+                 R"("namespace":"kube-system","uid":"u","resourceVersion":"7"},)"
+                 R"("data":{"client-ca-file":"CLIENT CA"}}]})");
+  client.SetStream(std::string(kCollection),
+                   {.lines = {}, .end = absl::OkStatus(), .http_status = 200});
+}
 
 TEST(AuthenticationConfigWatcherTest, ListsTheConfigMapByName) {
-  ListingApiClient client;
+  FakeApiClient client;
+  ScriptConfigMapCollection(client);
   absl::Notification changed;
   AuthenticationConfig seen;
   AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},

@@ -5,14 +5,19 @@
 #include <string>
 #include <utility>
 
-#include "adapter/auth/fake_api_client.h"
-#include "adapter/auth/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -106,10 +111,10 @@ TEST(AuthenticatorTest, ChainAsGoUnionsIt) {
     Authenticator authenticator(c.settings, nullptr);
     absl::StatusOr<UserInfo> user = AuthenticateNow(authenticator, c.request);
     if (!c.want_user.has_value()) {
-      EXPECT_EQ(user.status().code(), absl::StatusCode::kUnauthenticated) << c.name;
+      EXPECT_THAT(user, StatusIs(absl::StatusCode::kUnauthenticated));
       continue;
     }
-    ASSERT_TRUE(user.ok()) << c.name << ": " << user.status();
+    ASSERT_THAT(user, IsOk()) << c.name << ": " << user.status();
     EXPECT_EQ(user->name, *c.want_user) << c.name;
     EXPECT_EQ(user->groups, c.want_groups) << c.name;
   }
@@ -126,7 +131,7 @@ TEST(AuthenticatorTest, BearerTokensAreReviewedLast) {
   http::Request request;
   request.headers.emplace_back("authorization", "Bearer t");
   absl::StatusOr<UserInfo> user = AuthenticateNow(authenticator, request);
-  ASSERT_TRUE(user.ok()) << user.status();
+  ASSERT_THAT(user, IsOk());
   EXPECT_EQ(user->name, "sa");
   EXPECT_THAT(user->groups, ElementsAre("system:authenticated"));
 

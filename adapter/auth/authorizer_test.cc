@@ -5,14 +5,19 @@
 #include <utility>
 #include <vector>
 
-#include "adapter/auth/fake_api_client.h"
-#include "adapter/auth/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using ::testing::HasSubstr;
 
 UserInfo User(std::string name, std::vector<std::string> groups = {}) {
@@ -55,7 +60,7 @@ std::unique_ptr<Authorizer> Make(kube::ApiClient* client, AuthorizerOptions opti
                                  const Clock& clock) {
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
       Authorizer::Create(client, std::move(options), clock);
-  EXPECT_TRUE(authorizer.ok()) << authorizer.status();
+  EXPECT_THAT(authorizer, IsOk());
   return *std::move(authorizer);
 }
 
@@ -78,7 +83,7 @@ TEST(AuthorizerTest, AlwaysAllowedWithoutAReview) {
   };
   for (const Case& c : cases) {
     absl::StatusOr<Authorization> result = Decide(*authorizer, c.user, c.attributes);
-    ASSERT_TRUE(result.ok()) << c.attributes.path;
+    ASSERT_THAT(result, IsOk()) << c.attributes.path;
     EXPECT_EQ(result->decision, Decision::kAllow) << c.attributes.path;
   }
   EXPECT_EQ(client.calls(), 0u);
@@ -95,7 +100,7 @@ TEST(AuthorizerTest, PathsAreNotAlwaysAllowedForResourceRequestsOrOtherPaths) {
   for (const RequestAttributes& attributes :
        {PathRequest("/healthzz"), PathRequest("/metrics"), healthz_resource}) {
     absl::StatusOr<Authorization> result = Decide(*authorizer, User("jane"), attributes);
-    ASSERT_TRUE(result.ok());
+    ASSERT_THAT(result, IsOk());
     EXPECT_EQ(result->decision, Decision::kNoOpinion) << attributes.path;
   }
   EXPECT_EQ(client.calls(), 3u);
@@ -106,8 +111,7 @@ TEST(AuthorizerTest, InvalidAlwaysAllowPath) {
   options.always_allow_paths = {"/a*b"};
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
       Authorizer::Create(nullptr, options, SystemClock::Get());
-  EXPECT_EQ(authorizer.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(authorizer.status().message()), HasSubstr("\"/a*b\""));
+  EXPECT_THAT(authorizer, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"/a*b\"")));
 }
 
 TEST(AuthorizerTest, ReviewDecisions) {

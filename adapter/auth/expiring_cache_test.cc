@@ -4,12 +4,13 @@
 #include <optional>
 #include <string>
 
-#include "adapter/auth/fake_clock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_clock.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeClock;
 using std::chrono::seconds;
 
 TEST(ExpiringCacheTest, EntriesExpireAfterTheirTtl) {

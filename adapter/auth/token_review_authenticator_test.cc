@@ -5,14 +5,19 @@
 #include <utility>
 #include <vector>
 
-#include "adapter/auth/fake_api_client.h"
-#include "adapter/auth/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::auth {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -65,7 +70,7 @@ TEST(TokenReviewAuthenticatorTest, SendsTheReviewAndReturnsTheUser) {
   TokenReviewAuthenticator authenticator(client, TokenReviewOptions{}, clock);
   absl::StatusOr<std::optional<UserInfo>> user =
       AuthenticateNow(authenticator, WithAuthorization("Bearer secret-token"));
-  ASSERT_TRUE(user.ok()) << user.status();
+  ASSERT_THAT(user, IsOk());
   ASSERT_TRUE(user->has_value());
   EXPECT_EQ((*user)->name, "system:serviceaccount:kube-system:hpa");
   EXPECT_EQ((*user)->uid, "u-1");
@@ -83,7 +88,7 @@ TEST(TokenReviewAuthenticatorTest, NoBearerTokenDoesNotApply) {
   FakeApiClient client;
   TokenReviewAuthenticator authenticator(client, TokenReviewOptions{});
   absl::StatusOr<std::optional<UserInfo>> user = AuthenticateNow(authenticator, http::Request{});
-  ASSERT_TRUE(user.ok());
+  ASSERT_THAT(user, IsOk());
   EXPECT_FALSE(user->has_value());
   EXPECT_EQ(client.calls(), 0u);
 }
@@ -133,7 +138,7 @@ TEST(TokenReviewAuthenticatorTest, RefusalsAndFailuresAreUnauthenticated) {
     TokenReviewAuthenticator authenticator(client, TokenReviewOptions{}, clock);
     const http::Request request = WithAuthorization("Bearer the-secret");
     absl::StatusOr<std::optional<UserInfo>> user = AuthenticateNow(authenticator, request);
-    EXPECT_EQ(user.status().code(), absl::StatusCode::kUnauthenticated) << c.name;
+    EXPECT_THAT(user, StatusIs(absl::StatusCode::kUnauthenticated));
     EXPECT_THAT(std::string(user.status().message()), HasSubstr(c.message_part)) << c.name;
     EXPECT_THAT(std::string(user.status().message()), Not(HasSubstr("the-secret"))) << c.name;
     EXPECT_FALSE(AuthenticateNow(authenticator, request).ok()) << c.name;

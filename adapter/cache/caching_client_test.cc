@@ -9,12 +9,15 @@
 #include <thread>
 #include <vector>
 
-#include "adapter/cache/fake_clock.h"
 #include "queries/base/strings.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/fake_prometheus_client.h"
 
 namespace ma::cache {
 namespace {
 
+using ::ma::testing::FakeClock;
+using ::ma::testing::FakePrometheusClient;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
@@ -28,84 +31,6 @@ model::QueryResult Value(double value, int64_t timestamp_ms = kSampleTimestampMs
   return result;
 }
 
-// A backend that answers at once with the configured result, or holds every query until the
-// test completes it.
-class FakeBackend final : public prometheus::Client {
- public:
-  void Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
-             prometheus::QueryCallback done) override {
-    Result answer;
-    {
-      absl::MutexLock lock(&mu_);
-      ++calls_[promql];
-      if (hold_) {
-        pending_.push_back(std::move(done));
-        return;
-      }
-      answer = answer_;
-    }
-    done(std::move(answer));
-  }
-  void Series(std::string /*match*/, std::chrono::system_clock::time_point /*start*/,
-              prometheus::SeriesCallback done) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++series_calls_;
-    }
-    done(std::vector<model::Series>(2));
-  }
-
-  void Answer(Result answer) {
-    absl::MutexLock lock(&mu_);
-    answer_ = std::move(answer);
-  }
-  void Hold() {
-    absl::MutexLock lock(&mu_);
-    hold_ = true;
-  }
-  // Answers every held query with `answer` and stops holding.
-  void Release(const Result& answer) {
-    std::vector<prometheus::QueryCallback> pending;
-    {
-      absl::MutexLock lock(&mu_);
-      hold_ = false;
-      answer_ = answer;
-      pending.swap(pending_);
-    }
-    for (auto& done : pending) {
-      done(answer);
-    }
-  }
-  int calls(const std::string& promql) const {
-    absl::MutexLock lock(&mu_);
-    const auto it = calls_.find(promql);
-    return it == calls_.end() ? 0 : it->second;
-  }
-  int total_calls() const {
-    absl::MutexLock lock(&mu_);
-    int total = 0;
-    for (const auto& [_, n] : calls_) total += n;
-    return total;
-  }
-  int series_calls() const {
-    absl::MutexLock lock(&mu_);
-    return series_calls_;
-  }
-  // Held queries not answered yet.
-  int pending() const {
-    absl::MutexLock lock(&mu_);
-    return static_cast<int>(pending_.size());
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  bool hold_ ABSL_GUARDED_BY(mu_) = false;
-  Result answer_ ABSL_GUARDED_BY(mu_) = Value(1);
-  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
-  int series_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<prometheus::QueryCallback> pending_ ABSL_GUARDED_BY(mu_);
-};
-
 CacheOptions Options(milliseconds ttl = seconds(10), milliseconds max_stale = seconds(30)) {
   CacheOptions o;
   o.ttl = ttl;
@@ -117,6 +42,12 @@ CacheOptions Options(milliseconds ttl = seconds(10), milliseconds max_stale = se
 
 class CachingClientTest : public ::testing::Test {
  protected:
+  // The backend answers every query at once with Value(1) until a test says otherwise.
+  CachingClientTest() {
+    backend_.SetDefaultQueryAnswer(Value(1));
+    backend_.SetDefaultSeriesAnswer(std::vector<model::Series>(2));
+  }
+
   // The result of one Query, which these tests' backend answers synchronously.
   Result Read(CachingClient& cache, const std::string& promql) {
     std::optional<Result> got;
@@ -127,7 +58,7 @@ class CachingClientTest : public ::testing::Test {
   std::string Metrics() const { return metrics_.Serialize(); }
 
   FakeClock clock_;
-  FakeBackend backend_;
+  FakePrometheusClient backend_;
   telemetry::AdapterMetrics metrics_{"v", "c"};
 };
 
@@ -138,7 +69,7 @@ int64_t TimestampOf(const Result& r) {
 
 TEST_F(CachingClientTest, HitWithinTtlKeepsTheSampleTimestamp) {
   CachingClient cache(backend_, metrics_, Options(), clock_);
-  backend_.Answer(Value(7));
+  backend_.SetDefaultQueryAnswer(Value(7));
   struct Step {
     milliseconds advance;
     int want_calls;
@@ -172,7 +103,7 @@ TEST_F(CachingClientTest, QueryTimeIsNotPartOfTheKey) {
 
 TEST_F(CachingClientTest, EmptyResultIsAValue) {
   CachingClient cache(backend_, metrics_, Options(), clock_);
-  backend_.Answer(model::QueryResult{});
+  backend_.SetDefaultQueryAnswer(model::QueryResult{});
   EXPECT_TRUE(Read(cache, "absent").ok());
   clock_.Advance(seconds(5));
   const Result r = Read(cache, "absent");
@@ -359,7 +290,7 @@ TEST_F(CachingClientTest, KeysFirstReadTogetherRefreshAtDifferentPhases) {
 TEST_F(CachingClientTest, RefreshSlowerThanTheLeadIsJoinedNotServedExpired) {
   const milliseconds ttl = seconds(10);
   CachingClient cache(backend_, metrics_, Options(ttl, seconds(30)), clock_);
-  backend_.Answer(Value(1));
+  backend_.SetDefaultQueryAnswer(Value(1));
   ASSERT_TRUE(Read(cache, "q").ok());  // latency 0: the lead is the 10 ms of slack
   backend_.Hold();
   milliseconds t(0);
@@ -388,9 +319,9 @@ TEST_F(CachingClientTest, ServesStaleWithinMaxStaleThenFails) {
   auto options = Options(seconds(10), seconds(30));
   options.breaker.failure_threshold = 1000;  // this test is about staleness alone
   CachingClient cache(backend_, metrics_, options, clock_);
-  backend_.Answer(Value(5, 777'000));
+  backend_.SetDefaultQueryAnswer(Value(5, 777'000));
   ASSERT_TRUE(Read(cache, "q").ok());
-  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("connect: connection refused"));
   struct Step {
     milliseconds at;
     absl::StatusCode want;
@@ -414,7 +345,7 @@ TEST_F(CachingClientTest, ServesStaleWithinMaxStaleThenFails) {
   EXPECT_EQ(backend_.calls("q"), 5);
   EXPECT_THAT(Metrics(),
               HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 2)"));
-  backend_.Answer(Value(6));
+  backend_.SetDefaultQueryAnswer(Value(6));
   EXPECT_EQ(ValueOf(Read(cache, "q")), 6);
 }
 
@@ -422,10 +353,10 @@ TEST_F(CachingClientTest, BadDataIsNotServedStale) {
   CachingClient cache(backend_, metrics_, Options(seconds(10), seconds(60)), clock_);
   ASSERT_TRUE(Read(cache, "q").ok());
   clock_.Advance(seconds(11));
-  backend_.Answer(absl::InvalidArgumentError("bad_data: parse error"));
+  backend_.SetDefaultQueryAnswer(absl::InvalidArgumentError("bad_data: parse error"));
   EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kInvalidArgument);
   // The old value is gone: an outage now has nothing to serve.
-  backend_.Answer(absl::UnavailableError("down"));
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("down"));
   EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -458,7 +389,7 @@ TEST_F(CachingClientTest, BreakerOpensFailsFastProbesAndCloses) {
   options.breaker.failure_threshold = 3;
   options.breaker.base_backoff = seconds(1);
   CachingClient cache(backend_, metrics_, options, clock_);
-  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("connect: connection refused"));
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
   }
@@ -472,9 +403,9 @@ TEST_F(CachingClientTest, BreakerOpensFailsFastProbesAndCloses) {
   EXPECT_THAT(fast.status().message(), HasSubstr("not sent to backend"));
   EXPECT_EQ(backend_.calls("q"), 3);
   // Other keys are not affected.
-  backend_.Answer(Value(1));
+  backend_.SetDefaultQueryAnswer(Value(1));
   EXPECT_TRUE(Read(cache, "other").ok());
-  backend_.Answer(absl::UnavailableError("connect: connection refused"));
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("connect: connection refused"));
 
   // Half-open after the backoff: one probe, which fails and reopens for twice as long.
   clock_.Advance(seconds(1));
@@ -486,7 +417,7 @@ TEST_F(CachingClientTest, BreakerOpensFailsFastProbesAndCloses) {
 
   // The next probe succeeds and closes the breaker.
   clock_.Advance(milliseconds(1));
-  backend_.Answer(Value(8));
+  backend_.SetDefaultQueryAnswer(Value(8));
   EXPECT_EQ(ValueOf(Read(cache, "q")), 8);
   EXPECT_EQ(backend_.calls("q"), 5);
   const std::string text = Metrics();
@@ -512,10 +443,10 @@ TEST_F(CachingClientTest, OpenBreakerServesStaleWithoutCallingTheBackend) {
   options.breaker.failure_threshold = 1;
   options.breaker.base_backoff = seconds(30);
   CachingClient cache(backend_, metrics_, options, clock_);
-  backend_.Answer(Value(4));
+  backend_.SetDefaultQueryAnswer(Value(4));
   ASSERT_TRUE(Read(cache, "q").ok());
   clock_.Advance(seconds(11));
-  backend_.Answer(absl::DeadlineExceededError("timeout"));
+  backend_.SetDefaultQueryAnswer(absl::DeadlineExceededError("timeout"));
   EXPECT_EQ(ValueOf(Read(cache, "q")), 4);  // the failing call, answered stale
   clock_.Advance(seconds(5));
   EXPECT_EQ(ValueOf(Read(cache, "q")), 4);  // breaker open: stale, no call
@@ -559,7 +490,7 @@ TEST_F(CachingClientTest, ZeroTtlPassesThroughWithSingleFlight) {
   EXPECT_EQ(answered, 2);
   EXPECT_EQ(cache.size(), 0u);
   // Nothing is kept, so an outage is an error at once.
-  backend_.Answer(absl::UnavailableError("down"));
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("down"));
   EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
 }
 

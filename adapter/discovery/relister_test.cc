@@ -5,37 +5,14 @@
 #include <map>
 
 #include "queries/config/rules_config.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/fake_prometheus_client.h"
 
 namespace ma::discovery {
 namespace {
 
-// Answers series listings from a table; a query mapped to an error fails.
-class FakeClient : public prometheus::Client {
- public:
-  void Query(std::string, std::chrono::system_clock::time_point,
-             prometheus::QueryCallback done) override {
-    done(absl::UnimplementedError("not used"));
-  }
-  void Series(std::string match, std::chrono::system_clock::time_point start,
-              prometheus::SeriesCallback done) override {
-    last_start = start;
-    ++calls;
-    const auto it = answers.find(match);
-    done(it == answers.end() ? absl::StatusOr<std::vector<model::Series>>(
-                                   absl::UnavailableError("connection refused"))
-                             : it->second);
-  }
-
-  std::map<std::string, absl::StatusOr<std::vector<model::Series>>> answers;
-  std::chrono::system_clock::time_point last_start;
-  int calls = 0;
-};
-
-class FixedClock : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override { return now; }
-  std::chrono::system_clock::time_point now{std::chrono::seconds(1'000'000)};
-};
+using ::ma::testing::FakeClock;
+using ::ma::testing::FakePrometheusClient;
 
 constexpr std::string_view kRules = R"yaml(externalRules:
 - seriesQuery: '{__name__="a"}'
@@ -59,8 +36,8 @@ std::shared_ptr<const rules::RuleSet> Compile() {
 }
 
 TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
-  FakeClient client;
-  FixedClock clock;
+  FakePrometheusClient client;
+  FakeClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000))};
   Snapshot<rules::RuleSet> rules(Compile());
   Snapshot<registry::MetricRegistry> registry;
   telemetry::AdapterMetrics metrics("v", "c");
@@ -68,13 +45,13 @@ TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
                     {std::chrono::minutes(1), std::chrono::minutes(5)}, clock);
   EXPECT_FALSE(relister.has_run());
 
-  client.answers[R"({__name__="a"})"] = std::vector<model::Series>{{"a", {{"x", "1"}}}};
-  client.answers[R"({__name__="b"})"] = std::vector<model::Series>{{"b", {}}};
+  client.SetSeriesAnswer(R"({__name__="a"})", std::vector<model::Series>{{"a", {{"x", "1"}}}});
+  client.SetSeriesAnswer(R"({__name__="b"})", std::vector<model::Series>{{"b", {}}});
   relister.RunOnce();
   EXPECT_TRUE(relister.has_run());
   // One listing per distinct query, starting max-age ago.
-  EXPECT_EQ(client.calls, 2);
-  EXPECT_EQ(client.last_start, clock.now - std::chrono::minutes(5));
+  EXPECT_EQ(client.series_calls(), 2);
+  EXPECT_EQ(client.last_series_start(), clock.Now() - std::chrono::minutes(5));
   auto first = registry.Get();
   ASSERT_NE(first, nullptr);
   EXPECT_NE(first->FindExternal("a"), nullptr);
@@ -82,8 +59,8 @@ TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
   EXPECT_NE(first->FindExternal("b"), nullptr);
 
   // "a" now fails: its rules keep the old series; "b" changes.
-  client.answers.erase(R"({__name__="a"})");
-  client.answers[R"({__name__="b"})"] = std::vector<model::Series>{};
+  client.SetSeriesAnswer(R"({__name__="a"})", absl::UnavailableError("connection refused"));
+  client.SetSeriesAnswer(R"({__name__="b"})", std::vector<model::Series>{});
   relister.RunOnce();
   auto second = registry.Get();
   EXPECT_NE(second->FindExternal("a"), nullptr);
@@ -95,7 +72,7 @@ TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
 }
 
 TEST(RelisterTest, StartRunsAtOnceAndStopReturns) {
-  FakeClient client;
+  FakePrometheusClient client;
   Snapshot<rules::RuleSet> rules(Compile());
   Snapshot<registry::MetricRegistry> registry;
   telemetry::AdapterMetrics metrics("v", "c");

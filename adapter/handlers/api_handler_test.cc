@@ -10,36 +10,18 @@
 #include "adapter/http/url.h"
 #include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
+#include "test/testing/fake_prometheus_client.h"
 #include "test/testing/run_task.h"
 
 namespace ma::handlers {
 namespace {
 
+using ::ma::testing::FakePrometheusClient;
 using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-// Answers instant queries by their exact PromQL, as prometheus-adapter's fake client does; an
-// unknown query fails as an unreachable backend would.
-class FakePrometheus : public prometheus::Client {
- public:
-  void Query(std::string promql, std::chrono::system_clock::time_point,
-             prometheus::QueryCallback done) override {
-    queries.push_back(promql);
-    const auto it = answers.find(promql);
-    done(it == answers.end() ? absl::StatusOr<model::QueryResult>(
-                                   absl::UnavailableError("dial tcp 10.1.2.3:9090: refused"))
-                             : it->second);
-  }
-  void Series(std::string, std::chrono::system_clock::time_point,
-              prometheus::SeriesCallback done) override {
-    done(std::vector<model::Series>{});
-  }
-  std::map<std::string, absl::StatusOr<model::QueryResult>> answers;
-  std::vector<std::string> queries;
-};
 
 constexpr std::string_view kRules = R"yaml(rules:
 - seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
@@ -68,6 +50,9 @@ class ApiHandlerTest : public ::testing::Test {
         {"http_requests_total", {{"namespace", ""}, {"pod", ""}}}};
     series[R"(queue_depth{namespace!=""})"] = {{"queue_depth", {{"namespace", ""}, {"queue", ""}}}};
     registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, series));
+    // An unknown query fails as an unreachable backend would.
+    prometheus_.SetDefaultQueryAnswer(absl::UnavailableError("dial tcp 10.1.2.3:9090: refused"));
+    prometheus_.SetDefaultSeriesAnswer(std::vector<model::Series>{});
   }
 
   http::Response Get(std::string_view target, const std::string& method = "GET") {
@@ -86,7 +71,7 @@ class ApiHandlerTest : public ::testing::Test {
 
   Snapshot<rules::RuleSet> rules_;
   Snapshot<registry::MetricRegistry> registry_;
-  FakePrometheus prometheus_;
+  FakePrometheusClient prometheus_;
   telemetry::AdapterMetrics metrics_{"v0.1.0", "abc"};
   bool ready_ = true;
   ApiHandler handler_{rules_,
@@ -123,8 +108,8 @@ TEST_F(ApiHandlerTest, DiscoveryIsNeverEmpty) {
 }
 
 TEST_F(ApiHandlerTest, ExternalValueFromTheSample) {
-  prometheus_.answers[R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))"] =
-      Vector({{{{"queue", "orders"}}, 1.5, 1740830400123}});
+  prometheus_.SetQueryAnswer(R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))",
+                             Vector({{{{"queue", "orders"}}, 1.5, 1740830400123}}));
   const auto response =
       Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
           "queue_depth?labelSelector=queue%3Dorders");
@@ -136,9 +121,9 @@ TEST_F(ApiHandlerTest, ExternalValueFromTheSample) {
 }
 
 TEST_F(ApiHandlerTest, CustomValueByNameInBothVersions) {
-  prometheus_
-      .answers[R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))"] =
-      Vector({{{{"pod", "web-1"}}, 0.25, 1740830400000}});
+  prometheus_.SetQueryAnswer(
+      R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))",
+      Vector({{{{"pod", "web-1"}}, 0.25, 1740830400000}}));
   EXPECT_EQ(
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_per_second")
           .body,
@@ -152,8 +137,9 @@ TEST_F(ApiHandlerTest, CustomValueByNameInBothVersions) {
 }
 
 TEST_F(ApiHandlerTest, WildcardWithoutSelectorCoversEveryObjectInStandalone) {
-  prometheus_.answers[R"(sum(rate(http_requests_total{namespace="shop",pod!=""}[2m])) by (pod))"] =
-      Vector({{{{"pod", "b"}}, 2, 1000}, {{{"pod", "a"}}, 1, 1000}});
+  prometheus_.SetQueryAnswer(
+      R"(sum(rate(http_requests_total{namespace="shop",pod!=""}[2m])) by (pod))",
+      Vector({{{{"pod", "b"}}, 2, 1000}, {{{"pod", "a"}}, 1, 1000}}));
   const auto response =
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
   EXPECT_EQ(response.status, 200);
@@ -189,8 +175,8 @@ TEST_F(ApiHandlerTest, ErrorsAreStatusObjects) {
 }
 
 TEST_F(ApiHandlerTest, NaNIsAnErrorNotZero) {
-  prometheus_.answers[R"(sum(queue_depth{namespace="shop"}) by (queue))"] =
-      Vector({{{{"queue", "orders"}}, std::nan(""), 1000}});
+  prometheus_.SetQueryAnswer(R"(sum(queue_depth{namespace="shop"}) by (queue))",
+                             Vector({{{{"queue", "orders"}}, std::nan(""), 1000}}));
   const auto response = Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth");
   EXPECT_EQ(response.status, 404);
   EXPECT_THAT(response.body, HasSubstr("not a finite number"));
@@ -264,9 +250,9 @@ class KubernetesApiHandlerTest : public ApiHandlerTest {
 };
 
 TEST_F(KubernetesApiHandlerTest, WildcardNamesComeFromTheObjectCache) {
-  prometheus_.answers
-      [R"(sum(rate(http_requests_total{namespace="shop",pod=~"web-1|web-2"}[2m])) by (pod))"] =
-      Vector({{{{"pod", "web-2"}}, 2, 1000}, {{{"pod", "web-1"}}, 1, 1000}});
+  prometheus_.SetQueryAnswer(
+      R"(sum(rate(http_requests_total{namespace="shop",pod=~"web-1|web-2"}[2m])) by (pod))",
+      Vector({{{{"pod", "web-2"}}, 2, 1000}, {{{"pod", "web-1"}}, 1, 1000}}));
   const auto response =
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second"
           "?labelSelector=app%3Dweb");
@@ -276,16 +262,16 @@ TEST_F(KubernetesApiHandlerTest, WildcardNamesComeFromTheObjectCache) {
 }
 
 TEST_F(KubernetesApiHandlerTest, WildcardWithoutSelectorListsEveryObjectNotEverySeries) {
-  prometheus_.answers
-      [R"(sum(rate(http_requests_total{namespace="shop",pod=~"db-0|web-1|web-2"}[2m])) by (pod))"] =
-      Vector({{{{"pod", "db-0"}}, 3, 1000}, {{{"pod", "gone-7"}}, 9, 1000}});
+  prometheus_.SetQueryAnswer(
+      R"(sum(rate(http_requests_total{namespace="shop",pod=~"db-0|web-1|web-2"}[2m])) by (pod))",
+      Vector({{{{"pod", "db-0"}}, 3, 1000}, {{{"pod", "gone-7"}}, 9, 1000}}));
   const auto response =
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
   EXPECT_EQ(response.status, 200) << response.body;
   EXPECT_THAT(response.body, HasSubstr(R"("name":"db-0")"));
   // A series of an object that no longer exists is not reported.
   EXPECT_EQ(response.body.find("gone-7"), std::string::npos);
-  EXPECT_THAT(prometheus_.queries, Each(Not(HasSubstr(R"(pod!="")"))));
+  EXPECT_THAT(prometheus_.queries(), Each(Not(HasSubstr(R"(pod!="")"))));
 }
 
 TEST_F(KubernetesApiHandlerTest, NoMatchingObjectIsNotFound) {
@@ -295,7 +281,7 @@ TEST_F(KubernetesApiHandlerTest, NoMatchingObjectIsNotFound) {
   EXPECT_EQ(response.status, 404);
   EXPECT_THAT(response.body,
               HasSubstr("the server could not find the metric http_requests_per_second for pods"));
-  EXPECT_THAT(prometheus_.queries, IsEmpty());
+  EXPECT_THAT(prometheus_.queries(), IsEmpty());
 }
 
 TEST_F(KubernetesApiHandlerTest, NotSyncedIsServiceUnavailable) {
@@ -304,7 +290,7 @@ TEST_F(KubernetesApiHandlerTest, NotSyncedIsServiceUnavailable) {
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/%2A/http_requests_per_second");
   EXPECT_EQ(response.status, 503);
   EXPECT_THAT(response.body, HasSubstr("has not listed pods yet"));
-  EXPECT_THAT(prometheus_.queries, IsEmpty());
+  EXPECT_THAT(prometheus_.queries(), IsEmpty());
 }
 
 TEST_F(KubernetesApiHandlerTest, BeforeTheFirstRelistIsServiceUnavailable) {
@@ -333,9 +319,9 @@ TEST_F(KubernetesApiHandlerTest, UnknownMetricNeverReachesTheObjectCache) {
 }
 
 TEST_F(KubernetesApiHandlerTest, ByNameNeverReachesTheObjectCache) {
-  prometheus_
-      .answers[R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))"] =
-      Vector({{{{"pod", "web-1"}}, 0.25, 1000}});
+  prometheus_.SetQueryAnswer(
+      R"(sum(rate(http_requests_total{namespace="shop",pod="web-1"}[2m])) by (pod))",
+      Vector({{{{"pod", "web-1"}}, 0.25, 1000}}));
   EXPECT_EQ(
       Get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_per_second")
           .status,

@@ -13,27 +13,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/status_matchers.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::kube {
 namespace {
 
+using ::ma::testing::FakeClock;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
+using ::ma::testing::TempDir;
 using ::testing::HasSubstr;
-
-class ManualClock : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(std::chrono::system_clock::time_point now) {
-    absl::MutexLock lock(&mu_);
-    now_ = now;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::chrono::system_clock::time_point now_;
-};
+using ::testing::Not;
 
 std::chrono::system_clock::time_point ParseRfc3339(const char* text) {
   absl::Time t;
@@ -45,30 +37,24 @@ std::chrono::system_clock::time_point ParseRfc3339(const char* text) {
 // A folder with a shell-script plugin that counts its runs in `runs`.
 class PluginDir {
  public:
-  PluginDir() {
-    char pattern[] = "/tmp/exec_credential_test.XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~PluginDir() { std::system(Cat("rm -rf '", path_, "'").c_str()); }
-
   std::string Script(std::string_view body) const {
-    const std::string file = Cat(path_, "/plugin.sh");
-    std::ofstream(file) << "#!/bin/sh\necho run >> '" << path_ << "/runs'\n" << body << "\n";
+    const std::string file = dir_.Write(
+        "plugin.sh", Cat("#!/bin/sh\necho run >> '", dir_.Path("runs"), "'\n", body, "\n"));
     chmod(file.c_str(), 0700);
     return file;
   }
   int Runs() const {
-    std::ifstream in(Cat(path_, "/runs"));
+    std::ifstream in(dir_.Path("runs"));
     int n = 0;
     for (std::string line; std::getline(in, line);) {
       ++n;
     }
     return n;
   }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
 
  private:
-  std::string path_;
+  TempDir dir_{"exec_credential_test"};
 };
 
 ExecConfig Config(std::string command) {
@@ -89,7 +75,7 @@ TEST(RunExecPluginTest, ReturnsTokenAndExpiry) {
   PluginDir dir;
   const absl::StatusOr<ExecCredential> credential =
       RunExecPlugin(Config(dir.Script(Credential("tok-1", "2030-01-02T03:04:05Z"))));
-  ASSERT_TRUE(credential.ok()) << credential.status();
+  ASSERT_THAT(credential, IsOk());
   EXPECT_EQ(credential->token, "tok-1");
   ASSERT_TRUE(credential->expiration.has_value());
   EXPECT_EQ(*credential->expiration, ParseRfc3339("2030-01-02T03:04:05Z"));
@@ -105,7 +91,7 @@ TEST(RunExecPluginTest, PassesArgsEnvAndExecInfo) {
   config.args = {"arg1"};
   config.env = {{"REGION", "eu"}};
   const absl::StatusOr<ExecCredential> credential = RunExecPlugin(config);
-  ASSERT_TRUE(credential.ok()) << credential.status();
+  ASSERT_THAT(credential, IsOk());
   EXPECT_EQ(credential->token,
             "arg1-eu-apiVersionclient.authentication.k8s.io/v1kindExecCredentialspec"
             "interactivefalse");
@@ -119,7 +105,7 @@ TEST(RunExecPluginTest, ResolvesCommandOnPath) {
   setenv("PATH", Cat(dir.path(), ":", old_path).c_str(), 1);
   const absl::StatusOr<ExecCredential> credential = RunExecPlugin(Config("plugin.sh"));
   setenv("PATH", old_path.c_str(), 1);
-  ASSERT_TRUE(credential.ok()) << credential.status();
+  ASSERT_THAT(credential, IsOk());
   EXPECT_EQ(credential->token, "from-path");
 }
 
@@ -155,7 +141,7 @@ TEST(RunExecPluginTest, FailuresNameThePlugin) {
     PluginDir dir;
     const std::string script = dir.Script(c.script);
     const absl::StatusOr<ExecCredential> credential = RunExecPlugin(Config(script));
-    ASSERT_FALSE(credential.ok()) << c.name;
+    ASSERT_THAT(credential, Not(IsOk())) << c.name;
     EXPECT_EQ(credential.status().code(), c.code) << c.name << ": " << credential.status();
     EXPECT_THAT(std::string(credential.status().message()), HasSubstr(GoQuote(script))) << c.name;
     EXPECT_THAT(std::string(credential.status().message()), HasSubstr(c.message)) << c.name;
@@ -166,7 +152,7 @@ TEST(RunExecPluginTest, MissingCommandShowsInstallHint) {
   ExecConfig config = Config("no-such-plugin-for-tests");
   config.install_hint = "Install it with: apt install no-such-plugin";
   const absl::StatusOr<ExecCredential> credential = RunExecPlugin(config);
-  ASSERT_FALSE(credential.ok());
+  ASSERT_THAT(credential, Not(IsOk()));
   EXPECT_THAT(std::string(credential.status().message()),
               HasSubstr("\"no-such-plugin-for-tests\" was not found on PATH. Install it with"));
 }
@@ -176,8 +162,8 @@ TEST(RunExecPluginTest, TimesOut) {
   ExecConfig config = Config(dir.Script("exec sleep 30"));
   config.timeout = std::chrono::milliseconds(200);
   const absl::StatusOr<ExecCredential> credential = RunExecPlugin(config);
-  ASSERT_FALSE(credential.ok());
-  EXPECT_EQ(credential.status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_THAT(credential, Not(IsOk()));
+  EXPECT_THAT(credential, StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST(RunExecPluginTest, RefusesAlwaysInteractive) {
@@ -185,7 +171,7 @@ TEST(RunExecPluginTest, RefusesAlwaysInteractive) {
   ExecConfig config = Config(dir.Script(Credential("t", "2030-01-02T03:04:05Z")));
   config.interactive_mode = "Always";
   const absl::StatusOr<ExecCredential> credential = RunExecPlugin(config);
-  ASSERT_FALSE(credential.ok());
+  ASSERT_THAT(credential, Not(IsOk()));
   EXPECT_THAT(std::string(credential.status().message()),
               HasSubstr(Cat("exec plugin ", GoQuote(config.command),
                             " requires interactiveMode "
@@ -203,7 +189,7 @@ TEST(DecodeExecCredentialTest, AcceptsClientCertificate) {
       R"({"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",)"
       R"("status":{"clientCertificateData":"CERT","clientKeyData":"KEY"}})",
       kExecApiV1Beta1);
-  ASSERT_TRUE(credential.ok()) << credential.status();
+  ASSERT_THAT(credential, IsOk());
   EXPECT_EQ(credential->client_certificate_pem, "CERT");
   EXPECT_EQ(credential->client_key_pem, "KEY");
   EXPECT_EQ(credential->token, "");
@@ -216,16 +202,16 @@ TEST(ExecCredentialCacheTest, CachesUntilExpiryAndAfterInvalidate) {
       "n=$(wc -l < '", dir.path(), "/runs' | tr -d ' ')\n",
       R"(echo "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",)",
       R"(\"status\":{\"token\":\"tok-$n\",\"expirationTimestamp\":\"2030-01-01T00:00:00Z\"}}")"));
-  ManualClock clock;
+  FakeClock clock;
   clock.Set(ParseRfc3339("2029-12-31T23:00:00Z"));
   ExecCredentialCache cache(Config(script), clock);
   EXPECT_FALSE(cache.Cached().has_value());
 
   absl::StatusOr<ExecCredential> first = cache.Get();
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->token, "tok-1");
   absl::StatusOr<ExecCredential> again = cache.Get();
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->token, "tok-1");
   EXPECT_EQ(dir.Runs(), 1);
   ASSERT_TRUE(cache.Cached().has_value());
@@ -233,7 +219,7 @@ TEST(ExecCredentialCacheTest, CachesUntilExpiryAndAfterInvalidate) {
   clock.Set(ParseRfc3339("2030-01-01T00:00:00Z"));  // expired
   EXPECT_FALSE(cache.Cached().has_value());
   absl::StatusOr<ExecCredential> renewed = cache.Get();
-  ASSERT_TRUE(renewed.ok());
+  ASSERT_THAT(renewed, IsOk());
   EXPECT_EQ(renewed->token, "tok-2");
 
   clock.Set(ParseRfc3339("2029-12-31T23:00:00Z"));
@@ -242,7 +228,7 @@ TEST(ExecCredentialCacheTest, CachesUntilExpiryAndAfterInvalidate) {
   cache.Invalidate("tok-2");
   EXPECT_FALSE(cache.Cached().has_value());
   absl::StatusOr<ExecCredential> after_401 = cache.Get();
-  ASSERT_TRUE(after_401.ok());
+  ASSERT_THAT(after_401, IsOk());
   EXPECT_EQ(after_401->token, "tok-3");
   EXPECT_EQ(dir.Runs(), 3);
 }

@@ -1,20 +1,22 @@
 #include "adapter/kube/kubeconfig.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
+#include "test/testing/status_matchers.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::kube {
 namespace {
 
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
+using ::ma::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Kubeconfig(std::string_view cluster, std::string_view user) {
   return Cat(R"(apiVersion: v1
@@ -46,7 +48,7 @@ TEST(ParseKubeconfigTest, ResolvesCurrentContextAndRelativePaths) {
                                  "    client-key: keys/client.key\n"
                                  "    tokenFile: token"),
                       "/etc/kube", "/etc/kube/config");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->server, "https://api.example:6443");
   EXPECT_EQ(config->ca_file, "/etc/kube/ca.crt");
   EXPECT_EQ(config->tls_server_name, "kubernetes");
@@ -66,7 +68,7 @@ TEST(ParseKubeconfigTest, DecodesDataFieldsAndToken) {
                  Cat("    client-certificate-data: ", cert, "\n    client-key-data: ", key,
                      "\n    token: abc\n    tokenFile: ignored-when-token-is-set")),
       "/d", "f");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->ca_pem, "CA PEM");
   EXPECT_EQ(config->client_certificate_pem, "CERT PEM");
   EXPECT_EQ(config->client_key_pem, "KEY PEM");
@@ -84,7 +86,7 @@ TEST(ParseKubeconfigTest, ParsesExec) {
       env: [{name: REGION, value: eu}]
       interactiveMode: IfAvailable)"),
                       "/home/me/.kube", "config");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_TRUE(config->insecure_skip_tls_verify);
   ASSERT_TRUE(config->exec.has_value());
   EXPECT_EQ(config->exec->command, "/home/me/.kube/./bin/get-token");
@@ -100,7 +102,7 @@ TEST(ParseKubeconfigTest, ExecCommandWithoutSlashStaysAPathLookup) {
       Kubeconfig("    server: https://h",
                  "    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}"),
       "/d", "config");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->exec->command, "aws");
 }
 
@@ -159,8 +161,8 @@ TEST(ParseKubeconfigTest, RejectsBadFilesNamingTheField) {
   };
   for (const BadCase& c : cases) {
     const absl::StatusOr<ClusterConfig> config = ParseKubeconfig(c.yaml, "/d", "/d/config");
-    ASSERT_FALSE(config.ok()) << c.name;
-    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    ASSERT_THAT(config, Not(IsOk())) << c.name;
+    EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(std::string(config.status().message()), HasSubstr("kubeconfig \"/d/config\""))
         << c.name;
     EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.message)) << c.name;
@@ -172,55 +174,37 @@ TEST(ParseKubeconfigTest, MissingUserIsNamed) {
       "current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
       "clusters: [{name: c, cluster: {server: 'https://h'}}]\n";
   const absl::StatusOr<ClusterConfig> config = ParseKubeconfig(yaml, "/d", "f");
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, Not(IsOk()));
   EXPECT_THAT(std::string(config.status().message()),
               HasSubstr("contexts[\"x\"].context.user: names \"u\", which is not in users"));
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/kubeconfig_test.XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { std::system(Cat("rm -rf '", path_, "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string Write(std::string_view name, std::string_view content) const {
-    const std::string file = Cat(path_, "/", name);
-    std::ofstream(file) << content;
-    return file;
-  }
-
- private:
-  std::string path_;
-};
-
 TEST(LoadKubeconfigTest, ResolvesAgainstTheFilesFolder) {
-  TempDir dir;
+  TempDir dir("kubeconfig_test");
   const std::string file = dir.Write("config", Kubeconfig("    server: https://h\n"
                                                           "    certificate-authority: ca.crt",
                                                           "    token: t"));
   const absl::StatusOr<ClusterConfig> config = LoadKubeconfig(file);
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->ca_file, Cat(dir.path(), "/ca.crt"));
   EXPECT_EQ(config->token, "t");
 }
 
 TEST(LoadKubeconfigTest, MissingFileIsNamed) {
   const absl::StatusOr<ClusterConfig> config = LoadKubeconfig("/nonexistent/kubeconfig");
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, Not(IsOk()));
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("/nonexistent/kubeconfig"));
 }
 
 TEST(InClusterConfigTest, UsesServiceAccountFiles) {
-  TempDir dir;
+  TempDir dir("kubeconfig_test");
   InClusterEnvironment env;
   env.service_host = "10.96.0.1";
   env.service_port = "443";
   env.token_path = dir.Write("token", "sa-token\n");
   env.ca_path = dir.Write("ca.crt", "PEM");
   const absl::StatusOr<ClusterConfig> config = InClusterConfig(env);
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->server, "https://10.96.0.1:443");
   EXPECT_EQ(config->token_file, env.token_path);
   EXPECT_EQ(config->ca_file, env.ca_path);
@@ -228,24 +212,24 @@ TEST(InClusterConfigTest, UsesServiceAccountFiles) {
 
   env.service_host = "fd00::1";
   const absl::StatusOr<ClusterConfig> v6 = InClusterConfig(env);
-  ASSERT_TRUE(v6.ok()) << v6.status();
+  ASSERT_THAT(v6, IsOk());
   EXPECT_EQ(v6->server, "https://[fd00::1]:443");
 }
 
 TEST(InClusterConfigTest, ExplainsWhatIsMissing) {
-  TempDir dir;
+  TempDir dir("kubeconfig_test");
   InClusterEnvironment env;
   env.token_path = dir.Write("token", "t");
   env.ca_path = dir.Write("ca.crt", "PEM");
   absl::StatusOr<ClusterConfig> config = InClusterConfig(env);
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, Not(IsOk()));
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("KUBERNETES_SERVICE_HOST"));
 
   env.service_host = "h";
   env.service_port = "443";
   env.token_path = Cat(dir.path(), "/missing-token");
   config = InClusterConfig(env);
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, Not(IsOk()));
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("service-account token"));
 }
 

@@ -1,6 +1,5 @@
 #include "adapter/kube/list_watcher.h"
 
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -9,69 +8,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
 
 namespace ma::kube {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
 using ::testing::HasSubstr;
 
 // Bounds every wait so that a broken watcher fails the test instead of hanging it.
 constexpr absl::Duration kWait = absl::Seconds(10);
-
-class ManualClock : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(std::chrono::milliseconds d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::chrono::system_clock::time_point now_{std::chrono::hours(24 * 365 * 50)};
-};
-
-// Records each request; the test answers them one by one.
-class FakeApiClient : public ApiClient {
- public:
-  struct Pending {
-    ApiRequest request;
-    bool stream = false;
-    ApiCallback done;
-    LineCallback on_line;
-    StreamDone stream_done;
-  };
-
-  void Call(ApiRequest request, ApiCallback done) override {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back(Pending{std::move(request), false, std::move(done), nullptr, nullptr});
-  }
-  void Stream(ApiRequest request, LineCallback on_line, StreamDone done) override {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back(
-        Pending{std::move(request), true, nullptr, std::move(on_line), std::move(done)});
-  }
-
-  // The next request, or an empty path after kWait.
-  Pending Next() {
-    absl::MutexLock lock(&mu_);
-    if (!mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](std::deque<Pending>* p) { return !p->empty(); }, &pending_),
-                              kWait)) {
-      return Pending{};
-    }
-    Pending next = std::move(pending_.front());
-    pending_.pop_front();
-    return next;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
-};
+constexpr std::chrono::system_clock::time_point kStart{std::chrono::hours(24 * 365 * 50)};
 
 struct Recorder {
   absl::Mutex mu;
@@ -144,8 +93,9 @@ ListWatchOptions Options() {
 
 TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVersion) {
   FakeApiClient client;
+  client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ManualClock clock;
+  FakeClock clock{kStart};
   ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
   EXPECT_FALSE(watcher.synced());
   watcher.Start();
@@ -196,8 +146,9 @@ TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVers
 
 TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
   FakeApiClient client;
+  client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ManualClock clock;
+  FakeClock clock{kStart};
   ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
@@ -227,8 +178,9 @@ TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
 
 TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
   FakeApiClient client;
+  client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ManualClock clock;
+  FakeClock clock{kStart};
   ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
@@ -262,8 +214,9 @@ TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
 
 TEST(ListWatcherTest, BadEventLineIsAnError) {
   FakeApiClient client;
+  client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ManualClock clock;
+  FakeClock clock{kStart};
   ListWatchOptions options = Options();
   options.metadata_only = false;
   options.collection_path = "/api/v1/namespaces/kube-system/configmaps";
@@ -291,6 +244,7 @@ TEST(ListWatcherTest, BadEventLineIsAnError) {
 
 TEST(ListWatcherTest, StopReturnsWhileARequestIsOutstanding) {
   FakeApiClient client;
+  client.Hold();  // the test answers each request itself
   Recorder recorder;
   ListWatcher watcher(client, Options(), recorder.Handlers());
   watcher.Start();

@@ -5,11 +5,12 @@
 
 #include <string>
 
-#include "adapter/objects/fake_api_client.h"
+#include "test/testing/fake_api_client.h"
 
 namespace ma::objects {
 namespace {
 
+using ::ma::testing::FakeApiClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -7,19 +7,19 @@
 #include <string>
 #include <thread>
 
-#include "adapter/objects/fake_api_client.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/fake_clock.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::objects {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::FakeClock;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using ::testing::HasSubstr;
-
-class FixedClock : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::hours(500000));
-  }
-};
+using ::testing::Not;
 
 constexpr std::string_view kCore = R"({"resources":[
   {"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod"},
@@ -44,16 +44,15 @@ class DiscoveryResourceMapperTest : public ::testing::Test {
   }
 
   FakeApiClient client_;
-  FixedClock clock_;
+  FakeClock clock_;  // never moves
   DiscoveryResourceMapper mapper_{client_, {}, clock_};
 };
 
 TEST_F(DiscoveryResourceMapperTest, KnowsNothingBeforeDiscovery) {
   EXPECT_FALSE(mapper_.loaded());
   auto info = mapper_.Normalize("", "pods");
-  ASSERT_FALSE(info.ok());
-  EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(info.status().message()), HasSubstr("has not completed yet"));
+  ASSERT_THAT(info, Not(IsOk()));
+  EXPECT_THAT(info, StatusIs(absl::StatusCode::kNotFound, HasSubstr("has not completed yet")));
 }
 
 TEST_F(DiscoveryResourceMapperTest, ResolvesLikeARestMapper) {
@@ -84,15 +83,15 @@ TEST_F(DiscoveryResourceMapperTest, ResolvesLikeARestMapper) {
   for (const auto& c : cases) {
     auto info = mapper_.Normalize(c.group, c.resource);
     if (c.want.empty()) {
-      EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound) << c.resource;
+      EXPECT_THAT(info, StatusIs(absl::StatusCode::kNotFound));
       continue;
     }
-    ASSERT_TRUE(info.ok()) << c.group << "/" << c.resource << ": " << info.status();
+    ASSERT_THAT(info, IsOk()) << c.group << "/" << c.resource << ": " << info.status();
     EXPECT_EQ(info->group_resource.String() + "@" + info->version, c.want);
     EXPECT_EQ(info->namespaced, c.namespaced) << c.want;
   }
   auto deployment = mapper_.Normalize("apps", "deployments");
-  ASSERT_TRUE(deployment.ok());
+  ASSERT_THAT(deployment, IsOk());
   EXPECT_EQ(deployment->kind, "Deployment");
   EXPECT_EQ(deployment->singular, "deployment");
   EXPECT_EQ(deployment->ApiVersion(), "apps/v1");

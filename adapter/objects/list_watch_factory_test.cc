@@ -6,11 +6,14 @@
 #include <chrono>
 #include <thread>
 
-#include "adapter/objects/fake_api_client.h"
+#include "test/testing/fake_api_client.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::objects {
 namespace {
 
+using ::ma::testing::FakeApiClient;
+using ::ma::testing::IsOk;
 using ::testing::ElementsAre;
 
 constexpr std::string_view kPods = R"({"kind":"PartialObjectMetadataList",
@@ -34,9 +37,9 @@ TEST(ListWatcherFactoryTest, CacheFillsFromTheList) {
   }
   ASSERT_TRUE(cache.synced());
   auto selector = selector::LabelSelector::Parse("app=web");
-  ASSERT_TRUE(selector.ok());
+  ASSERT_THAT(selector, IsOk());
   auto names = cache.Names({"", "pods"}, "shop", *selector);
-  ASSERT_TRUE(names.ok()) << names.status();
+  ASSERT_THAT(names, IsOk());
   EXPECT_THAT(*names, ElementsAre("web-1", "web-2"));
   cache.Stop();
   const auto paths = client.paths();

@@ -1,8 +1,3 @@
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,11 +11,16 @@
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/free_port.h"
 #include "test/testing/prometheus_server.h"
+#include "test/testing/status_matchers.h"
 
 namespace ma::prometheus {
 namespace {
 
+using ::ma::testing::FreeLoopbackPort;
+using ::ma::testing::IsOk;
+using ::ma::testing::StatusIs;
 using std::chrono::system_clock;
 using ::testing::HasSubstr;
 
@@ -50,7 +50,7 @@ std::unique_ptr<HttpPrometheusClient> NewClient(std::string url, std::string ver
   options.url = std::move(url);
   options.verb = std::move(verb);
   auto client = HttpPrometheusClient::Create(std::move(options));
-  EXPECT_TRUE(client.ok()) << client.status();
+  EXPECT_THAT(client, IsOk());
   return client.ok() ? *std::move(client) : nullptr;
 }
 
@@ -112,7 +112,7 @@ TEST_F(PrometheusClientTest, UpQueryReturnsVectorWithJobLabelAtQueryTime) {
     auto client = NewClient(Plain().url(), verb);
     const auto time = QueryTime();
     auto result = QuerySync(*client, "up", time);
-    ASSERT_TRUE(result.ok()) << verb << ": " << result.status();
+    ASSERT_THAT(result, IsOk()) << verb << ": " << result.status();
     EXPECT_EQ(result->type, model::ResultType::kVector) << verb;
     EXPECT_TRUE(HasPrometheusUpSample(*result)) << verb;
     for (const model::Sample& sample : result->samples) {
@@ -124,7 +124,7 @@ TEST_F(PrometheusClientTest, UpQueryReturnsVectorWithJobLabelAtQueryTime) {
 TEST_F(PrometheusClientTest, ScalarQuery) {
   auto client = NewClient(Plain().url());
   auto result = QuerySync(*client, "1 + 1", QueryTime());
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->type, model::ResultType::kScalar);
   ASSERT_EQ(result->samples.size(), 1u);
   EXPECT_EQ(result->samples[0].value, 2);
@@ -134,7 +134,7 @@ TEST_F(PrometheusClientTest, SyntaxErrorIsInvalidArgument) {
   for (const std::string verb : {"GET", "POST"}) {
     auto client = NewClient(Plain().url(), verb);
     auto result = QuerySync(*client, "sum(up", QueryTime());
-    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << verb;
+    EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(std::string(result.status().message()), HasSubstr("bad_data")) << verb;
   }
 }
@@ -143,7 +143,7 @@ TEST_F(PrometheusClientTest, SeriesListsUpSeries) {
   for (const std::string verb : {"GET", "POST"}) {
     auto client = NewClient(Plain().url(), verb);
     auto series = SeriesSync(*client, "up", system_clock::now() - std::chrono::hours(1));
-    ASSERT_TRUE(series.ok()) << verb << ": " << series.status();
+    ASSERT_THAT(series, IsOk()) << verb << ": " << series.status();
     // Label names only: the listing is streamed and merged by shape.
     const model::Series want{.name = "up", .labels = {{"instance", ""}, {"job", ""}}};
     EXPECT_THAT(*series, ::testing::Contains(want)) << verb;
@@ -154,8 +154,7 @@ TEST_F(PrometheusClientTest, SeriesListsUpSeries) {
 TEST_F(PrometheusClientTest, SeriesWithBadMatcherIsInvalidArgument) {
   auto client = NewClient(Plain().url());
   auto series = SeriesSync(*client, "{", system_clock::now() - std::chrono::hours(1));
-  EXPECT_EQ(series.status().code(), absl::StatusCode::kInvalidArgument) << series.status();
-  EXPECT_THAT(std::string(series.status().message()), HasSubstr("bad_data"));
+  EXPECT_THAT(series, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad_data")));
 }
 
 TEST_F(PrometheusClientTest, LongGetQueryFallsBackToPost) {
@@ -165,7 +164,7 @@ TEST_F(PrometheusClientTest, LongGetQueryFallsBackToPost) {
     absl::StrAppend(&alternation, "|not-a-job-", alternation.size());
   }
   auto result = QuerySync(*client, absl::StrCat("up{job=~\"", alternation, "\"}"), QueryTime());
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(HasPrometheusUpSample(*result));
 }
 
@@ -173,52 +172,38 @@ TEST_F(PrometheusClientTest, BasePathIsKept) {
   for (const std::string suffix : {"", "/"}) {
     auto client = NewClient(Prefixed().url() + suffix);
     auto result = QuerySync(*client, "up", QueryTime());
-    ASSERT_TRUE(result.ok()) << suffix << ": " << result.status();
+    ASSERT_THAT(result, IsOk()) << suffix << ": " << result.status();
     EXPECT_TRUE(HasPrometheusUpSample(*result));
     auto series = SeriesSync(*client, "up", system_clock::now() - std::chrono::hours(1));
-    ASSERT_TRUE(series.ok()) << series.status();
+    ASSERT_THAT(series, IsOk());
     EXPECT_FALSE(series->empty());
   }
   // Without the prefix the same server has no API: the path really is used.
   auto rootless = NewClient(absl::StrCat("http://127.0.0.1:", Prefixed().port()));
   auto result = QuerySync(*rootless, "up", QueryTime());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal) << result.status();
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("unknown response code"));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInternal, HasSubstr("unknown response code")));
 }
 
 TEST_F(PrometheusClientTest, OutageIsUnavailableAndRecovers) {
   auto client = NewClient(Prefixed().url());
   ASSERT_TRUE(Prefixed().Stop().ok());
   auto down = QuerySync(*client, "up", QueryTime());
-  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  EXPECT_THAT(down, StatusIs(absl::StatusCode::kUnavailable));
   auto down_series = SeriesSync(*client, "up", system_clock::now() - std::chrono::hours(1));
-  EXPECT_EQ(down_series.status().code(), absl::StatusCode::kUnavailable) << down_series.status();
+  EXPECT_THAT(down_series, StatusIs(absl::StatusCode::kUnavailable));
 
   ASSERT_TRUE(Prefixed().Start().ok());
   auto up = QuerySync(*client, "up", QueryTime());
-  ASSERT_TRUE(up.ok()) << up.status();
+  ASSERT_THAT(up, IsOk());
   EXPECT_TRUE(HasPrometheusUpSample(*up));
 }
 
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ADD_FAILURE() << "cannot reserve a loopback port";
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(HttpPrometheusClientTest, UnreachablePortIsUnavailable) {
-  auto client = NewClient(absl::StrCat("http://127.0.0.1:", UnusedPort()));
+  const absl::StatusOr<int> port = FreeLoopbackPort();
+  ASSERT_THAT(port, IsOk());
+  auto client = NewClient(absl::StrCat("http://127.0.0.1:", *port));
   auto result = QuerySync(*client, "up", system_clock::now());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("/api/v1/query"));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("/api/v1/query")));
 }
 
 TEST(HttpPrometheusClientTest, CreateNamesTheFlagAtFault) {
@@ -261,7 +246,7 @@ TEST(HttpPrometheusClientTest, CreateNamesTheFlagAtFault) {
   };
   for (const Case& c : cases) {
     auto client = HttpPrometheusClient::Create(c.options);
-    EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(client, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(std::string(client.status().message()), HasSubstr(c.flag)) << c.name;
   }
 }

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,45 +11,52 @@
 #include "adapter/api/status.h"
 #include "adapter/async/task.h"
 #include "adapter/server/server.h"
-#include "adapter/server/test_certs.h"
-#include "adapter/server/tls_test_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/status_matchers.h"
+#include "test/testing/temp_dir.h"
+#include "test/testing/test_certs.h"
+#include "test/testing/tls_test_client.h"
 
 namespace ma::server {
 namespace {
 
+using ::ma::testing::HttpReply;
+using ::ma::testing::IsOk;
+using ::ma::testing::IssueTestCertificate;
+using ::ma::testing::TempDir;
+using ::ma::testing::TlsTestClient;
+using ::ma::testing::TlsTestClientOptions;
+using ::ma::testing::WriteTestFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 X509Ptr Leaf(const PemCertificate& pem) {
   absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(pem.certificate_pem);
-  EXPECT_TRUE(certificates.ok());
+  EXPECT_THAT(certificates, IsOk());
   return certificates.ok() ? std::move(certificates->front()) : nullptr;
 }
 
 class ClientCertVerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "verifier_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     absl::StatusOr<PemCertificate> root = IssueTestCertificate({"root", {}, true, false}, nullptr);
-    ASSERT_TRUE(root.ok());
+    ASSERT_THAT(root, IsOk());
     root_ = *root;
     absl::StatusOr<PemCertificate> intermediate =
         IssueTestCertificate({"intermediate", {}, true, false}, &root_);
-    ASSERT_TRUE(intermediate.ok());
+    ASSERT_THAT(intermediate, IsOk());
     intermediate_ = *intermediate;
     absl::StatusOr<PemCertificate> leaf =
         IssueTestCertificate({"jane", {"dev", "ops"}, false, true}, &intermediate_);
-    ASSERT_TRUE(leaf.ok());
+    ASSERT_THAT(leaf, IsOk());
     leaf_ = *leaf;
     ASSERT_TRUE(WriteTestFile(dir_ + "/root.crt", root_.certificate_pem).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::string dir_;
+  TempDir temp_dir_{"verifier"};
+  const std::string dir_ = temp_dir_.path();
   PemCertificate root_;
   PemCertificate intermediate_;
   PemCertificate leaf_;
@@ -58,7 +64,7 @@ class ClientCertVerifierTest : public ::testing::Test {
 
 TEST_F(ClientCertVerifierTest, IntermediatesFromThePresentedChainAreUsed) {
   absl::StatusOr<ClientCertVerifier> verifier = ClientCertVerifier::Create(dir_ + "/root.crt", "");
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_THAT(verifier, IsOk());
   EXPECT_TRUE(verifier->enabled());
   X509Ptr leaf = Leaf(leaf_);
   X509Ptr intermediate = Leaf(intermediate_);
@@ -79,7 +85,7 @@ TEST_F(ClientCertVerifierTest, IntermediatesFromThePresentedChainAreUsed) {
 
 TEST_F(ClientCertVerifierTest, NoBundlesMeansDisabled) {
   absl::StatusOr<ClientCertVerifier> verifier = ClientCertVerifier::Create("", "");
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_THAT(verifier, IsOk());
   EXPECT_FALSE(verifier->enabled());
   X509Ptr root = Leaf(root_);
   EXPECT_FALSE(verifier->Verify(root.get(), nullptr).has_value());
@@ -88,7 +94,7 @@ TEST_F(ClientCertVerifierTest, NoBundlesMeansDisabled) {
 TEST_F(ClientCertVerifierTest, EmptyBundleNamesTheFlagAndFile) {
   ASSERT_TRUE(WriteTestFile(dir_ + "/empty.crt", "").ok());
   absl::StatusOr<ClientCertVerifier> verifier = ClientCertVerifier::Create("", dir_ + "/empty.crt");
-  ASSERT_FALSE(verifier.ok());
+  ASSERT_THAT(verifier, Not(IsOk()));
   EXPECT_THAT(std::string(verifier.status().message()),
               HasSubstr("--requestheader-client-ca-file"));
   EXPECT_THAT(std::string(verifier.status().message()), HasSubstr("empty.crt"));
@@ -97,7 +103,7 @@ TEST_F(ClientCertVerifierTest, EmptyBundleNamesTheFlagAndFile) {
 TEST_F(ClientCertVerifierTest, CreateFromPem) {
   absl::StatusOr<ClientCertVerifier> verifier =
       ClientCertVerifier::CreateFromPem("", root_.certificate_pem);
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_THAT(verifier, IsOk());
   EXPECT_TRUE(verifier->enabled());
   X509Ptr leaf = Leaf(leaf_);
   X509Ptr intermediate = Leaf(intermediate_);
@@ -111,7 +117,7 @@ TEST_F(ClientCertVerifierTest, CreateFromPem) {
 
   EXPECT_FALSE(ClientCertVerifier::CreateFromPem("", "")->enabled());
   absl::StatusOr<ClientCertVerifier> garbage = ClientCertVerifier::CreateFromPem("garbage", "");
-  ASSERT_FALSE(garbage.ok());
+  ASSERT_THAT(garbage, Not(IsOk()));
   EXPECT_THAT(std::string(garbage.status().message()), HasSubstr("client CA bundle"));
 }
 
@@ -128,7 +134,7 @@ class ClientCaUpdateTest : public ClientCertVerifierTest {
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
         options, [this](http::Request request) { return Record(std::move(request)); },
         &api::StatusResponse);
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
     thread_ = std::thread([this] { server_->Run(); });
   }
@@ -153,15 +159,15 @@ class ClientCaUpdateTest : public ClientCertVerifierTest {
   void GetWithClientCertificate() {
     absl::StatusOr<PemCertificate> leaf =
         IssueTestCertificate({"front-proxy-client", {}, false, true}, &root_);
-    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    ASSERT_THAT(leaf, IsOk());
     TlsTestClientOptions client_options;
     client_options.certificate_pem = leaf->certificate_pem;
     client_options.private_key_pem = leaf->private_key_pem;
     absl::StatusOr<std::unique_ptr<TlsTestClient>> client =
         TlsTestClient::Connect(server_->port(), client_options);
-    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_THAT(client, IsOk());
     absl::StatusOr<HttpReply> reply = (*client)->Get("/apis");
-    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_THAT(reply, IsOk());
     EXPECT_EQ(reply->status, 200);
   }
 

@@ -4,20 +4,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "adapter/server/limits.h"
 #include "adapter/server/openssl_util.h"
-#include "adapter/server/test_certs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/status_matchers.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::server {
 namespace {
 
+using ::ma::testing::IsOk;
+using ::ma::testing::TempDir;
+using ::ma::testing::WriteTestFile;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string CommonName(X509* certificate) {
   char buffer[256] = {};
@@ -29,13 +33,13 @@ std::string CommonName(X509* certificate) {
 TEST(GenerateSelfSignedCertificateTest, MatchesTheGoApiserverShape) {
   absl::Time now = absl::FromUnixSeconds(1700000000);
   absl::StatusOr<PemCertificate> pem = GenerateSelfSignedCertificate(now);
-  ASSERT_TRUE(pem.ok()) << pem.status();
+  ASSERT_THAT(pem, IsOk());
   absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(pem->certificate_pem);
-  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  ASSERT_THAT(certificates, IsOk());
   ASSERT_EQ(certificates->size(), 1u);
   X509* certificate = certificates->front().get();
   absl::StatusOr<EvpPkeyPtr> key = ParsePemPrivateKey(pem->private_key_pem);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk());
 
   EXPECT_EQ(CommonName(certificate), "localhost@1700000000");
   EXPECT_EQ(X509_check_private_key(certificate, key->get()), 1);
@@ -60,26 +64,19 @@ TEST(GenerateSelfSignedCertificateTest, MatchesTheGoApiserverShape) {
 
 class EnsureSelfSignedCertificateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "self_signed_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-    cert_dir_ = root_ + "/nested/certs";
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
   std::string Read(const std::string& path) {
     absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxPemFileBytes);
     return contents.ok() ? *contents : "";
   }
 
-  std::string root_;
-  std::string cert_dir_;
+  TempDir temp_dir_{"self_signed"};
+  const std::string root_ = temp_dir_.path();
+  const std::string cert_dir_ = root_ + "/nested/certs";
 };
 
 TEST_F(EnsureSelfSignedCertificateTest, WritesThenReuses) {
   absl::StatusOr<CertificateFiles> first = EnsureSelfSignedCertificate(cert_dir_);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->cert_file, cert_dir_ + "/apiserver.crt");
   EXPECT_EQ(first->key_file, cert_dir_ + "/apiserver.key");
   struct stat key_stat {};
@@ -90,7 +87,7 @@ TEST_F(EnsureSelfSignedCertificateTest, WritesThenReuses) {
   ASSERT_FALSE(cert.empty());
 
   absl::StatusOr<CertificateFiles> second = EnsureSelfSignedCertificate(cert_dir_);
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(Read(second->cert_file), cert);
   EXPECT_EQ(Read(second->key_file), key);
 }
@@ -106,18 +103,18 @@ class EnsureSelfSignedRegeneratesTest : public EnsureSelfSignedCertificateTest,
 
 TEST_P(EnsureSelfSignedRegeneratesTest, UnusablePairIsReplaced) {
   absl::StatusOr<CertificateFiles> first = EnsureSelfSignedCertificate(cert_dir_);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   std::string old_cert = Read(first->cert_file);
   std::string replacement = GetParam().replacement;
   if (replacement == "other-key") {
     absl::StatusOr<PemCertificate> other = GenerateSelfSignedCertificate(absl::Now());
-    ASSERT_TRUE(other.ok());
+    ASSERT_THAT(other, IsOk());
     replacement = other->private_key_pem;
   }
   ASSERT_TRUE(
       WriteTestFile(GetParam().break_cert ? first->cert_file : first->key_file, replacement).ok());
   absl::StatusOr<CertificateFiles> second = EnsureSelfSignedCertificate(cert_dir_);
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   std::string new_cert = Read(second->cert_file);
   EXPECT_NE(new_cert, old_cert);
   absl::StatusOr<std::vector<X509Ptr>> certificates = ParsePemCertificates(new_cert);
@@ -138,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(Broken, EnsureSelfSignedRegeneratesTest,
 
 TEST_F(EnsureSelfSignedCertificateTest, EmptyDirectoryIsAnActionableError) {
   absl::StatusOr<CertificateFiles> files = EnsureSelfSignedCertificate("");
-  ASSERT_FALSE(files.ok());
+  ASSERT_THAT(files, Not(IsOk()));
   EXPECT_THAT(std::string(files.status().message()), HasSubstr("--tls-cert-file"));
 }
 
@@ -146,7 +143,7 @@ TEST_F(EnsureSelfSignedCertificateTest, UnwritableDirectoryNamesIt) {
   std::string blocker = root_ + "/file";
   ASSERT_TRUE(WriteTestFile(blocker, "x").ok());
   absl::StatusOr<CertificateFiles> files = EnsureSelfSignedCertificate(blocker + "/certs");
-  ASSERT_FALSE(files.ok());
+  ASSERT_THAT(files, Not(IsOk()));
   EXPECT_THAT(std::string(files.status().message()), HasSubstr(blocker));
 }
 

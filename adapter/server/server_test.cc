@@ -24,14 +24,21 @@
 #include "adapter/async/await.h"
 #include "adapter/async/task.h"
 #include "adapter/server/openssl_util.h"
-#include "adapter/server/test_certs.h"
-#include "adapter/server/tls_test_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/temp_dir.h"
+#include "test/testing/test_certs.h"
+#include "test/testing/tls_test_client.h"
 
 namespace ma::server {
 namespace {
 
+using ::ma::testing::HttpReply;
+using ::ma::testing::IssueTestCertificate;
+using ::ma::testing::TestCertificateSpec;
+using ::ma::testing::TlsTestClient;
+using ::ma::testing::TlsTestClientOptions;
+using ::ma::testing::WriteTestFile;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;

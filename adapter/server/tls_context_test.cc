@@ -2,18 +2,21 @@
 
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
 #include "adapter/server/self_signed_cert.h"
-#include "adapter/server/test_certs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/status_matchers.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::server {
 namespace {
 
+using ::ma::testing::IsOk;
+using ::ma::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct VersionCase {
   std::string go_name;
@@ -26,10 +29,10 @@ class ParseTlsMinVersionTest : public ::testing::TestWithParam<VersionCase> {};
 TEST_P(ParseTlsMinVersionTest, MapsGoNames) {
   absl::StatusOr<int> version = ParseTlsMinVersion(GetParam().go_name);
   if (GetParam().want_version != 0) {
-    ASSERT_TRUE(version.ok()) << version.status();
+    ASSERT_THAT(version, IsOk());
     EXPECT_EQ(*version, GetParam().want_version);
   } else {
-    ASSERT_FALSE(version.ok());
+    ASSERT_THAT(version, Not(IsOk()));
     EXPECT_THAT(std::string(version.status().message()), HasSubstr(GetParam().want_message_part));
   }
 }
@@ -47,17 +50,14 @@ INSTANTIATE_TEST_SUITE_P(Names, ParseTlsMinVersionTest,
 class CreateServerSslContextTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tls_ctx_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     absl::StatusOr<CertificateFiles> files = EnsureSelfSignedCertificate(dir_);
-    ASSERT_TRUE(files.ok()) << files.status();
+    ASSERT_THAT(files, IsOk());
     options_.cert_file = files->cert_file;
     options_.key_file = files->key_file;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::string dir_;
+  TempDir temp_dir_{"tls_ctx"};
+  const std::string dir_ = temp_dir_.path();
   TlsContextOptions options_;
 };
 
@@ -68,7 +68,7 @@ TEST_F(CreateServerSslContextTest, HardenedDefaults) {
          {std::pair{"VersionTLS12", TLS1_2_VERSION}, std::pair{"VersionTLS13", TLS1_3_VERSION}}) {
       options_.min_version = name;
       absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options_);
-      ASSERT_TRUE(context.ok()) << context.status();
+      ASSERT_THAT(context, IsOk());
       SSL_CTX* ctx = context->get();
       EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), version);
       uint64_t options = SSL_CTX_get_options(ctx);
@@ -83,7 +83,7 @@ TEST_F(CreateServerSslContextTest, HardenedDefaults) {
 TEST_F(CreateServerSslContextTest, ErrorsNameTheFile) {
   options_.key_file = dir_ + "/nope.key";
   absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options_);
-  ASSERT_FALSE(context.ok());
+  ASSERT_THAT(context, Not(IsOk()));
   EXPECT_THAT(std::string(context.status().message()), HasSubstr("--tls-private-key-file"));
   EXPECT_THAT(std::string(context.status().message()), HasSubstr("nope.key"));
 }

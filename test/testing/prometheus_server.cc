@@ -1,12 +1,9 @@
 #include "test/testing/prometheus_server.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "test/testing/free_port.h"
 
 namespace ma::testing {
 namespace {
@@ -31,25 +29,6 @@ constexpr std::chrono::milliseconds kPollInterval{100};
 constexpr std::chrono::seconds kStopTimeout{10};
 constexpr std::chrono::seconds kProbeTimeout{5};
 constexpr size_t kLogTailBytes = 4000;
-
-absl::StatusOr<int> FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("bind 127.0.0.1:0: ", std::strerror(error)));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 size_t AppendBody(char* data, size_t size, size_t count, void* user_data) {
   static_cast<std::string*>(user_data)->append(data, size * count);

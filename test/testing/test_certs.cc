@@ -1,16 +1,24 @@
-#include "adapter/server/test_certs.h"
+#include "test/testing/test_certs.h"
 
 #include <openssl/x509v3.h>
 
 #include <atomic>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "adapter/server/openssl_util.h"
 #include "queries/base/status_macros.h"
 
-namespace ma::server {
+namespace ma::testing {
 namespace {
+
+using server::CertificateToPem;
+using server::DrainOpenSslErrors;
+using server::EvpPkeyPtr;
+using server::ParsePemCertificates;
+using server::ParsePemPrivateKey;
+using server::PemCertificate;
+using server::PrivateKeyToPem;
+using server::X509Ptr;
 
 absl::Status AddExtension(X509* certificate, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX context;
@@ -87,14 +95,4 @@ absl::StatusOr<PemCertificate> IssueTestCertificate(const TestCertificateSpec& s
   return pem;
 }
 
-absl::Status WriteTestFile(const std::string& path, std::string_view contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  out.close();
-  if (!out) {
-    return absl::InternalError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace ma::server
+}  // namespace ma::testing

@@ -4,14 +4,12 @@
 // memory so tests never depend on checked-in key material.
 
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "adapter/server/self_signed_cert.h"
 
-namespace ma::server {
+namespace ma::testing {
 
 struct TestCertificateSpec {
   std::string common_name;
@@ -21,10 +19,7 @@ struct TestCertificateSpec {
 };
 
 // A certificate for `spec`, signed by `issuer` (or by itself when `issuer` is null).
-absl::StatusOr<PemCertificate> IssueTestCertificate(const TestCertificateSpec& spec,
-                                                    const PemCertificate* issuer);
+absl::StatusOr<server::PemCertificate> IssueTestCertificate(const TestCertificateSpec& spec,
+                                                            const server::PemCertificate* issuer);
 
-// Writes `contents` to `path`, replacing it.
-absl::Status WriteTestFile(const std::string& path, std::string_view contents);
-
-}  // namespace ma::server
+}  // namespace ma::testing

@@ -1,4 +1,4 @@
-#include "adapter/server/tls_test_client.h"
+#include "test/testing/tls_test_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,7 +19,15 @@
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 
-namespace ma::server {
+namespace ma::testing {
+
+using server::CertificateToPem;
+using server::DrainOpenSslErrors;
+using server::EvpPkeyPtr;
+using server::ParsePemCertificates;
+using server::ParsePemPrivateKey;
+using server::SslCtxPtr;
+using server::X509Ptr;
 
 std::optional<std::string> HttpReply::Header(std::string_view lowercase_name) const {
   for (const auto& [name, value] : headers) {
@@ -173,4 +181,4 @@ std::string TlsTestClient::PeerCertificatePem() const {
   return pem.ok() ? *pem : "";
 }
 
-}  // namespace ma::server
+}  // namespace ma::testing

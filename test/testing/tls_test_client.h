@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "adapter/server/openssl_util.h"
 
-namespace ma::server {
+namespace ma::testing {
 
 // Bounds every blocking read and write so that a broken server fails a test instead of hanging.
 inline constexpr int kTestClientIoTimeoutSeconds = 20;
@@ -60,14 +60,14 @@ class TlsTestClient {
   std::string PeerCertificatePem() const;
 
  private:
-  TlsTestClient(SslCtxPtr context, SSL* ssl, int fd)
+  TlsTestClient(server::SslCtxPtr context, SSL* ssl, int fd)
       : context_(std::move(context)), ssl_(ssl), fd_(fd) {}
   absl::Status Fill();
 
-  SslCtxPtr context_;
+  server::SslCtxPtr context_;
   SSL* ssl_;
   int fd_;
   std::string buffer_;
 };
 
-}  // namespace ma::server
+}  // namespace ma::testing
