@@ -37,10 +37,6 @@ std::string QualifiedResource(const RequestAttributes& a) {
   return a.api_group.empty() ? a.resource : Cat(a.resource, ".", a.api_group);
 }
 
-std::string Truncated(std::string_view text, size_t max_bytes) {
-  return text.size() <= max_bytes ? std::string(text) : Cat(text.substr(0, max_bytes), "...");
-}
-
 http::Response Unauthorized() {
   return api::StatusResponse(absl::UnauthenticatedError("Unauthorized"));
 }
@@ -52,7 +48,7 @@ http::Response AuthorizationFailed(const http::Request& request) {
   response.content_type = "text/plain; charset=utf-8";
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.body =
-      Cat("Internal Server Error: ", GoQuote(Truncated(request.path, kMaxEchoedPathBytes)),
+      Cat("Internal Server Error: ", GoQuote(Truncate(request.path, kMaxEchoedPathBytes)),
           ": the authorization check could not be made\n");
   return response;
 }
@@ -93,7 +89,7 @@ http::Handler WithAuthentication(std::shared_ptr<const Authenticator> authentica
                                           respond](absl::StatusOr<UserInfo> user) {
       if (!user.ok()) {
         MA_LOG(WARNING) << "authentication failed for " << shared->method << " "
-                        << Truncated(shared->path, kMaxEchoedPathBytes) << " from "
+                        << Truncate(shared->path, kMaxEchoedPathBytes) << " from "
                         << shared->remote_address << ": " << user.status().message();
         respond(Unauthorized());
         return;
@@ -105,14 +101,14 @@ http::Handler WithAuthentication(std::shared_ptr<const Authenticator> authentica
           [user = *user, attributes, inner, shared, respond](absl::StatusOr<Authorization> result) {
             if (!result.ok()) {
               MA_LOG(ERROR) << "authorization of user " << GoQuote(user.name) << " for "
-                            << shared->method << " " << Truncated(shared->path, kMaxEchoedPathBytes)
+                            << shared->method << " " << Truncate(shared->path, kMaxEchoedPathBytes)
                             << " failed: " << result.status();
               respond(AuthorizationFailed(*shared));
               return;
             }
             if (result->decision != Decision::kAllow) {
               MA_LOG(INFO) << "forbidden: user " << GoQuote(user.name) << " " << attributes.verb
-                           << " " << Truncated(shared->path, kMaxEchoedPathBytes) << ": "
+                           << " " << Truncate(shared->path, kMaxEchoedPathBytes) << ": "
                            << (result->reason.empty() ? "no reason given" : result->reason);
               respond(Forbidden(user, attributes, result->reason));
               return;
