@@ -10,154 +10,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapter/api/time_format.h"
+#include "adapter/json/writer.h"
 #include "queries/base/check.h"
 #include "queries/base/strings.h"
-#include "queries/base/utf8.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace ma::api {
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-constexpr std::string_view kReplacementCharacter = "\\ufffd";
-
-void AppendUnicodeEscape(std::string& out, uint32_t code_point) {
-  out += "\\u";
-  for (int shift = 12; shift >= 0; shift -= 4) {
-    out += kHexDigits[(code_point >> shift) & 0xFu];
-  }
+// The document as Go's json.Encoder writes it: with a trailing newline.
+std::string Finish(json::Writer&& out) {
+  std::string json = std::move(out).Finish();
+  json += '\n';
+  return json;
 }
 
-// A JSON string literal exactly as Go's encoding/json writes it (HTML-safe escaping).
-std::string GoJsonQuote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '<':
-        case '>':
-        case '&':
-          AppendUnicodeEscape(out, c);
-          break;
-        default:
-          if (c < 0x20) {
-            AppendUnicodeEscape(out, c);
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    uint32_t code_point = 0;
-    const size_t length = DecodeUtf8(s, i, code_point);
-    if (length == 0) {
-      out += kReplacementCharacter;
-      ++i;
-    } else if (code_point == 0x2028 || code_point == 0x2029) {
-      AppendUnicodeEscape(out, code_point);
-      i += length;
-    } else {
-      out.append(s.substr(i, length));
-      i += length;
-    }
-  }
-  out += '"';
-  return out;
-}
-
-// RapidJSON places commas and colons; every string goes through GoJsonQuote so the bytes match
-// Go's encoder.
-class JsonWriter {
- public:
-  JsonWriter() : writer_(buffer_) {}
-
-  void StartObject() { writer_.StartObject(); }
-  void EndObject() { writer_.EndObject(); }
-  void StartArray() { writer_.StartArray(); }
-  void EndArray() { writer_.EndArray(); }
-  void Key(std::string_view key) { String(key); }
-  void String(std::string_view value) {
-    const std::string quoted = GoJsonQuote(value);
-    writer_.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
-  }
-  void Int64(int64_t value) { writer_.Int64(value); }
-  void Bool(bool value) { writer_.Bool(value); }
-  void Null() { writer_.Null(); }
-
-  // Omitted when empty, like a Go string field tagged omitempty.
-  void OptionalString(std::string_view key, std::string_view value) {
-    if (!value.empty()) {
-      Key(key);
-      String(value);
-    }
-  }
-  void EmptyObject(std::string_view key) {
-    Key(key);
-    StartObject();
-    EndObject();
-  }
-  void StringMap(const model::LabelSet& map) {
-    StartObject();
-    for (const auto& [key, value] : map) {
-      Key(key);
-      String(value);
-    }
-    EndObject();
-  }
-  void StringArray(const std::vector<std::string>& values) {
-    StartArray();
-    for (const std::string& value : values) {
-      String(value);
-    }
-    EndArray();
-  }
-
-  std::string Finish() {
-    MA_CHECK(writer_.IsComplete());
-    std::string json(buffer_.GetString(), buffer_.GetSize());
-    json += '\n';
-    return json;
-  }
-
- private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
-
-void WriteTypeMeta(JsonWriter& out, std::string_view kind, std::string_view api_version) {
+void WriteTypeMeta(json::Writer& out, std::string_view kind, std::string_view api_version) {
   out.Key("kind");
   out.String(kind);
   out.Key("apiVersion");
   out.String(api_version);
 }
 
-void WriteObjectReference(JsonWriter& out, const ObjectReference& ref) {
+void WriteObjectReference(json::Writer& out, const ObjectReference& ref) {
   out.StartObject();
   out.OptionalString("kind", ref.kind);
   out.OptionalString("namespace", ref.namespace_name);
@@ -196,7 +70,7 @@ bool ExpressibleAsLabelSelector(const selector::LabelSelector& selector) {
 }
 
 // metav1.LabelSelector as ParseToLabelSelector builds it from the request's selector.
-void WriteLabelSelector(JsonWriter& out, const std::optional<selector::LabelSelector>& selector) {
+void WriteLabelSelector(json::Writer& out, const std::optional<selector::LabelSelector>& selector) {
   if (!selector.has_value() || selector->empty() || !ExpressibleAsLabelSelector(*selector)) {
     out.Null();
     return;
@@ -236,7 +110,7 @@ void WriteLabelSelector(JsonWriter& out, const std::optional<selector::LabelSele
   out.EndObject();
 }
 
-void WriteCustomMetricValue(JsonWriter& out, const CustomMetricValue& item, bool v1beta1) {
+void WriteCustomMetricValue(json::Writer& out, const CustomMetricValue& item, bool v1beta1) {
   out.StartObject();
   out.Key("describedObject");
   WriteObjectReference(out, item.described_object);
@@ -267,7 +141,7 @@ void WriteCustomMetricValue(JsonWriter& out, const CustomMetricValue& item, bool
   out.EndObject();
 }
 
-void WriteGroupVersion(JsonWriter& out, const GroupVersionForDiscovery& group_version) {
+void WriteGroupVersion(json::Writer& out, const GroupVersionForDiscovery& group_version) {
   out.StartObject();
   out.Key("groupVersion");
   out.String(group_version.group_version);
@@ -276,7 +150,7 @@ void WriteGroupVersion(JsonWriter& out, const GroupVersionForDiscovery& group_ve
   out.EndObject();
 }
 
-void WriteAPIGroupFields(JsonWriter& out, const APIGroup& group) {
+void WriteAPIGroupFields(json::Writer& out, const APIGroup& group) {
   out.Key("name");
   out.String(group.name);
   out.Key("versions");
@@ -289,7 +163,7 @@ void WriteAPIGroupFields(JsonWriter& out, const APIGroup& group) {
   WriteGroupVersion(out, group.preferred_version);
 }
 
-void WriteStatusDetails(JsonWriter& out, const StatusDetails& details) {
+void WriteStatusDetails(json::Writer& out, const StatusDetails& details) {
   out.StartObject();
   out.OptionalString("name", details.name);
   out.OptionalString("group", details.group);
@@ -320,7 +194,7 @@ std::string EncodeMetricValueList(const std::vector<CustomMetricValue>& items,
                                   std::string_view version) {
   MA_CHECK(version == kCustomMetricsV1Beta1 || version == kCustomMetricsV1Beta2);
   const bool v1beta1 = version == kCustomMetricsV1Beta1;
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "MetricValueList", absl::StrCat("custom.metrics.k8s.io/", ToAbsl(version)));
   out.EmptyObject("metadata");
@@ -331,11 +205,11 @@ std::string EncodeMetricValueList(const std::vector<CustomMetricValue>& items,
   }
   out.EndArray();
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeExternalMetricValueList(const std::vector<ExternalMetricValue>& items) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "ExternalMetricValueList", "external.metrics.k8s.io/v1beta1");
   out.EmptyObject("metadata");
@@ -363,12 +237,12 @@ std::string EncodeExternalMetricValueList(const std::vector<ExternalMetricValue>
   }
   out.EndArray();
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeAPIResourceList(std::string_view group_version,
                                   const std::vector<APIResource>& resources) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "APIResourceList", "v1");
   out.Key("groupVersion");
@@ -391,11 +265,11 @@ std::string EncodeAPIResourceList(std::string_view group_version,
   }
   out.EndArray();
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeAPIGroupList(const std::vector<APIGroup>& groups) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "APIGroupList", "v1");
   out.Key("groups");
@@ -407,20 +281,20 @@ std::string EncodeAPIGroupList(const std::vector<APIGroup>& groups) {
   }
   out.EndArray();
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeAPIGroup(const APIGroup& group) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "APIGroup", "v1");
   WriteAPIGroupFields(out, group);
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeVersionInfo(const VersionInfo& info) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   const std::pair<std::string_view, const std::string*> fields[] = {
       {"major", &info.major},
@@ -438,11 +312,11 @@ std::string EncodeVersionInfo(const VersionInfo& info) {
     out.String(*value);
   }
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 std::string EncodeStatus(const KubeStatus& status) {
-  JsonWriter out;
+  json::Writer out;
   out.StartObject();
   WriteTypeMeta(out, "Status", "v1");
   out.EmptyObject("metadata");
@@ -458,7 +332,7 @@ std::string EncodeStatus(const KubeStatus& status) {
     out.Int64(status.code);
   }
   out.EndObject();
-  return out.Finish();
+  return Finish(std::move(out));
 }
 
 }  // namespace ma::api

@@ -19,7 +19,6 @@ constexpr std::string_view kPublicMessageTypeUrl = "type.googleapis.com/ma.api.P
 // Request input echoed in a 405 message is cut to these sizes first.
 constexpr size_t kMaxEchoedMethodBytes = 32;
 constexpr size_t kMaxEchoedPathBytes = 1024;
-constexpr std::string_view kTruncationMarker = "...";
 
 struct Row {
   absl::StatusCode code;
@@ -70,18 +69,6 @@ const Row& RowFor(const absl::Status& status) {
     }
   }
   return kInternalRow;
-}
-
-// Cuts `text` to at most `max_bytes` plus the marker, never inside a UTF-8 sequence.
-std::string Truncate(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) {
-    return std::string(text);
-  }
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) {
-    --end;
-  }
-  return absl::StrCat(ToAbsl(text.substr(0, end)), ToAbsl(kTruncationMarker));
 }
 
 std::optional<std::string> PublicMessage(const absl::Status& status) {

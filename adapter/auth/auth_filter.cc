@@ -38,10 +38,6 @@ std::string QualifiedResource(const RequestAttributes& a) {
   return a.api_group.empty() ? a.resource : Cat(a.resource, ".", a.api_group);
 }
 
-std::string Truncated(std::string_view text, size_t max_bytes) {
-  return text.size() <= max_bytes ? std::string(text) : Cat(text.substr(0, max_bytes), "...");
-}
-
 http::Response Unauthorized() {
   return api::StatusResponse(absl::UnauthenticatedError("Unauthorized"));
 }
@@ -53,7 +49,7 @@ http::Response AuthorizationFailed(const http::Request& request) {
   response.content_type = "text/plain; charset=utf-8";
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.body =
-      Cat("Internal Server Error: ", GoQuote(Truncated(request.path, kMaxEchoedPathBytes)),
+      Cat("Internal Server Error: ", GoQuote(Truncate(request.path, kMaxEchoedPathBytes)),
           ": the authorization check could not be made\n");
   return response;
 }
@@ -102,7 +98,7 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
       });
   if (!user.ok()) {
     MA_LOG(WARNING) << "authentication failed for " << request.method << " "
-                    << Truncated(request.path, kMaxEchoedPathBytes) << " from "
+                    << Truncate(request.path, kMaxEchoedPathBytes) << " from "
                     << request.remote_address << ": " << user.status().message();
     co_return Unauthorized();
   }
@@ -114,13 +110,13 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
       });
   if (!result.ok()) {
     MA_LOG(ERROR) << "authorization of user " << GoQuote(user->name) << " for " << request.method
-                  << " " << Truncated(request.path, kMaxEchoedPathBytes)
+                  << " " << Truncate(request.path, kMaxEchoedPathBytes)
                   << " failed: " << result.status();
     co_return AuthorizationFailed(request);
   }
   if (result->decision != Decision::kAllow) {
     MA_LOG(INFO) << "forbidden: user " << GoQuote(user->name) << " " << attributes.verb << " "
-                 << Truncated(request.path, kMaxEchoedPathBytes) << ": "
+                 << Truncate(request.path, kMaxEchoedPathBytes) << ": "
                  << (result->reason.empty() ? "no reason given" : result->reason);
     co_return Forbidden(*user, attributes, result->reason);
   }

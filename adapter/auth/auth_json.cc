@@ -1,111 +1,32 @@
 #include "adapter/auth/auth_json.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapter/json/reader.h"
+#include "adapter/json/writer.h"
 #include "queries/base/strings.h"
 
 namespace ma::auth {
 namespace {
 
+using json::Member;
 using rapidjson::Value;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-// Forwards SAX events to the document and stops past kMaxKubeJsonDepth; with the iterative
-// parser nothing recurses on the input's nesting.
-template <typename Handler>
-class DepthLimiter {
- public:
-  explicit DepthLimiter(Handler& next) : next_(next) {}
-
-  bool Null() { return next_.Null(); }
-  bool Bool(bool b) { return next_.Bool(b); }
-  bool Int(int i) { return next_.Int(i); }
-  bool Uint(unsigned u) { return next_.Uint(u); }
-  bool Int64(int64_t i) { return next_.Int64(i); }
-  bool Uint64(uint64_t u) { return next_.Uint64(u); }
-  bool Double(double d) { return next_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    return next_.RawNumber(s, n, copy);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return next_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next_.Key(s, n, copy); }
-  bool StartObject() { return Enter() && next_.StartObject(); }
-  bool EndObject(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndObject(n);
-  }
-  bool StartArray() { return Enter() && next_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndArray(n);
-  }
-
-  bool too_deep() const { return too_deep_; }
-
- private:
-  bool Enter() {
-    if (++depth_ > kMaxKubeJsonDepth) {
-      too_deep_ = true;
-      return false;
-    }
-    return true;
-  }
-
-  Handler& next_;
-  int depth_ = 0;
-  bool too_deep_ = false;
-};
-
-absl::StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view body,
-                                                               std::string_view what) {
-  if (body.size() > kMaxKubeResponseBytes) {
-    return absl::InternalError(
-        absl::StrCat(ToAbsl(what), " is larger than ", kMaxKubeResponseBytes, " bytes"));
-  }
-  auto document = std::make_unique<rapidjson::Document>();
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  rapidjson::ParseResult result;
-  bool too_deep = false;
-  auto generate = [&](rapidjson::Document& target) {
-    DepthLimiter<rapidjson::Document> limiter(target);
-    rapidjson::Reader reader;
-    result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-        stream, limiter);
-    too_deep = limiter.too_deep();
-    return !result.IsError();
-  };
-  document->Populate(generate);
-  if (too_deep) {
-    return absl::InternalError(
-        absl::StrCat(ToAbsl(what), " is nested deeper than ", kMaxKubeJsonDepth, " levels"));
-  }
-  if (result.IsError()) {
-    return absl::InternalError(
-        absl::StrCat(ToAbsl(what), " is not JSON: ", rapidjson::GetParseError_En(result.Code()),
-                     " at offset ", result.Offset()));
+absl::StatusOr<rapidjson::Document> ParseJson(std::string_view body, std::string_view what) {
+  absl::StatusOr<rapidjson::Document> document =
+      json::Parse(body, {.max_bytes = kMaxKubeResponseBytes, .max_depth = kMaxKubeJsonDepth});
+  if (!document.ok()) {
+    // A document past a limit is not judged; one that does not parse is "not JSON".
+    const std::string_view verdict =
+        absl::IsResourceExhausted(document.status()) ? " is " : " is not JSON: ";
+    return absl::InternalError(Cat(what, verdict, document.status().message()));
   }
   return document;
 }
 
-std::string AsString(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-const Value* Member(const Value& object, const char* name) {
-  if (!object.IsObject()) {
-    return nullptr;
-  }
-  const auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
+std::string AsString(const Value& v) { return std::string(json::StringOf(v)); }
 
 std::string StringMember(const Value& object, const char* name) {
   const Value* value = Member(object, name);
@@ -135,38 +56,12 @@ absl::StatusOr<std::vector<std::string>> StringArray(const Value* value, std::st
   return strings;
 }
 
-void WriteString(Writer& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-void WriteKey(Writer& writer, std::string_view key) {
-  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
-
-// Go's `json:",omitempty"` string field.
-void WriteOptional(Writer& writer, std::string_view key, std::string_view value) {
-  if (!value.empty()) {
-    WriteKey(writer, key);
-    WriteString(writer, value);
-  }
-}
-
-void WriteStrings(Writer& writer, const std::vector<std::string>& strings) {
-  writer.StartArray();
-  for (const std::string& s : strings) {
-    WriteString(writer, s);
-  }
-  writer.EndArray();
-}
-
-void WriteHeader(Writer& writer, std::string_view kind, std::string_view api_version) {
-  WriteKey(writer, "kind");
-  WriteString(writer, kind);
-  WriteKey(writer, "apiVersion");
-  WriteString(writer, api_version);
-  WriteKey(writer, "metadata");
-  writer.StartObject();
-  writer.EndObject();
+void WriteHeader(json::Writer& writer, std::string_view kind, std::string_view api_version) {
+  writer.Key("kind");
+  writer.String(kind);
+  writer.Key("apiVersion");
+  writer.String(api_version);
+  writer.EmptyObject("metadata");
 }
 
 absl::StatusOr<const Value*> StatusOf(const rapidjson::Document& document, std::string_view what) {
@@ -183,29 +78,28 @@ absl::StatusOr<const Value*> StatusOf(const rapidjson::Document& document, std::
 }  // namespace
 
 std::string EncodeTokenReview(std::string_view token, const std::vector<std::string>& audiences) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
+  json::Writer writer;
   writer.StartObject();
   WriteHeader(writer, "TokenReview", "authentication.k8s.io/v1");
-  WriteKey(writer, "spec");
+  writer.Key("spec");
   writer.StartObject();
-  WriteOptional(writer, "token", token);
+  writer.OptionalString("token", token);
   if (!audiences.empty()) {
-    WriteKey(writer, "audiences");
-    WriteStrings(writer, audiences);
+    writer.Key("audiences");
+    writer.StringArray(audiences);
   }
   writer.EndObject();
   writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return std::move(writer).Finish();
 }
 
 absl::StatusOr<TokenReviewStatus> DecodeTokenReviewStatus(std::string_view body) {
   constexpr std::string_view kWhat = "the TokenReview answer";
-  absl::StatusOr<std::unique_ptr<rapidjson::Document>> document = ParseJson(body, kWhat);
+  absl::StatusOr<rapidjson::Document> document = ParseJson(body, kWhat);
   if (!document.ok()) {
     return document.status();
   }
-  absl::StatusOr<const Value*> status = StatusOf(**document, kWhat);
+  absl::StatusOr<const Value*> status = StatusOf(*document, kWhat);
   if (!status.ok()) {
     return status.status();
   }
@@ -246,57 +140,56 @@ absl::StatusOr<TokenReviewStatus> DecodeTokenReviewStatus(std::string_view body)
 }
 
 std::string EncodeSubjectAccessReview(const UserInfo& user, const RequestAttributes& attributes) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
+  json::Writer writer;
   writer.StartObject();
   WriteHeader(writer, "SubjectAccessReview", "authorization.k8s.io/v1");
-  WriteKey(writer, "spec");
+  writer.Key("spec");
   writer.StartObject();
   if (attributes.resource_request) {
-    WriteKey(writer, "resourceAttributes");
+    writer.Key("resourceAttributes");
     writer.StartObject();
-    WriteOptional(writer, "namespace", attributes.namespace_name);
-    WriteOptional(writer, "verb", attributes.verb);
-    WriteOptional(writer, "group", attributes.api_group);
-    WriteOptional(writer, "version", attributes.api_version);
-    WriteOptional(writer, "resource", attributes.resource);
-    WriteOptional(writer, "subresource", attributes.subresource);
-    WriteOptional(writer, "name", attributes.name);
+    writer.OptionalString("namespace", attributes.namespace_name);
+    writer.OptionalString("verb", attributes.verb);
+    writer.OptionalString("group", attributes.api_group);
+    writer.OptionalString("version", attributes.api_version);
+    writer.OptionalString("resource", attributes.resource);
+    writer.OptionalString("subresource", attributes.subresource);
+    writer.OptionalString("name", attributes.name);
     writer.EndObject();
   } else {
-    WriteKey(writer, "nonResourceAttributes");
+    writer.Key("nonResourceAttributes");
     writer.StartObject();
-    WriteOptional(writer, "path", attributes.path);
-    WriteOptional(writer, "verb", attributes.verb);
+    writer.OptionalString("path", attributes.path);
+    writer.OptionalString("verb", attributes.verb);
     writer.EndObject();
   }
-  WriteOptional(writer, "user", user.name);
+  writer.OptionalString("user", user.name);
   if (!user.groups.empty()) {
-    WriteKey(writer, "groups");
-    WriteStrings(writer, user.groups);
+    writer.Key("groups");
+    writer.StringArray(user.groups);
   }
   if (!user.extra.empty()) {
-    WriteKey(writer, "extra");
+    writer.Key("extra");
     writer.StartObject();
     for (const auto& [key, values] : user.extra) {
-      WriteKey(writer, key);
-      WriteStrings(writer, values);
+      writer.Key(key);
+      writer.StringArray(values);
     }
     writer.EndObject();
   }
-  WriteOptional(writer, "uid", user.uid);
+  writer.OptionalString("uid", user.uid);
   writer.EndObject();
   writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return std::move(writer).Finish();
 }
 
 absl::StatusOr<SubjectAccessReviewStatus> DecodeSubjectAccessReviewStatus(std::string_view body) {
   constexpr std::string_view kWhat = "the SubjectAccessReview answer";
-  absl::StatusOr<std::unique_ptr<rapidjson::Document>> document = ParseJson(body, kWhat);
+  absl::StatusOr<rapidjson::Document> document = ParseJson(body, kWhat);
   if (!document.ok()) {
     return document.status();
   }
-  absl::StatusOr<const Value*> status = StatusOf(**document, kWhat);
+  absl::StatusOr<const Value*> status = StatusOf(*document, kWhat);
   if (!status.ok()) {
     return status.status();
   }
@@ -313,15 +206,15 @@ absl::StatusOr<SubjectAccessReviewStatus> DecodeSubjectAccessReviewStatus(std::s
 
 absl::StatusOr<std::map<std::string, std::string>> DecodeConfigMapData(std::string_view body) {
   constexpr std::string_view kWhat = "the ConfigMap";
-  absl::StatusOr<std::unique_ptr<rapidjson::Document>> document = ParseJson(body, kWhat);
+  absl::StatusOr<rapidjson::Document> document = ParseJson(body, kWhat);
   if (!document.ok()) {
     return document.status();
   }
-  if (!(*document)->IsObject()) {
+  if (!document->IsObject()) {
     return absl::InternalError("the ConfigMap is not a JSON object");
   }
   std::map<std::string, std::string> data;
-  const Value* values = Member(**document, "data");
+  const Value* values = Member(*document, "data");
   if (values == nullptr || !values->IsObject()) {
     return data;
   }
@@ -337,11 +230,11 @@ absl::StatusOr<std::vector<std::string>> DecodeStringList(std::string_view text)
   if (text.empty()) {
     return std::vector<std::string>();
   }
-  absl::StatusOr<std::unique_ptr<rapidjson::Document>> document = ParseJson(text, "the value");
+  absl::StatusOr<rapidjson::Document> document = ParseJson(text, "the value");
   if (!document.ok()) {
     return absl::InvalidArgumentError(document.status().message());
   }
-  absl::StatusOr<std::vector<std::string>> strings = StringArray(document->get(), "the value");
+  absl::StatusOr<std::vector<std::string>> strings = StringArray(&*document, "the value");
   if (!strings.ok()) {
     return absl::InvalidArgumentError(strings.status().message());
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "queries/base/strings.h"
+#include "queries/base/url_codec.h"
 
 namespace ma::auth {
 namespace {
@@ -33,35 +34,11 @@ std::string FirstValue(const http::Request& request, const std::vector<std::stri
   return "";
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Go's url.PathUnescape; a malformed escape leaves the key as it was, as Go's unescapeExtraKey
 // does.
 std::string UnescapeExtraKey(const std::string& encoded) {
-  std::string decoded;
-  decoded.reserve(encoded.size());
-  for (size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] != '%') {
-      decoded.push_back(encoded[i]);
-      continue;
-    }
-    if (i + 2 >= encoded.size()) {
-      return encoded;
-    }
-    const int high = HexValue(encoded[i + 1]);
-    const int low = HexValue(encoded[i + 2]);
-    if (high < 0 || low < 0) {
-      return encoded;
-    }
-    decoded.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return decoded;
+  absl::StatusOr<std::string> decoded = PercentDecode(encoded);
+  return decoded.ok() ? *std::move(decoded) : encoded;
 }
 
 }  // namespace

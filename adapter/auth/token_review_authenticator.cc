@@ -1,13 +1,16 @@
 #include "adapter/auth/token_review_authenticator.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "adapter/auth/auth_json.h"
-#include "adapter/auth/sha256.h"
+#include "queries/base/check.h"
 #include "queries/base/strings.h"
 
 namespace ma::auth {
@@ -16,12 +19,18 @@ namespace {
 // Go's bearer-token authenticator's answer for a token the review did not accept.
 constexpr std::string_view kInvalidToken = "invalid bearer token";
 
-// The cache key: a digest of the token and the audiences asked for, so that the token itself is
-// never kept.
+// The cache key: the SHA-256 of the token and the audiences asked for, in lowercase hex, so that
+// the token itself is never kept.
 std::string CacheKey(std::string_view token, const std::vector<std::string>& audiences) {
   std::string material = Cat(audiences.size(), ":", absl::StrJoin(audiences, ","), ":");
   material.append(token);
-  return Sha256Hex(material);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  // SHA-256 through EVP fails only when the process is out of memory.
+  MA_CHECK(EVP_Digest(material.data(), material.size(), digest, &digest_length, EVP_sha256(),
+                      nullptr) == 1);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), digest_length));
 }
 
 bool Intersects(const std::vector<std::string>& a, const std::vector<std::string>& b) {

@@ -1,54 +1,15 @@
 #include "adapter/http/url.h"
 
-#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/base/url_codec.h"
 
 namespace ma::http {
 namespace {
-
-std::optional<int> HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<std::string> Decode(std::string_view encoded, bool plus_is_space) {
-  std::string decoded;
-  decoded.reserve(encoded.size());
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    const char c = encoded[i];
-    if (c == '+' && plus_is_space) {
-      decoded.push_back(' ');
-      continue;
-    }
-    if (c != '%') {
-      decoded.push_back(c);
-      continue;
-    }
-    std::optional<int> high = i + 1 < encoded.size() ? HexValue(encoded[i + 1]) : std::nullopt;
-    std::optional<int> low = i + 2 < encoded.size() ? HexValue(encoded[i + 2]) : std::nullopt;
-    if (!high.has_value() || !low.has_value()) {
-      std::string_view escape = encoded.substr(i, 3);
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid URL escape ", GoQuote(escape), " in ", GoQuote(encoded)));
-    }
-    decoded.push_back(static_cast<char>(*high * 16 + *low));
-    i += 2;
-  }
-  return decoded;
-}
 
 absl::StatusOr<std::vector<std::string>> SplitPath(std::string_view path) {
   std::vector<std::string> segments;
@@ -95,14 +56,6 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SplitQuery(
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> PercentDecode(std::string_view encoded) {
-  return Decode(encoded, /*plus_is_space=*/false);
-}
-
-absl::StatusOr<std::string> FormDecode(std::string_view encoded) {
-  return Decode(encoded, /*plus_is_space=*/true);
-}
 
 absl::StatusOr<Request> ParseRequestTarget(std::string_view method, std::string_view target) {
   if (target.size() > kMaxTargetBytes) {

@@ -17,13 +17,6 @@ inline constexpr std::size_t kMaxTargetBytes = std::size_t{16} * 1024;
 inline constexpr std::size_t kMaxPathSegments = 32;
 inline constexpr std::size_t kMaxQueryParameters = 64;
 
-// Percent-decodes one path segment: "%2A" -> "*", "+" stays "+". Malformed escapes ("%zz", a
-// trailing "%") are an InvalidArgument error.
-absl::StatusOr<std::string> PercentDecode(std::string_view encoded);
-
-// Decodes one query-string key or value as an HTML form does: "+" -> " ", then "%XX".
-absl::StatusOr<std::string> FormDecode(std::string_view encoded);
-
 // Builds a Request from the request line: fills method, target, path, path_segments (split on
 // "/" first, then decoded, so a decoded "/" stays inside its segment; empty segments dropped) and
 // query (in order of appearance; "a" alone is {"a", ""}). The target must be in origin form

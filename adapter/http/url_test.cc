@@ -122,34 +122,5 @@ TEST(ParseRequestTargetTest, TargetAtTheLimitIsAccepted) {
   EXPECT_EQ(request->path_segments.size(), 1u);
 }
 
-struct DecodeCase {
-  std::string encoded;
-  std::string want_percent;
-  std::string want_form;
-};
-
-class DecodeTest : public ::testing::TestWithParam<DecodeCase> {};
-
-TEST_P(DecodeTest, PercentAndFormDifferOnlyInPlus) {
-  const DecodeCase& tc = GetParam();
-  absl::StatusOr<std::string> percent = PercentDecode(tc.encoded);
-  absl::StatusOr<std::string> form = FormDecode(tc.encoded);
-  ASSERT_TRUE(percent.ok()) << percent.status();
-  ASSERT_TRUE(form.ok()) << form.status();
-  EXPECT_EQ(*percent, tc.want_percent);
-  EXPECT_EQ(*form, tc.want_form);
-}
-
-INSTANTIATE_TEST_SUITE_P(Decoding, DecodeTest,
-                         ::testing::ValuesIn(std::vector<DecodeCase>{
-                             {"", "", ""},
-                             {"plain", "plain", "plain"},
-                             {"a+b", "a+b", "a b"},
-                             {"a%2Bb", "a+b", "a+b"},
-                             {"%41%62", "Ab", "Ab"},
-                             {"%00", std::string(1, '\0'), std::string(1, '\0')},
-                             {"%C3%A9", "\xC3\xA9", "\xC3\xA9"},
-                         }));
-
 }  // namespace
 }  // namespace ma::http

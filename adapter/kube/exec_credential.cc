@@ -13,10 +13,10 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "adapter/json/reader.h"
+#include "adapter/json/writer.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -24,6 +24,8 @@ namespace ma::kube {
 namespace {
 
 constexpr int kPollSliceMs = 100;
+// An ExecCredential nests three levels.
+constexpr int kMaxExecCredentialDepth = 16;
 
 std::string PluginName(const ExecConfig& config) { return GoQuote(config.command); }
 
@@ -53,8 +55,19 @@ absl::Status MakePipe(Fd& read_end, Fd& write_end) {
 }
 
 std::string ExecInfo(const ExecConfig& config) {
-  return Cat(R"({"apiVersion":")", config.api_version,
-             R"(","kind":"ExecCredential","spec":{"interactive":false}})");
+  json::Writer writer;
+  writer.StartObject();
+  writer.Key("apiVersion");
+  writer.String(config.api_version);
+  writer.Key("kind");
+  writer.String("ExecCredential");
+  writer.Key("spec");
+  writer.StartObject();
+  writer.Key("interactive");
+  writer.Bool(false);
+  writer.EndObject();
+  writer.EndObject();
+  return std::move(writer).Finish();
 }
 
 // Our environment, then the stanza's variables (which win), then KUBERNETES_EXEC_INFO.
@@ -88,11 +101,6 @@ void LogStderr(const ExecConfig& config, std::string_view err) {
   for (absl::string_view line : absl::StrSplit(ToAbsl(err), '\n', absl::SkipWhitespace())) {
     MA_LOG(WARNING) << "exec plugin " << PluginName(config) << ": " << line;
   }
-}
-
-const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
-  const auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
 }  // namespace
@@ -131,26 +139,26 @@ absl::StatusOr<ExecCredential> DecodeExecCredential(std::string_view json,
   const auto fail = [](std::string_view why) {
     return absl::InvalidArgumentError(Cat("invalid ExecCredential: ", why));
   };
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return fail(
-        Cat(rapidjson::GetParseError_En(doc.GetParseError()), " at offset ", doc.GetErrorOffset()));
+  const absl::StatusOr<rapidjson::Document> parsed =
+      json::Parse(json, {.max_bytes = kMaxExecOutputBytes, .max_depth = kMaxExecCredentialDepth});
+  if (!parsed.ok()) {
+    return fail(ToStd(parsed.status().message()));
   }
+  const rapidjson::Document& doc = *parsed;
   if (!doc.IsObject()) {
     return fail("not a JSON object");
   }
-  const rapidjson::Value* kind = Member(doc, "kind");
+  const rapidjson::Value* kind = json::Member(doc, "kind");
   if (kind == nullptr || !kind->IsString() ||
       std::string_view(kind->GetString()) != "ExecCredential") {
     return fail("kind must be ExecCredential");
   }
-  const rapidjson::Value* version = Member(doc, "apiVersion");
+  const rapidjson::Value* version = json::Member(doc, "apiVersion");
   if (version == nullptr || !version->IsString() ||
       std::string_view(version->GetString(), version->GetStringLength()) != api_version) {
     return fail(Cat("apiVersion must be ", api_version, ", the version the plugin was given"));
   }
-  const rapidjson::Value* status = Member(doc, "status");
+  const rapidjson::Value* status = json::Member(doc, "status");
   if (status == nullptr || !status->IsObject()) {
     return fail("status is missing");
   }
@@ -159,7 +167,7 @@ absl::StatusOr<ExecCredential> DecodeExecCredential(std::string_view json,
        {std::pair{"token", &credential.token},
         std::pair{"clientCertificateData", &credential.client_certificate_pem},
         std::pair{"clientKeyData", &credential.client_key_pem}}) {
-    const rapidjson::Value* value = Member(*status, name);
+    const rapidjson::Value* value = json::Member(*status, name);
     if (value == nullptr || value->IsNull()) {
       continue;
     }
@@ -174,7 +182,7 @@ absl::StatusOr<ExecCredential> DecodeExecCredential(std::string_view json,
   if (credential.token.empty() && credential.client_certificate_pem.empty()) {
     return fail("status has neither a token nor a client certificate");
   }
-  if (const rapidjson::Value* expiry = Member(*status, "expirationTimestamp");
+  if (const rapidjson::Value* expiry = json::Member(*status, "expirationTimestamp");
       expiry != nullptr && !expiry->IsNull()) {
     absl::Time time;
     std::string error;

@@ -173,7 +173,8 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
   client->http_ = *std::move(http);
   client->static_token_ = config.token;
   if (client->static_token_.empty() && !config.token_file.empty()) {
-    absl::StatusOr<std::unique_ptr<TokenFile>> token_file = TokenFile::Create(config.token_file);
+    absl::StatusOr<std::unique_ptr<outbound::TokenFile>> token_file =
+        outbound::TokenFile::Create(config.token_file, "token file");
     if (!token_file.ok()) {
       return fail(token_file.status());
     }

@@ -18,8 +18,8 @@
 #include "adapter/kube/api_client.h"
 #include "adapter/kube/exec_credential.h"
 #include "adapter/kube/kubeconfig.h"
-#include "adapter/kube/token_file.h"
 #include "adapter/outbound/http_client.h"
+#include "adapter/outbound/token_file.h"
 #include "queries/base/clock.h"
 
 namespace ma::kube {
@@ -72,7 +72,7 @@ class HttpApiClient final : public ApiClient {
   const std::string server_;
   std::unique_ptr<PemFiles> pem_files_;  // outlives http_, which reads them on every connect
   std::string static_token_;
-  std::unique_ptr<TokenFile> token_file_;
+  std::unique_ptr<outbound::TokenFile> token_file_;
   std::unique_ptr<ExecCredentialCache> exec_;
   std::unique_ptr<outbound::HttpClient> http_;
   std::atomic<bool> shutting_down_{false};

@@ -8,12 +8,11 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/synchronization/mutex.h"
 #include "adapter/kube/object_decoder.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
+#include "queries/base/url_codec.h"
 
 namespace ma::kube {
 namespace {
@@ -38,20 +37,6 @@ constexpr std::string_view kListAccept =
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 constexpr std::string_view kWatchAccept =
     "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
-
-std::string QueryValue(std::string_view value) {
-  // Kubernetes query values: escape everything but unreserved characters.
-  std::string out;
-  for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (absl::ascii_isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      absl::StrAppend(&out, "%", absl::BytesToHexString(absl::string_view(&c, 1)));
-    }
-  }
-  return out;
-}
 
 // How one WATCH ended.
 enum class WatchEnd { kRewatch, kRelist, kBackoff, kStopped };
@@ -120,7 +105,7 @@ class ListWatcher::Impl {
   std::string Path(std::string_view params) const {
     std::string path = Cat(options_.collection_path, "?", params);
     if (!options_.field_selector.empty()) {
-      absl::StrAppend(&path, "&fieldSelector=", QueryValue(options_.field_selector));
+      absl::StrAppend(&path, "&fieldSelector=", QueryEscape(options_.field_selector));
     }
     return path;
   }
@@ -160,7 +145,7 @@ class ListWatcher::Impl {
       ApiRequest request;
       std::string params = Cat("limit=", kListPageSize);
       if (!continue_token.empty()) {
-        absl::StrAppend(&params, "&continue=", QueryValue(continue_token));
+        absl::StrAppend(&params, "&continue=", QueryEscape(continue_token));
       }
       request.path = Path(params);
       request.accept = std::string(options_.metadata_only ? kListAccept : "application/json");
@@ -204,7 +189,7 @@ class ListWatcher::Impl {
     }
     ApiRequest request;
     request.path =
-        Path(Cat("watch=1&resourceVersion=", QueryValue(resource_version),
+        Path(Cat("watch=1&resourceVersion=", QueryEscape(resource_version),
                  "&allowWatchBookmarks=true&timeoutSeconds=", options_.watch_timeout.count()));
     request.accept = std::string(options_.metadata_only ? kWatchAccept : "application/json");
     request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.watch_timeout +

@@ -102,14 +102,14 @@ TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVers
 
   FakeApiClient::Pending list1 = client.Next();
   ASSERT_FALSE(list1.stream);
-  EXPECT_EQ(list1.request.path, "/api/v1/pods?limit=500&fieldSelector=spec.nodeName%3dn1");
+  EXPECT_EQ(list1.request.path, "/api/v1/pods?limit=500&fieldSelector=spec.nodeName%3Dn1");
   EXPECT_EQ(list1.request.accept,
             "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json");
   list1.done(Ok(Cat(R"({"metadata":{"resourceVersion":"9","continue":"tok/1"},"items":[)",
                     Pod("a", "3"), ",", Pod("b", "4"), "]}")));
   FakeApiClient::Pending list2 = client.Next();
   EXPECT_EQ(list2.request.path,
-            "/api/v1/pods?limit=500&continue=tok%2f1&fieldSelector=spec.nodeName%3dn1");
+            "/api/v1/pods?limit=500&continue=tok%2F1&fieldSelector=spec.nodeName%3Dn1");
   list2.done(Ok(Cat(R"({"metadata":{"resourceVersion":"10"},"items":[)", Pod("c", "5"), "]}")));
 
   FakeApiClient::Pending watch1 = client.Next();
@@ -118,7 +118,7 @@ TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVers
   EXPECT_TRUE(watcher.synced());
   EXPECT_EQ(watch1.request.path,
             "/api/v1/pods?watch=1&resourceVersion=10&allowWatchBookmarks=true&"
-            "timeoutSeconds=300&fieldSelector=spec.nodeName%3dn1");
+            "timeoutSeconds=300&fieldSelector=spec.nodeName%3Dn1");
   EXPECT_EQ(watch1.request.accept,
             "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json");
   EXPECT_GT(watch1.request.timeout, std::chrono::seconds(300));

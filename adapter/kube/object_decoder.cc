@@ -2,10 +2,9 @@
 
 #include <utility>
 
+#include "adapter/json/reader.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 
 namespace ma::kube {
 namespace {
@@ -14,46 +13,22 @@ absl::Status Invalid(std::string_view what, std::string_view why) {
   return absl::InvalidArgumentError(Cat("invalid ", what, ": ", why));
 }
 
-size_t Depth(const rapidjson::Value& value, size_t limit) {
-  if (limit == 0) {
-    return 1;
+absl::StatusOr<rapidjson::Document> Parse(std::string_view text, std::string_view what) {
+  absl::StatusOr<rapidjson::Document> doc =
+      json::Parse(text, {.max_bytes = kMaxDocumentBytes, .max_depth = kMaxJsonDepth});
+  if (!doc.ok()) {
+    return Invalid(what, ToStd(doc.status().message()));
   }
-  size_t deepest = 0;
-  if (value.IsObject()) {
-    for (const auto& member : value.GetObject()) {
-      deepest = std::max(deepest, Depth(member.value, limit - 1));
-    }
-  } else if (value.IsArray()) {
-    for (const auto& item : value.GetArray()) {
-      deepest = std::max(deepest, Depth(item, limit - 1));
-    }
-  }
-  return deepest + 1;
-}
-
-absl::StatusOr<rapidjson::Document> Parse(std::string_view json, std::string_view what) {
-  rapidjson::Document doc;
-  // Iterative parsing keeps a hostile nesting from exhausting the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return Invalid(what, Cat(rapidjson::GetParseError_En(doc.GetParseError()), " at offset ",
-                             doc.GetErrorOffset()));
-  }
-  if (!doc.IsObject()) {
+  if (!doc->IsObject()) {
     return Invalid(what, "not a JSON object");
-  }
-  if (Depth(doc, kMaxJsonDepth) > kMaxJsonDepth) {
-    return Invalid(what, Cat("nested deeper than ", kMaxJsonDepth, " levels"));
   }
   return doc;
 }
 
+// The member `name`, or nullptr when it is absent or null, as Go decodes null into a zero value.
 const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
-  if (!object.IsObject()) {
-    return nullptr;
-  }
-  const auto it = object.FindMember(name);
-  return it == object.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
+  const rapidjson::Value* value = json::Member(object, name);
+  return value == nullptr || value->IsNull() ? nullptr : value;
 }
 
 std::string StringOr(const rapidjson::Value& object, const char* name) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // Decodes the Kubernetes JSON the list-watcher reads: a (PartialObjectMetadata)List page, one
-// WATCH event line, and a metav1.Status error body. The only RapidJSON user of the list-watcher.
+// WATCH event line, and a metav1.Status error body.
 
 #include <cstddef>
 #include <string>
@@ -13,8 +13,10 @@
 
 namespace ma::kube {
 
-// Untrusted input bounds.
-inline constexpr size_t kMaxJsonDepth = 64;
+// Untrusted input bounds. A list page or watch event is as large as the largest response the
+// client accepts; managedFields mirror an object's own nesting, hence the generous depth.
+inline constexpr size_t kMaxDocumentBytes = size_t{64} << 20;
+inline constexpr int kMaxJsonDepth = 64;
 inline constexpr size_t kMaxLabelsPerObject = 1024;
 inline constexpr size_t kMaxDataEntriesPerObject = 4096;
 

@@ -1,11 +1,5 @@
 #include "adapter/objects/api_discovery.h"
 
-// RapidJSON is confined to this file.
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -14,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "adapter/json/reader.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
@@ -23,105 +18,40 @@ namespace {
 
 using rapidjson::Value;
 
-// Discovery documents nest four levels; RapidJSON frees values recursively, so a deeper document
-// is refused while it is parsed.
+// Discovery documents nest four levels: anything deeper is refused while it is parsed.
 constexpr int kMaxJsonDepth = 16;
-
-// Forwards SAX events to the document and stops the parse past kMaxJsonDepth.
-class DepthLimiter {
- public:
-  explicit DepthLimiter(rapidjson::Document& next) : next_(next) {}
-
-  bool Null() { return next_.Null(); }
-  bool Bool(bool b) { return next_.Bool(b); }
-  bool Int(int i) { return next_.Int(i); }
-  bool Uint(unsigned u) { return next_.Uint(u); }
-  bool Int64(int64_t i) { return next_.Int64(i); }
-  bool Uint64(uint64_t u) { return next_.Uint64(u); }
-  bool Double(double d) { return next_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    return next_.RawNumber(s, n, copy);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return next_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next_.Key(s, n, copy); }
-  bool StartObject() { return Enter() && next_.StartObject(); }
-  bool EndObject(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndObject(n);
-  }
-  bool StartArray() { return Enter() && next_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndArray(n);
-  }
-
-  bool too_deep() const { return too_deep_; }
-
- private:
-  bool Enter() {
-    too_deep_ = too_deep_ || ++depth_ > kMaxJsonDepth;
-    return !too_deep_;
-  }
-
-  rapidjson::Document& next_;
-  int depth_ = 0;
-  bool too_deep_ = false;
-};
 
 absl::Status Malformed(std::string_view what) {
   return absl::InternalError(Cat("malformed discovery document: ", what));
 }
 
 // Parses `body` into a document of the expected `kind`.
-absl::StatusOr<std::unique_ptr<rapidjson::Document>> ParseDocument(std::string_view body,
-                                                                   std::string_view kind) {
-  if (body.size() > kMaxDiscoveryDocumentBytes) {
-    return Malformed(Cat(kind, " is larger than ", kMaxDiscoveryDocumentBytes, " bytes"));
-  }
-  auto document = std::make_unique<rapidjson::Document>();
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  rapidjson::ParseResult result;
-  bool too_deep = false;
-  auto generate = [&](rapidjson::Document& target) {
-    DepthLimiter limiter(target);
-    rapidjson::Reader reader;
-    result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-        stream, limiter);
-    too_deep = limiter.too_deep();
-    return !result.IsError();
-  };
-  document->Populate(generate);
-  if (too_deep) {
-    return Malformed(Cat(kind, " is nested deeper than ", kMaxJsonDepth, " levels"));
-  }
-  if (result.IsError()) {
-    return Malformed(Cat(kind, ": ", rapidjson::GetParseError_En(result.Code()), " at offset ",
-                         result.Offset()));
+absl::StatusOr<rapidjson::Document> ParseDocument(std::string_view body, std::string_view kind) {
+  absl::StatusOr<rapidjson::Document> document =
+      json::Parse(body, {.max_bytes = kMaxDiscoveryDocumentBytes, .max_depth = kMaxJsonDepth});
+  if (!document.ok()) {
+    return Malformed(Cat(kind, ": ", document.status().message()));
   }
   if (!document->IsObject()) {
     return Malformed(Cat(kind, " is not a JSON object"));
   }
-  const auto found = document->FindMember("kind");
-  if (found != document->MemberEnd() && found->value.IsString() &&
-      std::string_view(found->value.GetString(), found->value.GetStringLength()) != kind) {
-    return Malformed(Cat("expected kind ", kind, ", got ",
-                         GoQuote({found->value.GetString(), found->value.GetStringLength()})));
+  if (const Value* found = json::Member(*document, "kind");
+      found != nullptr && found->IsString() && json::StringOf(*found) != kind) {
+    return Malformed(Cat("expected kind ", kind, ", got ", GoQuote(json::StringOf(*found))));
   }
   return document;
 }
 
-std::string_view AsString(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
 // The string member `name`, or "" when it is absent or not a string.
 std::string StringMember(const Value& object, const char* name) {
-  const auto it = object.FindMember(name);
-  return it != object.MemberEnd() && it->value.IsString() ? std::string(AsString(it->value)) : "";
+  const Value* value = json::Member(object, name);
+  return value != nullptr && value->IsString() ? std::string(json::StringOf(*value)) : "";
 }
 
 // The array member `name`, or nullptr.
 const Value* ArrayMember(const Value& object, const char* name) {
-  const auto it = object.FindMember(name);
-  return it != object.MemberEnd() && it->value.IsArray() ? &it->value : nullptr;
+  const Value* value = json::Member(object, name);
+  return value != nullptr && value->IsArray() ? value : nullptr;
 }
 
 // Waits for a set of ApiClient calls issued together. Thread-safe: the slots complete on the
@@ -185,7 +115,7 @@ absl::StatusOr<std::string> Get(kube::ApiClient& client, const std::string& path
 
 absl::StatusOr<std::vector<std::string>> DecodeApiVersions(std::string_view body) {
   MA_ASSIGN_OR_RETURN(auto document, ParseDocument(body, "APIVersions"));
-  const Value* versions = ArrayMember(*document, "versions");
+  const Value* versions = ArrayMember(document, "versions");
   if (versions == nullptr) {
     return Malformed("APIVersions has no versions");
   }
@@ -195,7 +125,7 @@ absl::StatusOr<std::vector<std::string>> DecodeApiVersions(std::string_view body
   std::vector<std::string> out;
   for (const auto& version : versions->GetArray()) {
     if (version.IsString() && version.GetStringLength() > 0) {
-      out.emplace_back(AsString(version));
+      out.emplace_back(json::StringOf(version));
     }
   }
   return out;
@@ -203,7 +133,7 @@ absl::StatusOr<std::vector<std::string>> DecodeApiVersions(std::string_view body
 
 absl::StatusOr<std::vector<GroupVersion>> DecodeApiGroupList(std::string_view body) {
   MA_ASSIGN_OR_RETURN(auto document, ParseDocument(body, "APIGroupList"));
-  const Value* groups = ArrayMember(*document, "groups");
+  const Value* groups = ArrayMember(document, "groups");
   if (groups == nullptr) {
     return Malformed("APIGroupList has no groups");
   }
@@ -216,9 +146,8 @@ absl::StatusOr<std::vector<GroupVersion>> DecodeApiGroupList(std::string_view bo
       continue;
     }
     GroupVersion gv{StringMember(group, "name"), ""};
-    if (const auto it = group.FindMember("preferredVersion");
-        it != group.MemberEnd() && it->value.IsObject()) {
-      gv.version = StringMember(it->value, "version");
+    if (const Value* preferred = json::Member(group, "preferredVersion"); preferred != nullptr) {
+      gv.version = StringMember(*preferred, "version");
     }
     if (const Value* versions = ArrayMember(group, "versions");
         gv.version.empty() && versions != nullptr && !versions->Empty() &&
@@ -235,7 +164,7 @@ absl::StatusOr<std::vector<GroupVersion>> DecodeApiGroupList(std::string_view bo
 absl::StatusOr<std::vector<ApiResource>> DecodeApiResourceList(std::string_view body,
                                                                const GroupVersion& group_version) {
   MA_ASSIGN_OR_RETURN(auto document, ParseDocument(body, "APIResourceList"));
-  const Value* resources = ArrayMember(*document, "resources");
+  const Value* resources = ArrayMember(document, "resources");
   if (resources == nullptr) {
     return Malformed("APIResourceList has no resources");
   }
@@ -261,9 +190,9 @@ absl::StatusOr<std::vector<ApiResource>> DecodeApiResourceList(std::string_view 
       // Older servers leave it out; a RESTMapper then uses the lowercase kind.
       resource.singular = absl::AsciiStrToLower(resource.kind);
     }
-    if (const auto it = entry.FindMember("namespaced");
-        it != entry.MemberEnd() && it->value.IsBool()) {
-      resource.namespaced = it->value.GetBool();
+    if (const Value* namespaced = json::Member(entry, "namespaced");
+        namespaced != nullptr && namespaced->IsBool()) {
+      resource.namespaced = namespaced->GetBool();
     }
     if (const Value* verbs = ArrayMember(entry, "verbs"); verbs != nullptr) {
       if (verbs->Size() > kMaxVerbsPerResource) {
@@ -272,7 +201,7 @@ absl::StatusOr<std::vector<ApiResource>> DecodeApiResourceList(std::string_view 
       }
       for (const auto& verb : verbs->GetArray()) {
         if (verb.IsString()) {
-          resource.verbs.emplace_back(AsString(verb));
+          resource.verbs.emplace_back(json::StringOf(verb));
         }
       }
     }

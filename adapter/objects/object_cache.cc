@@ -6,6 +6,7 @@
 #include "adapter/api/status.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
+#include "queries/base/url_codec.h"
 
 namespace ma::objects {
 
@@ -34,10 +35,13 @@ struct ObjectCache::Store {
   std::map<std::string, NamesToLabels, std::less<>> by_namespace;  // guarded by mutex
 };
 
+// The names come from API discovery, so each is escaped as the one path segment it must stay.
 std::string CollectionPath(const model::ResourceInfo& resource) {
   const auto& gr = resource.group_resource;
-  return gr.group.empty() ? Cat("/api/", resource.version, "/", gr.resource)
-                          : Cat("/apis/", gr.group, "/", resource.version, "/", gr.resource);
+  const std::string version = PathEscape(resource.version);
+  const std::string plural = PathEscape(gr.resource);
+  return gr.group.empty() ? Cat("/api/", version, "/", plural)
+                          : Cat("/apis/", PathEscape(gr.group), "/", version, "/", plural);
 }
 
 ObjectCache::ObjectCache(std::shared_ptr<const model::ResourceMapper> mapper, WatchFactory factory)

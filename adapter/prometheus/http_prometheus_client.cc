@@ -77,10 +77,10 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
                                                      outbound::kMaxRequestTimeout.count(), "ms]"));
     }
   }
-  std::unique_ptr<BearerTokenFile> token;
+  std::unique_ptr<outbound::TokenFile> token;
   if (!options.token_file.empty()) {
-    absl::StatusOr<std::unique_ptr<BearerTokenFile>> read =
-        BearerTokenFile::Create(options.token_file);
+    absl::StatusOr<std::unique_ptr<outbound::TokenFile>> read =
+        outbound::TokenFile::Create(options.token_file, "--prometheus-token-file");
     if (!read.ok()) {
       return read.status();
     }
@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
 }
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
-                                           std::unique_ptr<BearerTokenFile> token,
+                                           std::unique_ptr<outbound::TokenFile> token,
                                            std::unique_ptr<outbound::HttpClient> http)
     : options_(std::move(options)),
       base_(std::move(base)),

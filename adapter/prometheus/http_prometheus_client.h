@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "adapter/outbound/http_client.h"
+#include "adapter/outbound/token_file.h"
 #include "adapter/prometheus/api_request.h"
-#include "adapter/prometheus/bearer_token.h"
 #include "adapter/prometheus/client.h"
 
 namespace ma::prometheus {
@@ -45,7 +45,7 @@ class HttpPrometheusClient final : public Client {
 
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
-                       std::unique_ptr<BearerTokenFile> token,
+                       std::unique_ptr<outbound::TokenFile> token,
                        std::unique_ptr<outbound::HttpClient> http);
 
   outbound::OutboundRequest MakeRequest(std::string_view endpoint, Params params,
@@ -53,7 +53,7 @@ class HttpPrometheusClient final : public Client {
 
   const PrometheusOptions options_;
   const BaseUrl base_;
-  const std::unique_ptr<BearerTokenFile> token_;  // null without --prometheus-token-file
+  const std::unique_ptr<outbound::TokenFile> token_;  // null without --prometheus-token-file
   // Last member: destroyed first, so its cancelled callbacks never see a half-destroyed client.
   const std::unique_ptr<outbound::HttpClient> http_;
 };

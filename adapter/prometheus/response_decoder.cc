@@ -1,110 +1,27 @@
 #include "adapter/prometheus/response_decoder.h"
 
-// RapidJSON is confined to this file.
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapter/json/reader.h"
 #include "queries/base/strings.h"
 
 namespace ma::prometheus {
 namespace {
 
+using json::Member;
+using json::StringOf;
 using rapidjson::Value;
 
 // Timestamps beyond this many seconds from the epoch (year ~33658) are garbage, and keeping
 // them below it keeps the conversion to milliseconds well-defined.
 constexpr double kMaxAbsTimestampSeconds = 1e12;
-
-// Forwards SAX events to the document being built and stops the parse past kMaxJsonDepth, so a
-// `[[[[...` bomb is an error, not deep recursion. Together with the iterative parser nothing here
-// recurses on the input's nesting.
-template <typename Handler>
-class DepthLimiter {
- public:
-  explicit DepthLimiter(Handler& next) : next_(next) {}
-
-  bool Null() { return next_.Null(); }
-  bool Bool(bool b) { return next_.Bool(b); }
-  bool Int(int i) { return next_.Int(i); }
-  bool Uint(unsigned u) { return next_.Uint(u); }
-  bool Int64(int64_t i) { return next_.Int64(i); }
-  bool Uint64(uint64_t u) { return next_.Uint64(u); }
-  bool Double(double d) { return next_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    return next_.RawNumber(s, n, copy);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return next_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next_.Key(s, n, copy); }
-  bool StartObject() { return Enter() && next_.StartObject(); }
-  bool EndObject(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndObject(n);
-  }
-  bool StartArray() { return Enter() && next_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) {
-    --depth_;
-    return next_.EndArray(n);
-  }
-
-  bool too_deep() const { return too_deep_; }
-
- private:
-  bool Enter() {
-    if (++depth_ > kMaxJsonDepth) {
-      too_deep_ = true;
-      return false;
-    }
-    return true;
-  }
-
-  Handler& next_;
-  int depth_ = 0;
-  bool too_deep_ = false;
-};
-
-// Parses `body` into a document; the error says why it is not JSON.
-absl::StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view body) {
-  auto document = std::make_unique<rapidjson::Document>();
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  rapidjson::ParseResult result;
-  bool too_deep = false;
-  auto generate = [&](rapidjson::Document& target) {
-    DepthLimiter<rapidjson::Document> limiter(target);
-    rapidjson::Reader reader;
-    result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-        stream, limiter);
-    too_deep = limiter.too_deep();
-    return !result.IsError();
-  };
-  document->Populate(generate);
-  if (too_deep) {
-    return absl::InternalError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
-  }
-  if (result.IsError()) {
-    return absl::InternalError(
-        absl::StrCat(rapidjson::GetParseError_En(result.Code()), " at offset ", result.Offset()));
-  }
-  return document;
-}
-
-std::string_view AsString(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-const Value* Member(const Value& object, const char* name) {
-  const auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
 
 absl::Status Malformed(std::string_view what) {
   return absl::InternalError(absl::StrCat("malformed Prometheus response: ", ToAbsl(what)));
@@ -144,7 +61,7 @@ absl::Status DecodeValuePair(const Value& pair, model::Sample& sample) {
     return Malformed("sample timestamp out of range");
   }
   sample.timestamp_ms = std::llround(seconds * 1000.0);
-  absl::StatusOr<double> value = ParseSampleValue(AsString(pair[1]));
+  absl::StatusOr<double> value = ParseSampleValue(StringOf(pair[1]));
   if (!value.ok()) {
     return value.status();
   }
@@ -165,8 +82,8 @@ absl::StatusOr<model::LabelSet> DecodeLabels(const Value& object) {
     if (!member.value.IsString()) {
       return Malformed("a label value is not a string");
     }
-    labels.insert_or_assign(std::string(AsString(member.name)),
-                            std::string(AsString(member.value)));
+    labels.insert_or_assign(std::string(StringOf(member.name)),
+                            std::string(StringOf(member.value)));
   }
   return labels;
 }
@@ -180,7 +97,7 @@ absl::StatusOr<model::QueryResult> DecodeQueryData(const Value& data) {
   if (type == nullptr || !type->IsString() || result == nullptr) {
     return Malformed("data lacks resultType or result");
   }
-  const std::string_view type_name = AsString(*type);
+  const std::string_view type_name = StringOf(*type);
   model::QueryResult decoded;
   if (type_name == "vector") {
     decoded.type = model::ResultType::kVector;
@@ -280,11 +197,12 @@ auto Decode(long http_status, std::string_view body, size_t max_bytes,  // NOLIN
     return absl::InternalError(
         absl::StrCat("bad_response: undecodable response (HTTP ", http_status, "): ", ToAbsl(why)));
   };
-  absl::StatusOr<std::unique_ptr<rapidjson::Document>> document = ParseJson(body);
+  absl::StatusOr<rapidjson::Document> document =
+      json::Parse(body, {.max_bytes = max_bytes, .max_depth = kMaxJsonDepth});
   if (!document.ok()) {
     return not_an_envelope(ToStd(document.status().message()));
   }
-  const Value& root = **document;
+  const Value& root = *document;
   if (!root.IsObject()) {
     return not_an_envelope("not a JSON object");
   }
@@ -292,20 +210,20 @@ auto Decode(long http_status, std::string_view body, size_t max_bytes,  // NOLIN
   if (status == nullptr || !status->IsString()) {
     return not_an_envelope("no status field");
   }
-  if (AsString(*status) == "error") {
+  if (StringOf(*status) == "error") {
     const Value* error_type = Member(root, "errorType");
     const Value* error = Member(root, "error");
     const std::string_view type_text =
-        error_type != nullptr && error_type->IsString() ? AsString(*error_type) : "";
+        error_type != nullptr && error_type->IsString() ? StringOf(*error_type) : "";
     const std::string_view error_text =
-        error != nullptr && error->IsString() ? AsString(*error) : "";
+        error != nullptr && error->IsString() ? StringOf(*error) : "";
     if (type_text.empty() && http_status == 503) {
       return absl::UnavailableError(absl::StrCat("unavailable: ", ToAbsl(error_text)));
     }
     return ApiErrorStatus(type_text.empty() ? "bad_response" : type_text, error_text);
   }
-  if (AsString(*status) != "success") {
-    return not_an_envelope(absl::StrCat("status ", GoQuote(AsString(*status).substr(0, 64))));
+  if (StringOf(*status) != "success") {
+    return not_an_envelope(absl::StrCat("status ", GoQuote(StringOf(*status).substr(0, 64))));
   }
   if (!success_code) {
     return absl::InternalError(

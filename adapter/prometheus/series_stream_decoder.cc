@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "adapter/prometheus/response_decoder.h"
 #include "queries/base/check.h"
+#include "queries/base/hex.h"
 #include "queries/base/strings.h"
 #include "queries/base/utf8.h"
 
@@ -74,19 +75,6 @@ constexpr std::array<bool, 256> kPlainStringBytes = [] {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Length of the UTF-8 sequence `lead` starts, 0 when it starts none.
 size_t Utf8Length(unsigned char lead) {
@@ -509,7 +497,7 @@ const char* SeriesStreamDecoder::Impl::Escape(const char* p) {
 }
 
 const char* SeriesStreamDecoder::Impl::Unicode(const char* p) {
-  const int digit = HexValue(*p);
+  const int digit = HexDigitValue(*p);
   if (digit < 0) {
     Fail(p, "invalid \\u escape");
     return p;

@@ -2,24 +2,23 @@
 
 #include <cstdint>
 
+#include "queries/base/hex.h"
 #include "queries/base/utf8.h"
 
 namespace ma {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
 void AppendHexByte(std::string& out, unsigned char c) {
   out += "\\x";
-  out += kHex[c >> 4];
-  out += kHex[c & 0xF];
+  out += kLowerHexDigits[c >> 4];
+  out += kLowerHexDigits[c & 0xF];
 }
 
 void AppendCodePointEscape(std::string& out, uint32_t cp) {
   const int digits = cp > 0xFFFF ? 8 : 4;
   out += digits == 8 ? "\\U" : "\\u";
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
-    out += kHex[(cp >> shift) & 0xF];
+    out += kLowerHexDigits[(cp >> shift) & 0xF];
   }
 }
 
@@ -40,6 +39,27 @@ bool IsPrintableRune(uint32_t cp) {
 
 }  // namespace
 
+std::string_view ShortEscape(char c) {
+  switch (c) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      return {};
+  }
+}
+
 std::string GoQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
@@ -47,40 +67,16 @@ std::string GoQuote(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7F) {
-            AppendHexByte(out, c);
-          } else {
-            out += static_cast<char>(c);
-          }
+      if (const std::string_view escape = ShortEscape(s[i]); !escape.empty()) {
+        out += escape;
+      } else if (c == '\a') {
+        out += "\\a";
+      } else if (c == '\v') {
+        out += "\\v";
+      } else if (c < 0x20 || c == 0x7F) {
+        AppendHexByte(out, c);
+      } else {
+        out += static_cast<char>(c);
       }
       ++i;
       continue;
@@ -101,6 +97,17 @@ std::string GoQuote(std::string_view s) {
   }
   out += '"';
   return out;
+}
+
+std::string Truncate(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) {
+    return std::string(text);
+  }
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) {
+    --end;
+  }
+  return Cat(text.substr(0, end), "...");
 }
 
 }  // namespace ma

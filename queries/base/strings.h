@@ -3,6 +3,7 @@
 // String helpers shared by the domain core. Our APIs take std::string_view; on Debian 12
 // absl::string_view is a distinct type, so ToAbsl bridges the two inside .cc files.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -28,9 +29,17 @@ std::string Cat(const Args&... args) {
   return absl::StrCat(strings_internal::CatArg(args)...);
 }
 
+// The escape that Go string literals and JSON strings share for `c`: \" \\ \b \f \n \r \t. Empty
+// for any other byte.
+std::string_view ShortEscape(char c);
+
 // Quotes `s` exactly as Go's fmt "%q" / strconv.Quote does: double quotes, `"` and `\` escaped,
 // \a \b \f \n \r \t \v as such, other control bytes and invalid UTF-8 bytes as \xNN, printable
 // non-ASCII runes kept, non-printable runes as \uNNNN or \UNNNNNNNN.
 std::string GoQuote(std::string_view s);
+
+// `text` cut to at most `max_bytes` and marked with "..." when it was longer; the cut never
+// splits a UTF-8 sequence. For echoing client input in messages and logs.
+std::string Truncate(std::string_view text, size_t max_bytes);
 
 }  // namespace ma

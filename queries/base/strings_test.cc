@@ -29,5 +29,12 @@ TEST(GoQuoteTest, MatchesGoStrconvQuote) {
   }
 }
 
+TEST(TruncateTest, CutsLongTextOnARuneBoundary) {
+  EXPECT_EQ(Truncate("short", 5), "short");
+  EXPECT_EQ(Truncate("longer", 4), "long...");
+  EXPECT_EQ(Truncate("ab\xc3\xa9", 3), "ab...");  // never half of the é
+  EXPECT_EQ(Truncate("\xc3\xa9", 0), "...");
+}
+
 }  // namespace
 }  // namespace ma

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "queries/base/hex.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 #include "queries/base/utf8.h"
@@ -24,19 +25,6 @@ constexpr int64_t kMaxRegexMemoryBytes = 8 << 20;
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 bool MatcherMatches(const LabelMatcher& matcher, std::string_view value) {
   switch (matcher.op) {
     case MatchOp::kEqual:
@@ -305,7 +293,7 @@ class Parser {
         const size_t digits = c == 'x' ? 2 : (c == 'u' ? 4 : 8);
         uint32_t value = 0;
         for (size_t i = 0; i < digits; ++i) {
-          const int digit = AtEnd() ? -1 : HexValue(Peek());
+          const int digit = AtEnd() ? -1 : HexDigitValue(Peek());
           if (digit < 0) {
             return Error(escape_pos, absl::StrCat("invalid escape sequence: \\", std::string(1, c),
                                                   " needs ", digits, " hex digits"));

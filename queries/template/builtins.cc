@@ -7,8 +7,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "queries/base/hex.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/base/url_codec.h"
 #include "queries/base/utf8.h"
 #include "queries/template/go_fmt.h"
 
@@ -266,25 +268,6 @@ absl::StatusOr<std::string> EscaperInput(const Args& args) {
   return Sprint(printable, kMaxOutputBytes);
 }
 
-std::string UrlQueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
-
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -322,7 +305,6 @@ bool IsPrintRune(uint32_t cp) {
 }
 
 std::string JsEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -352,8 +334,8 @@ std::string JsEscape(std::string_view s) {
         default:
           if (c < ' ') {
             out += "\\u00";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
+            out += kUpperHexDigits[c >> 4];
+            out += kUpperHexDigits[c & 0xF];
           } else {
             out += static_cast<char>(c);
           }
@@ -431,7 +413,7 @@ absl::StatusOr<RuntimeValue> Dispatch(std::string_view name, Args& args) {
   if (name == "urlquery" || name == "js" || name == "html") {
     MA_ASSIGN_OR_RETURN(const std::string input, EscaperInput(args));
     if (name == "urlquery") {
-      return RuntimeValue::String(UrlQueryEscape(input));
+      return RuntimeValue::String(QueryEscape(input));
     }
     return RuntimeValue::String(name == "js" ? JsEscape(input) : HtmlEscape(input));
   }

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "queries/base/hex.h"
 #include "queries/base/strings.h"
 #include "queries/base/utf8.h"
 
@@ -20,8 +21,6 @@ void AppendRune(std::string& out, int64_t rune) {
 
 // Go's fmt ignores widths and precisions above this ("tooLarge").
 constexpr int kMaxFmtNumber = 1000000;
-constexpr char kLowerHex[] = "0123456789abcdef";
-constexpr char kUpperHex[] = "0123456789ABCDEF";
 
 size_t RuneCount(std::string_view s) {
   size_t n = 0;
@@ -404,7 +403,7 @@ class Printer {
         std::string hex;
         uint64_t u = static_cast<uint64_t>(value);
         do {
-          hex.insert(hex.begin(), kUpperHex[u & 0xF]);
+          hex.insert(hex.begin(), kUpperHexDigits[u & 0xF]);
           u >>= 4;
         } while (u != 0);
         while (hex.size() < 4) {
@@ -417,7 +416,7 @@ class Printer {
         break;
     }
     int base = 0;
-    const char* digits = kLowerHex;
+    const char* digits = kLowerHexDigits.data();
     std::string prefix;
     switch (verb) {
       case 'v':
@@ -445,7 +444,7 @@ class Printer {
         break;
       case 'X':
         base = 16;
-        digits = kUpperHex;
+        digits = kUpperHexDigits.data();
         if (flags_.sharp) {
           prefix = "0X";
         }
@@ -623,7 +622,7 @@ class Printer {
         return;
       case 'x':
       case 'X': {
-        const char* digits = verb == 'x' ? kLowerHex : kUpperHex;
+        const char* digits = verb == 'x' ? kLowerHexDigits.data() : kUpperHexDigits.data();
         std::string hex;
         if (flags_.sharp && !s.empty()) {
           hex += verb == 'x' ? "0x" : "0X";

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "queries/base/hex.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
 #include "queries/base/utf8.h"
@@ -17,19 +18,6 @@
 
 namespace ma::tmpl {
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // strconv.UnquoteChar on body[i...]: appends the decoded character, advances i.
 bool UnquoteChar(std::string_view body, size_t& i, char quote, std::string& out) {
@@ -88,7 +76,7 @@ bool UnquoteChar(std::string_view body, size_t& i, char quote, std::string& out)
       }
       uint32_t v = 0;
       for (size_t k = 0; k < n; ++k) {
-        const int d = HexDigit(body[i + k]);
+        const int d = HexDigitValue(body[i + k]);
         if (d < 0) {
           return false;
         }
@@ -220,7 +208,7 @@ std::optional<int64_t> ParseGoInt(std::string_view text) {
   }
   uint64_t value = 0;
   for (char c : text) {
-    const int d = HexDigit(c);
+    const int d = HexDigitValue(c);
     if (d < 0 || d >= base) {
       return std::nullopt;
     }

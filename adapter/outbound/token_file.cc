@@ -1,4 +1,4 @@
-#include "adapter/kube/token_file.h"
+#include "adapter/outbound/token_file.h"
 
 #include <sys/stat.h>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "queries/base/strings.h"
 
-namespace ma::kube {
+namespace ma::outbound {
 namespace {
 
 int64_t MtimeNs(const struct stat& st) {
@@ -19,9 +19,10 @@ int64_t MtimeNs(const struct stat& st) {
 
 }  // namespace
 
-absl::StatusOr<TokenFile::Contents> TokenFile::Read(const std::string& path) {
+absl::StatusOr<TokenFile::Contents> TokenFile::Read(const std::string& path,
+                                                    const std::string& description) {
   const auto fail = [&](std::string_view why) {
-    return absl::InvalidArgumentError(Cat("token file \"", path, "\": ", why));
+    return absl::InvalidArgumentError(Cat(description, " \"", path, "\": ", why));
   };
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -54,17 +55,22 @@ absl::StatusOr<TokenFile::Contents> TokenFile::Read(const std::string& path) {
   return contents;
 }
 
-absl::StatusOr<std::unique_ptr<TokenFile>> TokenFile::Create(std::string path, SteadyNow now) {
-  absl::StatusOr<Contents> initial = Read(path);
+absl::StatusOr<std::unique_ptr<TokenFile>> TokenFile::Create(std::string path,
+                                                             std::string description,
+                                                             SteadyNow now) {
+  absl::StatusOr<Contents> initial = Read(path, description);
   if (!initial.ok()) {
     return initial.status();
   }
   return std::unique_ptr<TokenFile>(
-      new TokenFile(std::move(path), std::move(now), *std::move(initial)));
+      new TokenFile(std::move(path), std::move(description), std::move(now), *std::move(initial)));
 }
 
-TokenFile::TokenFile(std::string path, SteadyNow now, Contents initial)
-    : path_(std::move(path)), now_(std::move(now)), current_(std::move(initial)) {
+TokenFile::TokenFile(std::string path, std::string description, SteadyNow now, Contents initial)
+    : path_(std::move(path)),
+      description_(std::move(description)),
+      now_(std::move(now)),
+      current_(std::move(initial)) {
   last_check_ = now_();
 }
 
@@ -85,10 +91,10 @@ std::string TokenFile::Token() {
   if (identity == current_.identity) {
     return current_.token;
   }
-  if (absl::StatusOr<Contents> fresh = Read(path_); fresh.ok()) {
+  if (absl::StatusOr<Contents> fresh = Read(path_, description_); fresh.ok()) {
     current_ = *std::move(fresh);
   }
   return current_.token;
 }
 
-}  // namespace ma::kube
+}  // namespace ma::outbound

@@ -1,8 +1,8 @@
 #pragma once
 
-// A kubeconfig `tokenFile` or the in-cluster service-account token. The kubelet rotates projected
-// tokens in place, so the file is re-read when it changes (adapter/prometheus/bearer_token.h does
-// the same for --prometheus-token-file).
+// A bearer token kept in a file: --prometheus-token-file, a kubeconfig `tokenFile`, or the
+// in-cluster service-account token. The kubelet rotates projected tokens in place, so the file is
+// re-read when it changes instead of once at startup.
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-namespace ma::kube {
+namespace ma::outbound {
 
 // The file's identity is looked at no more often than this.
 inline constexpr std::chrono::seconds kTokenFileRecheckInterval{1};
@@ -27,9 +27,10 @@ class TokenFile {
  public:
   using SteadyNow = std::function<std::chrono::steady_clock::time_point()>;
 
-  // Reads the file once; an unreadable, empty or oversized file is kInvalidArgument naming it.
+  // Reads the file once; an unreadable, empty or oversized file is kInvalidArgument whose message
+  // starts with `description` and the path: `--prometheus-token-file "/path": is empty`.
   static absl::StatusOr<std::unique_ptr<TokenFile>> Create(
-      std::string path, SteadyNow now = &std::chrono::steady_clock::now);
+      std::string path, std::string description, SteadyNow now = &std::chrono::steady_clock::now);
 
   // The current token. If a re-read fails, the last good token stays in use.
   std::string Token();
@@ -45,15 +46,16 @@ class TokenFile {
     Identity identity;
     std::string token;
   };
-  static absl::StatusOr<Contents> Read(const std::string& path);
+  static absl::StatusOr<Contents> Read(const std::string& path, const std::string& description);
 
-  TokenFile(std::string path, SteadyNow now, Contents initial);
+  TokenFile(std::string path, std::string description, SteadyNow now, Contents initial);
 
   const std::string path_;
+  const std::string description_;
   const SteadyNow now_;
   absl::Mutex mu_;
   Contents current_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point last_check_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace ma::kube
+}  // namespace ma::outbound
