@@ -1,6 +1,5 @@
 #include "test/testing/prometheus_server.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "adapter/outbound/http_client.h"
 #include "test/testing/free_port.h"
 
 namespace ma::testing {
@@ -30,41 +32,32 @@ constexpr std::chrono::seconds kStopTimeout{10};
 constexpr std::chrono::seconds kProbeTimeout{5};
 constexpr size_t kLogTailBytes = 4000;
 
-size_t AppendBody(char* data, size_t size, size_t count, void* user_data) {
-  static_cast<std::string*>(user_data)->append(data, size * count);
-  return size * count;
-}
-
 struct HttpResult {
   long status = 0;  // NOLINT(google-runtime-int)
   std::string body;
 };
 
-// A blocking GET; the helper needs nothing more.
+// A blocking GET through the adapter's own outbound client; the helper needs nothing more.
 absl::StatusOr<HttpResult> HttpGet(const std::string& url) {
-  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (init != CURLE_OK) {
-    return absl::InternalError("curl_global_init failed");
+  static absl::StatusOr<std::unique_ptr<outbound::HttpClient>>* const client =
+      new absl::StatusOr<std::unique_ptr<outbound::HttpClient>>(
+          outbound::HttpClient::Create(outbound::HttpClientOptions{}));
+  if (!client->ok()) {
+    return client->status();
   }
-  CURL* easy = curl_easy_init();
-  if (easy == nullptr) {
-    return absl::InternalError("curl_easy_init failed");
+  outbound::OutboundRequest request;
+  request.url = url;
+  request.timeout = kProbeTimeout;
+  std::promise<absl::StatusOr<outbound::OutboundResponse>> done;
+  std::future<absl::StatusOr<outbound::OutboundResponse>> answer = done.get_future();
+  (**client)->Send(std::move(request), [&done](absl::StatusOr<outbound::OutboundResponse> r) {
+    done.set_value(std::move(r));
+  });
+  absl::StatusOr<outbound::OutboundResponse> response = answer.get();
+  if (!response.ok()) {
+    return absl::UnavailableError(absl::StrCat(url, ": ", response.status().message()));
   }
-  HttpResult result;
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(kProbeTimeout.count() * 1000));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, static_cast<void*>(&result.body));
-  const CURLcode code = curl_easy_perform(easy);
-  if (code == CURLE_OK) {
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &result.status);
-  }
-  curl_easy_cleanup(easy);
-  if (code != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(code)));
-  }
-  return result;
+  return HttpResult{response->status, std::move(response->body)};
 }
 
 }  // namespace
