@@ -42,16 +42,13 @@ http::Response Unauthorized() {
   return api::StatusResponse(absl::UnauthenticatedError("Unauthorized"));
 }
 
-// Go answers an authorizer error in plain text; the error itself goes to the log only.
+// The reviewer's error goes to the log only; the client learns which request failed and why in
+// general terms, as every error answer does, through the one error table.
 http::Response AuthorizationFailed(const http::Request& request) {
-  http::Response response;
-  response.status = 500;
-  response.content_type = "text/plain; charset=utf-8";
-  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  response.body =
-      Cat("Internal Server Error: ", GoQuote(Truncate(request.path, kMaxEchoedPathBytes)),
-          ": the authorization check could not be made\n");
-  return response;
+  return api::StatusResponse(api::WithPublicMessage(
+      absl::InternalError("authorization failed"),
+      Cat("the authorization check for ", GoQuote(Truncate(request.path, kMaxEchoedPathBytes)),
+          " could not be made")));
 }
 
 http::Response Forbidden(const UserInfo& user, const RequestAttributes& a,

@@ -203,13 +203,14 @@ TEST_F(AuthFilterTest, TokenUsersAreAuthorizedWithTheirReviewedIdentity) {
                         R"("groups":["system:authenticated"]})"));
 }
 
-TEST_F(AuthFilterTest, FailedReviewIsAPlain500WithoutDetails) {
+TEST_F(AuthFilterTest, FailedReviewIsA500WithoutDetails) {
   client_.Set(std::string(kSubjectAccessReviewPath),
               absl::UnavailableError("dial tcp 10.96.0.1:443: connection refused"));
   const http::Response response = Serve(FromProxy(kPodsPath, "jane", {}));
   EXPECT_EQ(response.status, 500);
-  EXPECT_EQ(response.content_type, "text/plain; charset=utf-8");
-  EXPECT_THAT(response.body, HasSubstr(Cat("Internal Server Error: \"", kPodsPath, "\"")));
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_THAT(response.body, HasSubstr(R"("reason":"InternalError")"));
+  EXPECT_THAT(response.body, HasSubstr(Cat("the authorization check for \\\"", kPodsPath, "\\\"")));
   EXPECT_THAT(response.body, Not(HasSubstr("10.96.0.1")));
 }
 
