@@ -7,8 +7,10 @@
 // suspending.
 //
 // A Task is lazy (it runs when awaited or started), awaited at most once, and owns its frame.
+// Awaiting it runs it on the caller's thread, as a function call would.
 // Tasks inherit the TaskContext of the task that awaits them: its executor and cancellation.
 
+#include <atomic>
 #include <coroutine>
 #include <exception>
 #include <functional>
@@ -29,16 +31,24 @@ namespace internal {
 
 struct PromiseBase {
   TaskContext* context = nullptr;
-  std::coroutine_handle<> continuation;  // the awaiting task; none for a started task
+  std::coroutine_handle<> continuation;  // the awaiting task, or Start's frame
   std::exception_ptr exception;
+  // Set by whichever comes second of: the task ending, and its caller suspending. A task that
+  // ends inside the caller's await_suspend hands back by returning; one that ends later resumes
+  // the caller. Either way no call nests per await, so a loop of awaits never grows the stack
+  // (without relying on the compiler turning symmetric transfer into a tail call, which GCC does
+  // not do in sanitizer builds).
+  std::atomic<bool> handed_over{false};
 
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     template <typename Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> done) noexcept {
-      // Symmetric transfer: the caller resumes without growing the stack.
-      std::coroutine_handle<> next = done.promise().continuation;
-      return next ? next : std::noop_coroutine();
+      PromiseBase& promise = done.promise();
+      if (promise.handed_over.exchange(true, std::memory_order_acq_rel)) {
+        return promise.continuation;  // the caller is suspended: resume it
+      }
+      return std::noop_coroutine();  // the caller's await_suspend is still running: return to it
     }
     void await_resume() noexcept {}
   };
@@ -64,11 +74,13 @@ class TaskBase {
   ~TaskBase() { Destroy(); }
 
   bool await_ready() const noexcept { return false; }
+  // Runs the task until it ends or waits; suspends the caller only in the second case.
   template <typename Caller>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<Caller> caller) noexcept {
+  bool await_suspend(std::coroutine_handle<Caller> caller) {
     handle_.promise().context = caller.promise().context;
     handle_.promise().continuation = caller;
-    return handle_;
+    handle_.resume();
+    return !handle_.promise().handed_over.exchange(true, std::memory_order_acq_rel);
   }
 
  protected:
