@@ -18,6 +18,9 @@ namespace {
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 
+// The route name of a path that matched no route.
+constexpr std::string_view kUnknownRoute = "unknown";
+
 // Route names for the request metrics: a closed set.
 std::string_view RouteName(RouteKind kind) {
   switch (kind) {
@@ -40,7 +43,7 @@ std::string_view RouteName(RouteKind kind) {
     case RouteKind::kOpenApi:
       return "openapi";
   }
-  return "unknown";
+  return kUnknownRoute;
 }
 
 http::Response Json(std::string body) {
@@ -109,6 +112,14 @@ ApiHandler::ApiHandler(const Snapshot<rules::RuleSet>& rules,
       options_(std::move(options)),
       clock_(clock) {
   MA_CHECK(options_.standalone || options_.objects != nullptr);
+  for (size_t kind = 0; kind < kRouteKinds; ++kind) {
+    request_metrics_[kind] = &metrics_.Route(RouteName(static_cast<RouteKind>(kind)));
+  }
+  request_metrics_[kRouteKinds] = &metrics_.Route(kUnknownRoute);
+}
+
+telemetry::RequestMetrics& ApiHandler::RequestMetricsFor(const absl::StatusOr<Route>& route) {
+  return *request_metrics_[route.ok() ? static_cast<size_t>(route->kind) : kRouteKinds];
 }
 
 async::Task<http::Response> ApiHandler::Handle(http::Request request) {
@@ -116,8 +127,8 @@ async::Task<http::Response> ApiHandler::Handle(http::Request request) {
   const absl::StatusOr<Route> route = MatchRoute(request.path_segments);
   http::Response response = co_await Answer(request, route);
   // Every answer passes through here once, to be counted.
-  metrics_.RecordRequest(
-      route.ok() ? RouteName(route->kind) : "unknown", response.status,
+  RequestMetricsFor(route).Record(
+      response.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   co_return response;
 }

@@ -4,6 +4,7 @@
 // from memory, and turns metric requests into one Prometheus query each (plan, fetch, render).
 // Beast-free: the server hands it an http::Request and awaits the http::Response.
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -60,6 +61,9 @@ class ApiHandler {
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 
+  // The request metrics of each route name, resolved once (RouteName in api_handler.cc).
+  telemetry::RequestMetrics& RequestMetricsFor(const absl::StatusOr<Route>& route);
+
   const Snapshot<rules::RuleSet>& rules_;
   const Snapshot<registry::MetricRegistry>& registry_;
   std::shared_ptr<const model::ResourceMapper> mapper_;
@@ -68,6 +72,8 @@ class ApiHandler {
   std::function<bool()> ready_;
   const ApiHandlerOptions options_;
   const Clock& clock_;
+  // Indexed by RouteKind; the last one for a path that matched no route.
+  std::array<telemetry::RequestMetrics*, kRouteKinds + 1> request_metrics_{};
 };
 
 }  // namespace ma::handlers
