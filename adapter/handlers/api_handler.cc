@@ -175,9 +175,9 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-async::Task<absl::StatusOr<model::QueryResult>> ApiHandler::Query(std::string promql) {
-  co_return co_await async::Await<model::QueryResult>(
-      [this, &promql](async::Completion<model::QueryResult> done) {
+async::Task<absl::StatusOr<prometheus::QueryResultPtr>> ApiHandler::Query(std::string promql) {
+  co_return co_await async::Await<prometheus::QueryResultPtr>(
+      [this, &promql](async::Completion<prometheus::QueryResultPtr> done) {
         prometheus_.Query(std::move(promql), clock_.Now(), std::move(done));
       });
 }
@@ -282,11 +282,11 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
     co_return ErrorResponse(request, plan.status());
   }
   MA_VLOG(4) << request.path << " -> " << plan->promql();
-  const absl::StatusOr<model::QueryResult> result = co_await Query(plan->promql());
+  const absl::StatusOr<prometheus::QueryResultPtr> result = co_await Query(plan->promql());
   if (!result.ok()) {
     co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
   }
-  absl::StatusOr<std::string> body = RenderMetric(*plan, *result);
+  absl::StatusOr<std::string> body = RenderMetric(*plan, **result);
   if (!body.ok()) {
     if (plan->external.has_value() && body.status().code() == absl::StatusCode::kNotFound) {
       metrics_.RecordNonFiniteValue("external");
