@@ -273,18 +273,36 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
 
 async::Task<http::Response> ApiHandler::Metric(const http::Request& request, const Route& route) {
   const std::shared_ptr<const registry::MetricRegistry> registry = registry_.Get();
-  const absl::StatusOr<MetricPlan> plan =
-      PlanMetric(route, request.query,
-                 {.registry = registry.get(),
-                  .mapper = mapper_.get(),
-                  .objects = options_.standalone ? nullptr : options_.objects});
-  if (!plan.ok()) {
-    co_return ErrorResponse(request, plan.status());
+  // An external plan reads the registry and the request only; a custom one reads the resource
+  // mapper and, for `*`, the objects too, which stay fixed only in --standalone (the built-in
+  // mapper, no object lister). Only those plans, and the bodies rendered from them, are memoized.
+  const bool memoized =
+      registry != nullptr && (route.kind == RouteKind::kExternalMetric || options_.standalone);
+  const std::string memo_key = memoized ? MetricMemo::Key(route, request.query) : std::string();
+  MetricMemo::PlanPtr plan = memoized ? memo_.FindPlan(memo_key, registry) : nullptr;
+  if (plan == nullptr) {
+    absl::StatusOr<MetricPlan> planned =
+        PlanMetric(route, request.query,
+                   {.registry = registry.get(),
+                    .mapper = mapper_.get(),
+                    .objects = options_.standalone ? nullptr : options_.objects});
+    if (!planned.ok()) {
+      co_return ErrorResponse(request, planned.status());
+    }
+    plan = std::make_shared<const MetricPlan>(*std::move(planned));
+    if (memoized) {
+      memo_.PutPlan(memo_key, registry, plan);
+    }
   }
   MA_VLOG(4) << request.path << " -> " << plan->promql();
   const absl::StatusOr<prometheus::QueryResultPtr> result = co_await Query(plan->promql());
   if (!result.ok()) {
     co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
+  }
+  if (memoized) {
+    if (const auto body = memo_.FindBody(memo_key, plan, *result); body != nullptr) {
+      co_return Json(*body);
+    }
   }
   absl::StatusOr<std::string> body = RenderMetric(*plan, **result);
   if (!body.ok()) {
@@ -292,6 +310,9 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
       metrics_.RecordNonFiniteValue("external");
     }
     co_return ErrorResponse(request, body.status());
+  }
+  if (memoized) {
+    memo_.PutBody(memo_key, plan, *result, *body);
   }
   co_return Json(*std::move(body));
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "adapter/async/task.h"
+#include "adapter/handlers/metric_memo.h"
 #include "adapter/handlers/metric_request.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
@@ -43,7 +44,8 @@ class ApiHandler {
              ApiHandlerOptions options, const Clock& clock = SystemClock::Get());
 
   // Route, plan, value, render: one task. It suspends only while a query is sent to the backend
-  // (a cache miss); everything else answers from memory.
+  // (a cache miss); everything else answers from memory. A hot request reuses its plan and the
+  // body it rendered last time while the registry and the value are the same (metric_memo.h).
   async::Task<http::Response> Handle(http::Request request);
 
   // As an http::Handler for the server.
@@ -72,6 +74,8 @@ class ApiHandler {
   std::function<bool()> ready_;
   const ApiHandlerOptions options_;
   const Clock& clock_;
+  // Hot metric requests' plans and bodies (metric_memo.h).
+  MetricMemo memo_;
   // Indexed by RouteKind; the last one for a path that matched no route.
   std::array<telemetry::RequestMetrics*, kRouteKinds + 1> request_metrics_{};
 };
