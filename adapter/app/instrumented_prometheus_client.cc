@@ -28,12 +28,12 @@ void InstrumentedPrometheusClient::Query(std::string promql,
                                          std::chrono::system_clock::time_point time,
                                          prometheus::QueryCallback done) {
   const auto start = std::chrono::steady_clock::now();
-  inner_.Query(std::move(promql), time,
-               [this, start, done = std::move(done)](absl::StatusOr<model::QueryResult> result) {
-                 metrics_.RecordPrometheusCall("query", Outcome(result.status()),
-                                               SecondsSince(start));
-                 done(std::move(result));
-               });
+  inner_.Query(
+      std::move(promql), time,
+      [this, start, done = std::move(done)](absl::StatusOr<prometheus::QueryResultPtr> result) {
+        metrics_.RecordPrometheusCall("query", Outcome(result.status()), SecondsSince(start));
+        done(std::move(result));
+      });
 }
 
 void InstrumentedPrometheusClient::Series(std::string match,

@@ -4,8 +4,11 @@
 // TokenReview, a test that answers later). It turns a call that completes through a callback
 // into something a Task can `co_await`:
 //
-//   absl::StatusOr<model::QueryResult> result = co_await async::Await<model::QueryResult>(
-//       [&](async::Completion<model::QueryResult> done) { client.Query(promql, now, done); });
+//   absl::StatusOr<prometheus::QueryResultPtr> result =
+//       co_await async::Await<prometheus::QueryResultPtr>(
+//           [&](async::Completion<prometheus::QueryResultPtr> done) {
+//             client.Query(promql, now, done);
+//           });
 //
 // - A callback called before `start` returns, on the same thread (a cache hit), completes the
 //   wait without suspending the task.

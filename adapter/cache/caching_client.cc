@@ -129,7 +129,7 @@ void CachingClient::Query(std::string promql, std::chrono::system_clock::time_po
     } else {
       metrics_.RecordCacheHit(options_.backend, age);
     }
-    done(*value);
+    done(std::move(value));
   } else if (!error.ok()) {
     done(std::move(error));
   } else {
@@ -167,7 +167,7 @@ void CachingClient::StartFetch(const std::string& promql, bool refresh) {
       bulkhead_.Submit([this, promql, refresh, started](Bulkhead::Release release) {
         inner_.Query(promql, clock_.Now(),
                      [this, promql, refresh, started,
-                      release = std::move(release)](absl::StatusOr<model::QueryResult> result) {
+                      release = std::move(release)](absl::StatusOr<ValuePtr> result) {
                        OnFetchDone(promql, refresh, started, std::move(result));
                        release();
                        EndOutstanding();
@@ -180,7 +180,7 @@ void CachingClient::StartFetch(const std::string& promql, bool refresh) {
 }
 
 void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
-                                absl::StatusOr<model::QueryResult> result) {
+                                absl::StatusOr<ValuePtr> result) {
   std::vector<prometheus::QueryCallback> waiters;
   ValuePtr value;
   absl::Status error;
@@ -198,7 +198,8 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
     BreakerOutcome(e, now, result.ok());
     if (result.ok()) {
       NoteLatency(now - started);
-      e.value = std::make_shared<const model::QueryResult>(*std::move(result));
+      MA_CHECK(*result != nullptr);
+      e.value = *std::move(result);
       e.fetched_at = now;
       // One TTL from now, less the lead, so that the next value lands as this one expires. Only
       // the first refresh after a miss is jittered: the cadence then keeps the key's phase.
@@ -243,7 +244,7 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
   for (auto& waiter : waiters) {
     if (value != nullptr) {
       metrics_.RecordCacheServed(options_.backend, age, stale);
-      waiter(*value);
+      waiter(value);
     } else {
       waiter(error);
     }

@@ -138,7 +138,7 @@ class CachingClient final : public prometheus::Client {
 
  private:
   using Duration = std::chrono::system_clock::duration;
-  using ValuePtr = std::shared_ptr<const model::QueryResult>;
+  using ValuePtr = prometheus::QueryResultPtr;
 
   struct Entry {
     explicit Entry(std::string k, const BreakerOptions& breaker_options)
@@ -179,7 +179,7 @@ class CachingClient final : public prometheus::Client {
   void StartFetch(const std::string& promql, bool refresh);
   // `started` is when StartFetch was called: the latency counts the bulkhead's queue too.
   void OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
-                   absl::StatusOr<model::QueryResult> result);
+                   absl::StatusOr<ValuePtr> result);
   void EndOutstanding();
 
   prometheus::Client& inner_;

@@ -21,7 +21,7 @@ using ::ma::testing::FakePrometheusClient;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
-using Result = absl::StatusOr<model::QueryResult>;
+using Result = absl::StatusOr<prometheus::QueryResultPtr>;
 
 constexpr int64_t kSampleTimestampMs = 1'234'567'000;
 
@@ -62,9 +62,11 @@ class CachingClientTest : public ::testing::Test {
   telemetry::AdapterMetrics metrics_{"v", "c"};
 };
 
-double ValueOf(const Result& r) { return r.ok() && !r->samples.empty() ? r->samples[0].value : -1; }
+double ValueOf(const Result& r) {
+  return r.ok() && !(*r)->samples.empty() ? (*r)->samples[0].value : -1;
+}
 int64_t TimestampOf(const Result& r) {
-  return r.ok() && !r->samples.empty() ? r->samples[0].timestamp_ms : -1;
+  return r.ok() && !(*r)->samples.empty() ? (*r)->samples[0].timestamp_ms : -1;
 }
 
 TEST_F(CachingClientTest, HitWithinTtlKeepsTheSampleTimestamp) {
@@ -101,6 +103,24 @@ TEST_F(CachingClientTest, QueryTimeIsNotPartOfTheKey) {
   EXPECT_EQ(backend_.calls("up"), 1);
 }
 
+// Hits hand out the value the cache holds, not a copy; a new value is a new pointer, which the
+// handler's render memo relies on.
+TEST_F(CachingClientTest, ReadersShareOneValueUntilItChanges) {
+  CachingClient cache(backend_, metrics_, Options(seconds(10)), clock_);
+  const Result first = Read(cache, "up");
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(seconds(5));
+  const Result hit = Read(cache, "up");
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(hit->get(), first->get());
+  backend_.SetDefaultQueryAnswer(Value(2));
+  clock_.Advance(seconds(6));
+  const Result fresh = Read(cache, "up");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(fresh->get(), first->get());
+  EXPECT_EQ(ValueOf(fresh), 2);
+}
+
 TEST_F(CachingClientTest, EmptyResultIsAValue) {
   CachingClient cache(backend_, metrics_, Options(), clock_);
   backend_.SetDefaultQueryAnswer(model::QueryResult{});
@@ -108,7 +128,7 @@ TEST_F(CachingClientTest, EmptyResultIsAValue) {
   clock_.Advance(seconds(5));
   const Result r = Read(cache, "absent");
   ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->samples.empty());
+  EXPECT_TRUE((*r)->samples.empty());
   EXPECT_EQ(backend_.calls("absent"), 1);
 }
 

@@ -18,6 +18,9 @@ namespace {
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 
+// The route name of a path that matched no route.
+constexpr std::string_view kUnknownRoute = "unknown";
+
 // Route names for the request metrics: a closed set.
 std::string_view RouteName(RouteKind kind) {
   switch (kind) {
@@ -40,7 +43,7 @@ std::string_view RouteName(RouteKind kind) {
     case RouteKind::kOpenApi:
       return "openapi";
   }
-  return "unknown";
+  return kUnknownRoute;
 }
 
 http::Response Json(std::string body) {
@@ -109,6 +112,14 @@ ApiHandler::ApiHandler(const Snapshot<rules::RuleSet>& rules,
       options_(std::move(options)),
       clock_(clock) {
   MA_CHECK(options_.standalone || options_.objects != nullptr);
+  for (size_t kind = 0; kind < kRouteKinds; ++kind) {
+    request_metrics_[kind] = &metrics_.Route(RouteName(static_cast<RouteKind>(kind)));
+  }
+  request_metrics_[kRouteKinds] = &metrics_.Route(kUnknownRoute);
+}
+
+telemetry::RequestMetrics& ApiHandler::RequestMetricsFor(const absl::StatusOr<Route>& route) {
+  return *request_metrics_[route.ok() ? static_cast<size_t>(route->kind) : kRouteKinds];
 }
 
 async::Task<http::Response> ApiHandler::Handle(http::Request request) {
@@ -116,8 +127,8 @@ async::Task<http::Response> ApiHandler::Handle(http::Request request) {
   const absl::StatusOr<Route> route = MatchRoute(request.path_segments);
   http::Response response = co_await Answer(request, route);
   // Every answer passes through here once, to be counted.
-  metrics_.RecordRequest(
-      route.ok() ? RouteName(route->kind) : "unknown", response.status,
+  RequestMetricsFor(route).Record(
+      response.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   co_return response;
 }
@@ -164,9 +175,9 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-async::Task<absl::StatusOr<model::QueryResult>> ApiHandler::Query(std::string promql) {
-  co_return co_await async::Await<model::QueryResult>(
-      [this, &promql](async::Completion<model::QueryResult> done) {
+async::Task<absl::StatusOr<prometheus::QueryResultPtr>> ApiHandler::Query(std::string promql) {
+  co_return co_await async::Await<prometheus::QueryResultPtr>(
+      [this, &promql](async::Completion<prometheus::QueryResultPtr> done) {
         prometheus_.Query(std::move(promql), clock_.Now(), std::move(done));
       });
 }
@@ -262,25 +273,46 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
 
 async::Task<http::Response> ApiHandler::Metric(const http::Request& request, const Route& route) {
   const std::shared_ptr<const registry::MetricRegistry> registry = registry_.Get();
-  const absl::StatusOr<MetricPlan> plan =
-      PlanMetric(route, request.query,
-                 {.registry = registry.get(),
-                  .mapper = mapper_.get(),
-                  .objects = options_.standalone ? nullptr : options_.objects});
-  if (!plan.ok()) {
-    co_return ErrorResponse(request, plan.status());
+  // An external plan reads the registry and the request only; a custom one reads the resource
+  // mapper and, for `*`, the objects too, which stay fixed only in --standalone (the built-in
+  // mapper, no object lister). Only those plans, and the bodies rendered from them, are memoized.
+  const bool memoized =
+      registry != nullptr && (route.kind == RouteKind::kExternalMetric || options_.standalone);
+  const std::string memo_key = memoized ? MetricMemo::Key(route, request.query) : std::string();
+  MetricMemo::PlanPtr plan = memoized ? memo_.FindPlan(memo_key, registry) : nullptr;
+  if (plan == nullptr) {
+    absl::StatusOr<MetricPlan> planned =
+        PlanMetric(route, request.query,
+                   {.registry = registry.get(),
+                    .mapper = mapper_.get(),
+                    .objects = options_.standalone ? nullptr : options_.objects});
+    if (!planned.ok()) {
+      co_return ErrorResponse(request, planned.status());
+    }
+    plan = std::make_shared<const MetricPlan>(*std::move(planned));
+    if (memoized) {
+      memo_.PutPlan(memo_key, registry, plan);
+    }
   }
   MA_VLOG(4) << request.path << " -> " << plan->promql();
-  const absl::StatusOr<model::QueryResult> result = co_await Query(plan->promql());
+  const absl::StatusOr<prometheus::QueryResultPtr> result = co_await Query(plan->promql());
   if (!result.ok()) {
     co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
   }
-  absl::StatusOr<std::string> body = RenderMetric(*plan, *result);
+  if (memoized) {
+    if (const auto body = memo_.FindBody(memo_key, plan, *result); body != nullptr) {
+      co_return Json(*body);
+    }
+  }
+  absl::StatusOr<std::string> body = RenderMetric(*plan, **result);
   if (!body.ok()) {
     if (plan->external.has_value() && body.status().code() == absl::StatusCode::kNotFound) {
       metrics_.RecordNonFiniteValue("external");
     }
     co_return ErrorResponse(request, body.status());
+  }
+  if (memoized) {
+    memo_.PutBody(memo_key, plan, *result, *body);
   }
   co_return Json(*std::move(body));
 }

@@ -4,11 +4,13 @@
 // from memory, and turns metric requests into one Prometheus query each (plan, fetch, render).
 // Beast-free: the server hands it an http::Request and awaits the http::Response.
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "adapter/async/task.h"
+#include "adapter/handlers/metric_memo.h"
 #include "adapter/handlers/metric_request.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
@@ -42,7 +44,8 @@ class ApiHandler {
              ApiHandlerOptions options, const Clock& clock = SystemClock::Get());
 
   // Route, plan, value, render: one task. It suspends only while a query is sent to the backend
-  // (a cache miss); everything else answers from memory.
+  // (a cache miss); everything else answers from memory. A hot request reuses its plan and the
+  // body it rendered last time while the registry and the value are the same (metric_memo.h).
   async::Task<http::Response> Handle(http::Request request);
 
   // As an http::Handler for the server.
@@ -56,9 +59,12 @@ class ApiHandler {
   // Plan, query, render (metric_plan.h).
   async::Task<http::Response> Metric(const http::Request& request, const Route& route);
   // The backend's answer for `promql`, or its error.
-  async::Task<absl::StatusOr<model::QueryResult>> Query(std::string promql);
+  async::Task<absl::StatusOr<prometheus::QueryResultPtr>> Query(std::string promql);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
+
+  // The request metrics of each route name, resolved once (RouteName in api_handler.cc).
+  telemetry::RequestMetrics& RequestMetricsFor(const absl::StatusOr<Route>& route);
 
   const Snapshot<rules::RuleSet>& rules_;
   const Snapshot<registry::MetricRegistry>& registry_;
@@ -68,6 +74,10 @@ class ApiHandler {
   std::function<bool()> ready_;
   const ApiHandlerOptions options_;
   const Clock& clock_;
+  // Hot metric requests' plans and bodies (metric_memo.h).
+  MetricMemo memo_;
+  // Indexed by RouteKind; the last one for a path that matched no route.
+  std::array<telemetry::RequestMetrics*, kRouteKinds + 1> request_metrics_{};
 };
 
 }  // namespace ma::handlers

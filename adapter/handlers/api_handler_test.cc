@@ -182,6 +182,82 @@ TEST_F(ApiHandlerTest, NaNIsAnErrorNotZero) {
   EXPECT_THAT(response.body, HasSubstr("not a finite number"));
 }
 
+TEST_F(ApiHandlerTest, NaNIsAnErrorEveryTimeAndCountedEveryTime) {
+  prometheus_.SetQueryAnswer(R"(sum(queue_depth{namespace="shop"}) by (queue))",
+                             Vector({{{{"queue", "orders"}}, std::nan(""), 1000}}));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth").status, 404);
+  }
+  EXPECT_THAT(metrics_.Serialize(),
+              HasSubstr(R"(metrics_adapter_non_finite_values_total{api="external"} 2)"));
+}
+
+// A hot request may be answered with the bytes it rendered last time (metric_memo.h), but only
+// while the value is the same one: a new value is rendered afresh.
+TEST_F(ApiHandlerTest, HotRequestIsNeverServedOldBytesForANewValue) {
+  constexpr std::string_view kPromQL =
+      R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))";
+  constexpr std::string_view kPath =
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+      "queue_depth?labelSelector=queue%3Dorders";
+  prometheus_.SetQueryAnswer(std::string(kPromQL), Vector({{{{"queue", "orders"}}, 1.5, 1000}}));
+  const std::string first = Get(kPath).body;
+  EXPECT_THAT(first, HasSubstr(R"("value":"1500m")"));
+  EXPECT_EQ(Get(kPath).body, first);
+  prometheus_.SetQueryAnswer(std::string(kPromQL), Vector({{{{"queue", "orders"}}, 2.5, 2000}}));
+  const std::string second = Get(kPath).body;
+  EXPECT_THAT(second, HasSubstr(R"("value":"2500m")"));
+  EXPECT_EQ(Get(kPath).body, second);
+  // Another request of the same metric is its own entry.
+  EXPECT_THAT(Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth").status, 503);
+  prometheus_.SetQueryAnswer(std::string(kPromQL), Vector({{{{"queue", "orders"}}, 1.5, 1000}}));
+  EXPECT_EQ(Get(kPath).body, first);
+  EXPECT_EQ(prometheus_.calls(std::string(kPromQL)), 5);
+}
+
+// A rule change comes with a new registry: the request is planned again (new PromQL) and
+// rendered again, never answered from the bytes of the old rule.
+TEST_F(ApiHandlerTest, HotRequestIsNeverServedOldBytesAfterARuleChange) {
+  constexpr std::string_view kPath =
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+      "queue_depth?labelSelector=queue%3Dorders";
+  const auto value = Vector({{{{"queue", "orders"}}, 1.5, 1000}});
+  prometheus_.SetQueryAnswer(R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))",
+                             value);
+  const std::string before = Get(kPath).body;
+  EXPECT_THAT(before, HasSubstr(R"("metricName":"queue_depth")"));
+  EXPECT_EQ(Get(kPath).body, before);
+
+  // The same series exposed under another name, with another query.
+  auto parsed = config::ParseRulesConfig(R"yaml(externalRules:
+- seriesQuery: 'queue_depth{namespace!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+  name: {matches: "^queue_depth$", as: "queue_depth"}
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
+)yaml");
+  auto compiled = rules::CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper()});
+  rules_.Set(compiled.rule_set);
+  registry::SeriesByQuery series;
+  series[R"(queue_depth{namespace!=""})"] = {{"queue_depth", {{"namespace", ""}, {"queue", ""}}}};
+  registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, series));
+  prometheus_.SetQueryAnswer(R"(max(queue_depth{queue="orders",namespace="shop"}) by (queue))",
+                             Vector({{{{"queue", "orders"}}, 7, 1000}}));
+  const std::string after = Get(kPath).body;
+  EXPECT_THAT(after, HasSubstr(R"("value":"7")"));
+  EXPECT_EQ(prometheus_.queries().back(),
+            R"(max(queue_depth{queue="orders",namespace="shop"}) by (queue))");
+  EXPECT_EQ(Get(kPath).body, after);
+
+  // The same rules relisted again: a new registry, planned again, same answer.
+  registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, series));
+  EXPECT_EQ(Get(kPath).body, after);
+  // A registry without the metric: 404, not the old bytes.
+  registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, {}));
+  EXPECT_EQ(Get(kPath).status, 404);
+}
+
 TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(Get("/healthz").body, "ok");
   EXPECT_EQ(Get("/livez?verbose").body, "[+]ping ok\n[+]rules-loaded ok\nlivez check passed\n");

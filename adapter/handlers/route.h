@@ -3,6 +3,7 @@
 // Routing: a request's decoded path segments become a Route (which endpoint, with its path
 // parameters). Pure and Beast-free; shared by the server's dispatcher and `explain`.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,8 @@ enum class RouteKind {
   kMetrics,
   kOpenApi,  // /openapi/v2, /openapi/v3 and below
 };
+// How many RouteKinds there are (kOpenApi is the last).
+inline constexpr size_t kRouteKinds = static_cast<size_t>(RouteKind::kOpenApi) + 1;
 
 struct Route {
   RouteKind kind = RouteKind::kApis;

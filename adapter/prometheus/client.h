@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,12 @@
 
 namespace ma::prometheus {
 
-using QueryCallback = std::function<void(absl::StatusOr<model::QueryResult>)>;
+// An instant query's answer, immutable and shared: the value cache (adapter/cache) hands every
+// reader of a key the one result it holds instead of a copy, and a reader can tell by the pointer
+// whether the value is still the one it saw before (the handler's render memo does).
+using QueryResultPtr = std::shared_ptr<const model::QueryResult>;
+// On success the pointer is never null.
+using QueryCallback = std::function<void(absl::StatusOr<QueryResultPtr>)>;
 using SeriesCallback = std::function<void(absl::StatusOr<std::vector<model::Series>>)>;
 
 // Implementations are thread-safe: both calls may be made from any thread. Each callback is

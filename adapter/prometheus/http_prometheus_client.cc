@@ -162,7 +162,7 @@ void HttpPrometheusClient::Query(std::string promql, std::chrono::system_clock::
                   done(WithContext(kQueryEndpoint, result.status()));
                   return;
                 }
-                done(std::move(result));
+                done(std::make_shared<const model::QueryResult>(*std::move(result)));
               });
 }
 

@@ -28,8 +28,13 @@ absl::StatusOr<model::QueryResult> QuerySync(Client& client, std::string promql,
                                              system_clock::time_point time) {
   std::promise<absl::StatusOr<model::QueryResult>> promise;
   auto future = promise.get_future();
-  client.Query(std::move(promql), time, [&promise](absl::StatusOr<model::QueryResult> result) {
-    promise.set_value(std::move(result));
+  client.Query(std::move(promql), time, [&promise](absl::StatusOr<QueryResultPtr> result) {
+    if (!result.ok()) {
+      promise.set_value(result.status());
+      return;
+    }
+    EXPECT_NE(*result, nullptr);
+    promise.set_value(**result);
   });
   return future.get();
 }

@@ -6,10 +6,40 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 
 namespace ma::telemetry {
 namespace {
+
+// HTTP status codes that get a counter slot of their own per route; any other code (the server
+// writes none) is looked up in the family on every request.
+constexpr int kMinHttpCode = 100;
+constexpr int kMaxHttpCode = 599;
+
+// One child of a family, found on first use and then kept: Family::Add builds, hashes and looks
+// up its label map under the family's lock on every call, which the per-request path should not
+// pay. Children are never removed from a family here, so the pointer stays valid. Thread-safe:
+// threads that resolve it at the same time get the same child (Add returns the existing one).
+template <typename T>
+class LazyChild {
+ public:
+  template <typename MakeLabels, typename... Args>
+  T& Get(prometheus::Family<T>& family, const MakeLabels& make_labels, const Args&... args) {
+    T* child = child_.load(std::memory_order_acquire);
+    if (child == nullptr) {
+      child = &family.Add(make_labels(), args...);
+      child_.store(child, std::memory_order_release);
+    }
+    return *child;
+  }
+
+ private:
+  std::atomic<T*> child_{nullptr};
+};
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
@@ -28,7 +58,49 @@ prometheus::Labels BackendLabel(std::string_view backend) {
   return {{"backend", std::string(backend)}};
 }
 
+// The value cache's per-read children of one backend (the cache-hit path).
+struct BackendReadChildren {
+  explicit BackendReadChildren(std::string_view name) : backend(name) {}
+  const std::string backend;
+  LazyChild<prometheus::Counter> hits;
+  LazyChild<prometheus::Histogram> value_age;
+};
+
 }  // namespace
+
+struct RequestMetrics::Impl {
+  Impl(std::string_view name, prometheus::Family<prometheus::Counter>& requests_family,
+       prometheus::Family<prometheus::Histogram>& seconds_family)
+      : route(name), requests(requests_family), request_seconds(seconds_family) {}
+
+  const std::string route;
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& request_seconds;
+  std::array<LazyChild<prometheus::Counter>, kMaxHttpCode - kMinHttpCode + 1> counters;
+  LazyChild<prometheus::Histogram> histogram;
+};
+
+RequestMetrics::RequestMetrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RequestMetrics::~RequestMetrics() = default;
+
+void RequestMetrics::Record(int code, double seconds) {
+  const auto labels = [this, code] {
+    return prometheus::Labels{{"route", impl_->route}, {"code", std::to_string(code)}};
+  };
+  prometheus::Counter& counter =
+      code >= kMinHttpCode && code <= kMaxHttpCode
+          ? impl_->counters[code - kMinHttpCode].Get(impl_->requests, labels)
+          : impl_->requests.Add(labels());
+  counter.Increment();
+  impl_->histogram
+      .Get(
+          impl_->request_seconds,
+          [this] {
+            return prometheus::Labels{{"route", impl_->route}};
+          },
+          LatencyBuckets())
+      .Observe(seconds);
+}
 
 struct AdapterMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -168,6 +240,29 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_build_info")
           .Help("Version of the running adapter; always 1")
           .Register(*registry);
+
+  // Made on first use, never removed: the references handed out stay valid.
+  std::mutex routes_mu;
+  std::map<std::string, std::unique_ptr<RequestMetrics>, std::less<>> routes;
+  std::mutex backends_mu;
+  std::map<std::string, std::unique_ptr<BackendReadChildren>, std::less<>> backends;
+  // The backend of the last cache read: with one backend, every read finds it here without a
+  // lock.
+  std::atomic<BackendReadChildren*> last_backend{nullptr};
+
+  BackendReadChildren& Backend(std::string_view name) {
+    BackendReadChildren* last = last_backend.load(std::memory_order_acquire);
+    if (last != nullptr && last->backend == name) {
+      return *last;
+    }
+    std::lock_guard<std::mutex> lock(backends_mu);
+    auto it = backends.find(name);
+    if (it == backends.end()) {
+      it = backends.emplace(std::string(name), std::make_unique<BackendReadChildren>(name)).first;
+    }
+    last_backend.store(it->second.get(), std::memory_order_release);
+    return *it->second;
+  }
 };
 
 AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit)
@@ -179,8 +274,20 @@ AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit
 AdapterMetrics::~AdapterMetrics() = default;
 
 void AdapterMetrics::RecordRequest(std::string_view route, int code, double seconds) {
-  impl_->requests.Add({{"route", std::string(route)}, {"code", std::to_string(code)}}).Increment();
-  impl_->request_seconds.Add({{"route", std::string(route)}}, LatencyBuckets()).Observe(seconds);
+  Route(route).Record(code, seconds);
+}
+
+RequestMetrics& AdapterMetrics::Route(std::string_view route) {
+  std::lock_guard<std::mutex> lock(impl_->routes_mu);
+  auto it = impl_->routes.find(route);
+  if (it == impl_->routes.end()) {
+    it = impl_->routes
+             .emplace(std::string(route), std::unique_ptr<RequestMetrics>(new RequestMetrics(
+                                              std::make_unique<RequestMetrics::Impl>(
+                                                  route, impl_->requests, impl_->request_seconds))))
+             .first;
+  }
+  return *it->second;
 }
 
 void AdapterMetrics::RecordPrometheusCall(std::string_view endpoint, std::string_view outcome,
@@ -216,8 +323,10 @@ void AdapterMetrics::RecordNonFiniteValue(std::string_view api) {
 }
 
 void AdapterMetrics::RecordCacheHit(std::string_view backend, double age_seconds) {
-  impl_->cache_hits.Add(BackendLabel(backend)).Increment();
-  impl_->cache_value_age.Add(BackendLabel(backend), AgeBuckets()).Observe(age_seconds);
+  BackendReadChildren& children = impl_->Backend(backend);
+  const auto labels = [&backend] { return BackendLabel(backend); };
+  children.hits.Get(impl_->cache_hits, labels).Increment();
+  children.value_age.Get(impl_->cache_value_age, labels, AgeBuckets()).Observe(age_seconds);
 }
 
 void AdapterMetrics::RecordCacheMiss(std::string_view backend) {
@@ -232,7 +341,11 @@ void AdapterMetrics::RecordCacheServed(std::string_view backend, double age_seco
   if (stale) {
     impl_->cache_stale.Add(BackendLabel(backend)).Increment();
   }
-  impl_->cache_value_age.Add(BackendLabel(backend), AgeBuckets()).Observe(age_seconds);
+  impl_->Backend(backend)
+      .value_age
+      .Get(
+          impl_->cache_value_age, [&backend] { return BackendLabel(backend); }, AgeBuckets())
+      .Observe(age_seconds);
 }
 
 void AdapterMetrics::RecordCacheEviction(std::string_view backend, std::string_view reason,

@@ -11,6 +11,27 @@
 
 namespace ma::telemetry {
 
+// The request metrics of one route, resolved once (AdapterMetrics::Route) so that recording a
+// request costs no label lookup: each (route, code) counter and the route's histogram are found
+// in the registry on their first use, then kept. A child appears in /metrics only once something
+// was recorded on it, as with AdapterMetrics::RecordRequest. Thread-safe: Record may be called
+// from any thread; the object lives as long as the AdapterMetrics that made it.
+class RequestMetrics {
+ public:
+  ~RequestMetrics();
+  RequestMetrics(const RequestMetrics&) = delete;
+  RequestMetrics& operator=(const RequestMetrics&) = delete;
+
+  // One served request of this route.
+  void Record(int code, double seconds);
+
+ private:
+  friend class AdapterMetrics;
+  struct Impl;
+  explicit RequestMetrics(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // Thread-safe: every method may be called from any thread.
 class AdapterMetrics {
  public:
@@ -20,7 +41,10 @@ class AdapterMetrics {
   AdapterMetrics& operator=(const AdapterMetrics&) = delete;
 
   // One served request: `route` is a fixed route name ("external_metric", "discovery", ...).
+  // Looks the route up on every call; the request path uses Route() once instead.
   void RecordRequest(std::string_view route, int code, double seconds);
+  // The request metrics of `route`, the same object for the same name; valid as long as this.
+  RequestMetrics& Route(std::string_view route);
   // One call to Prometheus: `endpoint` is "query" or "series"; `outcome` "ok" or an error class
   // ("unavailable", "timeout", "bad_data", "error").
   void RecordPrometheusCall(std::string_view endpoint, std::string_view outcome, double seconds);

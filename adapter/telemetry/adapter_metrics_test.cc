@@ -7,6 +7,7 @@ namespace ma::telemetry {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(AdapterMetricsTest, ExposesWhatWasRecorded) {
   AdapterMetrics metrics("v1.2.3", "abc1234");
@@ -78,6 +79,49 @@ TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
        }) {
     EXPECT_THAT(text, HasSubstr(want));
   }
+}
+
+// The request path records through Route() handles that resolve their children once; /metrics must
+// read exactly as with RecordRequest, which looks every label set up.
+TEST(AdapterMetricsTest, RouteHandlesExposeWhatRecordRequestDoes) {
+  AdapterMetrics looked_up("v", "c");
+  AdapterMetrics resolved("v", "c");
+  // Handles made up front, as the handler makes them, show nothing until used.
+  RequestMetrics& external = resolved.Route("external_metric");
+  RequestMetrics& health = resolved.Route("health");
+  resolved.Route("discovery");
+  EXPECT_EQ(&resolved.Route("external_metric"), &external);
+  struct Call {
+    const char* route;
+    int code;
+    double seconds;
+  };
+  for (const Call& call : {Call{"external_metric", 200, 0.002}, Call{"external_metric", 200, 0.3},
+                           Call{"external_metric", 404, 0.001}, Call{"health", 200, 0.0001},
+                           Call{"health", 42, 0.0001}, Call{"health", 1000, 7.0}}) {
+    looked_up.RecordRequest(call.route, call.code, call.seconds);
+    (std::string_view(call.route) == "health" ? health : external).Record(call.code, call.seconds);
+  }
+  const std::string text = resolved.Serialize();
+  EXPECT_EQ(text, looked_up.Serialize());
+  EXPECT_THAT(text, Not(HasSubstr(R"(route="discovery")")));
+  EXPECT_THAT(text,
+              HasSubstr(R"(metrics_adapter_requests_total{code="200",route="external_metric"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_requests_total{code="1000",route="health"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_requests_total{code="42",route="health"} 1)"));
+}
+
+TEST(AdapterMetricsTest, CacheReadsOfSeveralBackendsKeepTheirOwnChildren) {
+  AdapterMetrics metrics("v", "c");
+  metrics.RecordCacheHit("a", 1);
+  metrics.RecordCacheHit("b", 1);
+  metrics.RecordCacheHit("a", 1);
+  metrics.RecordCacheServed("b", 1, /*stale=*/false);
+  const std::string text = metrics.Serialize();
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_hits_total{backend="a"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_hits_total{backend="b"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_value_age_seconds_count{backend="a"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_value_age_seconds_count{backend="b"} 2)"));
 }
 
 }  // namespace

@@ -7,14 +7,21 @@
 
 namespace ma::testing {
 
+FakePrometheusClient::SharedAnswer FakePrometheusClient::Share(QueryAnswer answer) {
+  if (!answer.ok()) {
+    return answer.status();
+  }
+  return std::make_shared<const model::QueryResult>(*std::move(answer));
+}
+
 void FakePrometheusClient::SetQueryAnswer(std::string promql, QueryAnswer answer) {
   absl::MutexLock lock(&mu_);
-  query_answers_.insert_or_assign(std::move(promql), std::move(answer));
+  query_answers_.insert_or_assign(std::move(promql), Share(std::move(answer)));
 }
 
 void FakePrometheusClient::SetDefaultQueryAnswer(QueryAnswer answer) {
   absl::MutexLock lock(&mu_);
-  default_query_answer_ = std::move(answer);
+  default_query_answer_ = Share(std::move(answer));
 }
 
 void FakePrometheusClient::SetSeriesAnswer(std::string match, SeriesAnswer answer) {
@@ -34,14 +41,16 @@ void FakePrometheusClient::Hold() {
 
 void FakePrometheusClient::Release(const QueryAnswer& answer) {
   std::vector<prometheus::QueryCallback> held;
+  SharedAnswer shared;
   {
     absl::MutexLock lock(&mu_);
     hold_ = false;
-    default_query_answer_ = answer;
+    default_query_answer_ = Share(answer);
+    shared = default_query_answer_;
     held.swap(held_);
   }
   for (prometheus::QueryCallback& done : held) {
-    done(answer);
+    done(shared);
   }
 }
 
@@ -77,7 +86,7 @@ std::chrono::system_clock::time_point FakePrometheusClient::last_series_start() 
 
 void FakePrometheusClient::Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
                                  prometheus::QueryCallback done) {
-  QueryAnswer answer;
+  SharedAnswer answer;
   {
     absl::MutexLock lock(&mu_);
     queries_.push_back(promql);

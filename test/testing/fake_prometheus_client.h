@@ -21,6 +21,8 @@
 
 namespace ma::testing {
 
+// A scripted answer is held as one shared result: every query it answers gets the same pointer
+// until the script changes, as readers of a cached key do (prometheus::QueryResultPtr).
 // Thread-safe: scripts, held queries and the log are guarded by one mutex; callbacks run
 // outside it, on the calling thread (or on the thread that calls Release).
 class FakePrometheusClient final : public prometheus::Client {
@@ -59,9 +61,12 @@ class FakePrometheusClient final : public prometheus::Client {
 
  private:
   mutable absl::Mutex mu_;
-  std::map<std::string, QueryAnswer> query_answers_ ABSL_GUARDED_BY(mu_);
+  using SharedAnswer = absl::StatusOr<prometheus::QueryResultPtr>;
+  static SharedAnswer Share(QueryAnswer answer);
+
+  std::map<std::string, SharedAnswer> query_answers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SeriesAnswer> series_answers_ ABSL_GUARDED_BY(mu_);
-  QueryAnswer default_query_answer_ ABSL_GUARDED_BY(mu_) =
+  SharedAnswer default_query_answer_ ABSL_GUARDED_BY(mu_) =
       absl::UnavailableError("no answer scripted for this query");
   SeriesAnswer default_series_answer_ ABSL_GUARDED_BY(mu_) =
       absl::UnavailableError("no answer scripted for this series listing");
