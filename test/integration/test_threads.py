@@ -1,0 +1,93 @@
+"""The adapter's thread count at idle: metrics_adapter_threads against docs/architecture.md.
+
+docs/architecture.md, section "Threads", lists every thread the process starts. This test
+rebuilds that list's total from the constants below (one per line of the section) and checks
+that the gauge on /metrics, and the kernel's own count in /proc/<pid>/status, agree with it once
+the adapter has started and sits idle: standalone, and against the fake kube-apiserver. A new
+thread that nobody documented, or a documented one that no longer exists, fails here.
+"""
+
+import pathlib
+import unittest
+
+import harness
+
+# The section's list, one constant per kind of thread.
+# The server's I/O threads: ServerOptions::threads (adapter/server/server.h), the main thread
+# included, as Server::Run runs the io_context on the calling thread too.
+SERVER_IO_THREADS = 2
+# The curl worker of each outbound::HttpClient: the Prometheus client's, and without
+# --standalone one per Kubernetes API client (lister, authentication, authorization).
+PROMETHEUS_HTTP_WORKERS = 1
+KUBE_HTTP_WORKERS = 3
+# discovery::Relister's loop and cache::CachingClient's maintenance loop.
+RELISTER = 1
+CACHE_MAINTENANCE = 1
+# Without --standalone: the discovery mapper's refresh loop, and one thread per list-watch: the
+# extension-apiserver-authentication ConfigMap (app::DelegatedAuth) and, because the rules have
+# custom rules, the pods the object cache watches from the start.
+DISCOVERY_MAPPER = 1
+KUBE_LIST_WATCHES = 2
+
+STANDALONE_THREADS = SERVER_IO_THREADS + PROMETHEUS_HTTP_WORKERS + RELISTER + CACHE_MAINTENANCE
+KUBE_THREADS = STANDALONE_THREADS + KUBE_HTTP_WORKERS + DISCOVERY_MAPPER + KUBE_LIST_WATCHES
+
+# How long the count must hold still before it is compared: the first relist and the first
+# LIST of each watch finish within a few seconds of /readyz.
+SETTLE_TIMEOUT_S = 30
+
+
+def _proc_threads(pid):
+    """The "Threads:" line of /proc/<pid>/status."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise harness.HarnessError(f"no Threads: line in /proc/{pid}/status")
+
+
+class _ThreadCountMixin:
+    expected_threads = None
+    metrics_client_cert = False
+
+    def _gauge(self):
+        r = self.cluster.curl("/metrics", client_cert=self.metrics_client_cert)
+        self.assertEqual(r.status, 200, r.body[:500])
+        value = harness.metric_value(harness.parse_exposition(r.body), "metrics_adapter_threads")
+        self.assertIsNotNone(value, "metrics_adapter_threads is missing from /metrics")
+        return int(value)
+
+    def test_thread_count_at_idle_is_the_documented_one(self):
+        pid = self.cluster.children["adapter"].process.pid
+        # Idle: the first relist ran (the registry lists the rules' metrics) and the count no
+        # longer changes between two scrapes.
+        last = [None]
+
+        def settled():
+            count = self._gauge()
+            done = count == last[0]
+            last[0] = count
+            return done
+
+        harness.wait_until(settled, SETTLE_TIMEOUT_S, "the adapter's thread count to settle")
+        self.assertEqual(self._gauge(), self.expected_threads,
+                         "metrics_adapter_threads differs from docs/architecture.md, \"Threads\"")
+        self.assertEqual(_proc_threads(pid), self.expected_threads)
+
+
+class StandaloneThreadsTest(_ThreadCountMixin, harness.ClusterTestCase):
+    expected_threads = STANDALONE_THREADS
+
+
+class KubeThreadsTest(_ThreadCountMixin, harness.ClusterTestCase):
+    cluster_options = {"kube": True}
+    expected_threads = KUBE_THREADS
+    # /metrics is authorized like any request: a client certificate and an allowing SAR.
+    metrics_client_cert = True
+
+    def setUp(self):
+        super().setUp()
+        self.cluster.fake.allow()
+
+
+if __name__ == "__main__":
+    unittest.main()
