@@ -16,10 +16,9 @@ import harness
 # The server's I/O threads: ServerOptions::threads (adapter/server/server.h), the main thread
 # included, as Server::Run runs the io_context on the calling thread too.
 SERVER_IO_THREADS = 2
-# The curl worker of each outbound::HttpClient: the Prometheus client's, and without
-# --standalone one per Kubernetes API client (lister, authentication, authorization).
-PROMETHEUS_HTTP_WORKERS = 1
-KUBE_HTTP_WORKERS = 3
+# The curl worker of the process's one outbound::HttpClient, which the Prometheus client and
+# every Kubernetes API client (lister, authentication, authorization) share.
+OUTBOUND_HTTP_WORKER = 1
 # discovery::Relister's loop and cache::CachingClient's maintenance loop.
 RELISTER = 1
 CACHE_MAINTENANCE = 1
@@ -29,8 +28,8 @@ CACHE_MAINTENANCE = 1
 DISCOVERY_MAPPER = 1
 KUBE_LIST_WATCHES = 2
 
-STANDALONE_THREADS = SERVER_IO_THREADS + PROMETHEUS_HTTP_WORKERS + RELISTER + CACHE_MAINTENANCE
-KUBE_THREADS = STANDALONE_THREADS + KUBE_HTTP_WORKERS + DISCOVERY_MAPPER + KUBE_LIST_WATCHES
+STANDALONE_THREADS = SERVER_IO_THREADS + OUTBOUND_HTTP_WORKER + RELISTER + CACHE_MAINTENANCE
+KUBE_THREADS = STANDALONE_THREADS + DISCOVERY_MAPPER + KUBE_LIST_WATCHES
 
 # How long the count must hold still before it is compared: the first relist and the first
 # LIST of each watch finish within a few seconds of /readyz.
