@@ -21,6 +21,7 @@
 #include "adapter/objects/object_cache.h"
 #include "adapter/outbound/http_client.h"
 #include "adapter/prometheus/http_prometheus_client.h"
+#include "adapter/scheduler/scheduler.h"
 #include "adapter/server/server.h"
 #include "adapter/telemetry/adapter_metrics.h"
 #include "adapter/telemetry/log.h"
@@ -151,6 +152,9 @@ int Serve(const Options& options) {
     return 1;
   }
   telemetry::AdapterMetrics metrics(GitVersion(), GitCommit());
+  // The relister's runs and the cache's maintenance are jobs on this one thread. Declared before
+  // both, so destroyed after they stop.
+  scheduler::Scheduler scheduler;
   InstrumentedPrometheusClient prometheus(**http_client, metrics);
   // HPA reads are answered from memory; the relister's series listings go to Prometheus as is.
   cache::CacheOptions cache_options;
@@ -208,8 +212,8 @@ int Serve(const Options& options) {
           return server.UpdateClientCas(client_ca, requestheader_ca);
         });
   }
-  relister.Start();
-  cached_prometheus.Start();
+  relister.Start(scheduler);
+  cached_prometheus.Start(scheduler);
   if (discovery_mapper != nullptr) {
     discovery_mapper->Start();
   }
