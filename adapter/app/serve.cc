@@ -111,6 +111,9 @@ int Serve(const Options& options) {
     MA_LOG(ERROR) << http.status().message();
     return 1;
   }
+  // The periodic work (relister runs, cache maintenance, discovery refreshes) runs as jobs on
+  // this one thread. Declared before all of them, so destroyed after they stop.
+  scheduler::Scheduler scheduler;
   std::optional<KubernetesParts> kubernetes;
   std::shared_ptr<objects::DiscoveryResourceMapper> discovery_mapper;
   std::shared_ptr<const model::ResourceMapper> mapper = model::BuiltinResourceMapper();
@@ -152,9 +155,6 @@ int Serve(const Options& options) {
     return 1;
   }
   telemetry::AdapterMetrics metrics(GitVersion(), GitCommit());
-  // The relister's runs and the cache's maintenance are jobs on this one thread. Declared before
-  // both, so destroyed after they stop.
-  scheduler::Scheduler scheduler;
   InstrumentedPrometheusClient prometheus(**http_client, metrics);
   // HPA reads are answered from memory; the relister's series listings go to Prometheus as is.
   cache::CacheOptions cache_options;
@@ -215,7 +215,7 @@ int Serve(const Options& options) {
   relister.Start(scheduler);
   cached_prometheus.Start(scheduler);
   if (discovery_mapper != nullptr) {
-    discovery_mapper->Start();
+    discovery_mapper->Start(scheduler);
   }
   MA_LOG(INFO) << VersionString() << " serving on https://" << options.bind_address << ":"
                << (*server)->port() << " with " << file.rule_set->custom_rules().size()

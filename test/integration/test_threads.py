@@ -19,17 +19,17 @@ SERVER_IO_THREADS = 2
 # The curl worker of the process's one outbound::HttpClient, which the Prometheus client and
 # every Kubernetes API client (lister, authentication, authorization) share.
 OUTBOUND_HTTP_WORKER = 1
-# scheduler::Scheduler's thread, which runs discovery::Relister's runs and
-# cache::CachingClient's maintenance ticks as jobs.
+# scheduler::Scheduler's thread, which runs discovery::Relister's runs,
+# cache::CachingClient's maintenance ticks and, without --standalone, the discovery mapper's
+# refreshes as jobs.
 SCHEDULER = 1
-# Without --standalone: the discovery mapper's refresh loop, and one thread per list-watch: the
-# extension-apiserver-authentication ConfigMap (app::DelegatedAuth) and, because the rules have
-# custom rules, the pods the object cache watches from the start.
-DISCOVERY_MAPPER = 1
+# Without --standalone: one thread per list-watch: the extension-apiserver-authentication
+# ConfigMap (app::DelegatedAuth) and, because the rules have custom rules, the pods the object
+# cache watches from the start.
 KUBE_LIST_WATCHES = 2
 
 STANDALONE_THREADS = SERVER_IO_THREADS + OUTBOUND_HTTP_WORKER + SCHEDULER
-KUBE_THREADS = STANDALONE_THREADS + DISCOVERY_MAPPER + KUBE_LIST_WATCHES
+KUBE_THREADS = STANDALONE_THREADS + KUBE_LIST_WATCHES
 
 # How long the count must hold still before it is compared: the first relist and the first
 # LIST of each watch finish within a few seconds of /readyz.
