@@ -1,5 +1,6 @@
 #include "adapter/kube/http_api_client.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,9 @@ class HttpApiClient::PemFiles {
 };
 
 namespace {
+
+// The exec thread's name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
+constexpr char kExecThreadName[] = "ma-kube-exec";
 
 bool Is2xx(long status) { return status >= 200 && status < 300; }  // NOLINT(google-runtime-int)
 
@@ -182,7 +186,10 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
       return fail(s);
     }
     client->exec_ = std::make_unique<ExecCredentialCache>(*config.exec, clock);
-    client->exec_thread_ = std::thread([raw = client.get()] { raw->RunExecThread(); });
+    client->exec_thread_ = std::thread([raw = client.get()] {
+      pthread_setname_np(pthread_self(), kExecThreadName);
+      raw->RunExecThread();
+    });
   }
   return client;
 }

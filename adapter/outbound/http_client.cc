@@ -1,6 +1,7 @@
 #include "adapter/outbound/http_client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +17,9 @@
 
 namespace ma::outbound {
 namespace {
+
+// The worker's name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
+constexpr char kWorkerThreadName[] = "ma-outbound";
 
 // How long the worker sleeps in curl_multi_poll when nothing happens; curl shortens it by
 // itself when a transfer timer is due, and Send wakes it early.
@@ -345,6 +349,7 @@ void HttpClient::CancelChannelNow(uint64_t channel) {
 }
 
 void HttpClient::Run() {
+  pthread_setname_np(pthread_self(), kWorkerThreadName);
   while (true) {
     std::vector<std::shared_ptr<CancelRequest>> cancels;
     {
