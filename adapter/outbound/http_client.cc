@@ -304,10 +304,14 @@ void HttpClient::CloseChannel(uint64_t channel) {
   if (std::this_thread::get_id() == worker_.get_id()) {
     // Closed from one of its own callbacks: the worker is here, so cancel right away.
     CancelChannelNow(channel);
-    return;
+  } else {
+    curl_multi_wakeup(Multi(multi_));
+    cancel->done.WaitForNotification();
   }
-  curl_multi_wakeup(Multi(multi_));
-  cancel->done.WaitForNotification();
+  // The cancelled callbacks have run, and once the Channel is gone nobody can send on it again:
+  // the id need not be remembered.
+  absl::MutexLock lock(&mu_);
+  closed_channels_.erase(channel);
 }
 
 void HttpClient::CancelChannelNow(uint64_t channel) {
