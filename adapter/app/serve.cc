@@ -19,7 +19,9 @@
 #include "adapter/objects/discovery_resource_mapper.h"
 #include "adapter/objects/list_watch_factory.h"
 #include "adapter/objects/object_cache.h"
+#include "adapter/outbound/http_client.h"
 #include "adapter/prometheus/http_prometheus_client.h"
+#include "adapter/scheduler/scheduler.h"
 #include "adapter/server/server.h"
 #include "adapter/telemetry/adapter_metrics.h"
 #include "adapter/telemetry/log.h"
@@ -67,23 +69,26 @@ struct KubernetesParts {
   std::unique_ptr<DelegatedAuth> auth;
 };
 
-absl::StatusOr<std::unique_ptr<kube::ApiClient>> KubeClient(const std::string& kubeconfig,
+absl::StatusOr<std::unique_ptr<kube::ApiClient>> KubeClient(outbound::HttpClient& http,
+                                                            const std::string& kubeconfig,
                                                             std::string_view flag) {
   MA_ASSIGN_OR_RETURN(const kube::ClusterConfig config, kube::LoadClusterConfig(kubeconfig, flag));
   MA_ASSIGN_OR_RETURN(std::unique_ptr<kube::HttpApiClient> client,
-                      kube::HttpApiClient::Create(config));
+                      kube::HttpApiClient::Create(http, config));
   MA_LOG(INFO) << "Kubernetes API for " << flag << ": " << config.server << " (" << config.source
                << ")";
   return client;
 }
 
-absl::StatusOr<KubernetesParts> ConnectToKubernetes(const Options& options) {
+absl::StatusOr<KubernetesParts> ConnectToKubernetes(outbound::HttpClient& http,
+                                                    const Options& options) {
   KubernetesParts parts;
-  MA_ASSIGN_OR_RETURN(parts.lister, KubeClient(options.lister_kubeconfig, "--lister-kubeconfig"));
-  MA_ASSIGN_OR_RETURN(parts.authentication,
-                      KubeClient(options.authentication_kubeconfig, "--authentication-kubeconfig"));
-  MA_ASSIGN_OR_RETURN(parts.authorization,
-                      KubeClient(options.authorization_kubeconfig, "--authorization-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.lister,
+                      KubeClient(http, options.lister_kubeconfig, "--lister-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.authentication, KubeClient(http, options.authentication_kubeconfig,
+                                                       "--authentication-kubeconfig"));
+  MA_ASSIGN_OR_RETURN(parts.authorization, KubeClient(http, options.authorization_kubeconfig,
+                                                      "--authorization-kubeconfig"));
   MA_ASSIGN_OR_RETURN(parts.auth,
                       DelegatedAuth::Create(options, *parts.authentication, *parts.authorization));
   return parts;
@@ -98,6 +103,17 @@ int Serve(const Options& options) {
         << "no metrics discovery configuration file specified (make sure to use --config)";
     return 1;
   }
+  // Every outbound request (Prometheus, each Kubernetes API client) goes through this one client
+  // and its one worker thread; each user has a channel with its own TLS settings. Declared first,
+  // so destroyed last: every channel closes before it.
+  auto http = outbound::HttpClient::Create(outbound::HttpClientOptions{});
+  if (!http.ok()) {
+    MA_LOG(ERROR) << http.status().message();
+    return 1;
+  }
+  // The periodic work (relister runs, cache maintenance, discovery refreshes) runs as jobs on
+  // this one thread. Declared before all of them, so destroyed after they stop.
+  scheduler::Scheduler scheduler;
   std::optional<KubernetesParts> kubernetes;
   std::shared_ptr<objects::DiscoveryResourceMapper> discovery_mapper;
   std::shared_ptr<const model::ResourceMapper> mapper = model::BuiltinResourceMapper();
@@ -105,7 +121,7 @@ int Serve(const Options& options) {
     MA_LOG(WARNING) << "--standalone: no Kubernetes API; requests are not authenticated and "
                        "anonymous requests are allowed";
   } else {
-    auto parts = ConnectToKubernetes(options);
+    auto parts = ConnectToKubernetes(**http, options);
     if (!parts.ok()) {
       MA_LOG(ERROR) << parts.status().message();
       return 1;
@@ -132,7 +148,8 @@ int Serve(const Options& options) {
   Snapshot<rules::RuleSet> rules(file.rule_set);
   Snapshot<registry::MetricRegistry> registry;
 
-  auto http_client = prometheus::HttpPrometheusClient::Create(PrometheusOptionsFrom(options));
+  auto http_client =
+      prometheus::HttpPrometheusClient::Create(**http, PrometheusOptionsFrom(options));
   if (!http_client.ok()) {
     MA_LOG(ERROR) << http_client.status().message();
     return 1;
@@ -195,10 +212,10 @@ int Serve(const Options& options) {
           return server.UpdateClientCas(client_ca, requestheader_ca);
         });
   }
-  relister.Start();
-  cached_prometheus.Start();
+  relister.Start(scheduler);
+  cached_prometheus.Start(scheduler);
   if (discovery_mapper != nullptr) {
-    discovery_mapper->Start();
+    discovery_mapper->Start(scheduler);
   }
   MA_LOG(INFO) << VersionString() << " serving on https://" << options.bind_address << ":"
                << (*server)->port() << " with " << file.rule_set->custom_rules().size()

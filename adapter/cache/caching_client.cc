@@ -57,28 +57,47 @@ CachingClient::~CachingClient() {
       +[](int* outstanding) { return *outstanding == 0; }, &outstanding_));
 }
 
-void CachingClient::Start() {
-  if (!caching() || thread_.joinable()) {
+void CachingClient::Start(scheduler::Scheduler& scheduler) {
+  if (!caching()) {
     return;
   }
+  absl::MutexLock lock(&loop_mu_);
+  if (scheduler_ != nullptr) {
+    return;
+  }
+  scheduler_ = &scheduler;
+  stopping_ = false;
+  next_tick_ = scheduler.RunAfter(MaintenanceTick(options_.ttl), [this] { Tick(); });
+}
+
+void CachingClient::Tick() {
+  const TimePoint next = RunMaintenance();
+  // Runs again when RunMaintenance asks, at least 1 ms later so that a clock that does not move
+  // (a test's) cannot make this spin, and at most one tick later.
   const auto tick = std::chrono::duration_cast<Duration>(MaintenanceTick(options_.ttl));
-  thread_ = std::thread([this, tick] {
-    // Sleeps until RunMaintenance asks, at least 1 ms so that a clock that does not move (a
-    // test's) cannot make this spin, and at most one tick.
-    TimePoint next = clock_.Now() + tick;
-    while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(
-        std::clamp<Duration>(next - clock_.Now(), std::chrono::milliseconds(1), tick)))) {
-      next = RunMaintenance();
-    }
-  });
+  const Duration delay =
+      std::clamp<Duration>(next - clock_.Now(), std::chrono::milliseconds(1), tick);
+  absl::MutexLock lock(&loop_mu_);
+  if (!stopping_) {
+    next_tick_ = scheduler_->RunAfter(
+        std::chrono::duration_cast<scheduler::Scheduler::Clock::duration>(delay),
+        [this] { Tick(); });
+  }
 }
 
 void CachingClient::Stop() {
-  if (!stop_.HasBeenNotified()) {
-    stop_.Notify();
+  scheduler::Scheduler* scheduler = nullptr;
+  scheduler::JobId next_tick = 0;
+  {
+    absl::MutexLock lock(&loop_mu_);
+    stopping_ = true;
+    scheduler = scheduler_;
+    next_tick = next_tick_;
+    scheduler_ = nullptr;
   }
-  if (thread_.joinable()) {
-    thread_.join();
+  if (scheduler != nullptr) {
+    // Removes the next tick, or waits for the one running now (which then schedules none).
+    scheduler->Cancel(next_tick);
   }
 }
 

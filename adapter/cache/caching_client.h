@@ -52,7 +52,6 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,10 +59,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "adapter/cache/bulkhead.h"
 #include "adapter/cache/circuit_breaker.h"
 #include "adapter/prometheus/client.h"
+#include "adapter/scheduler/scheduler.h"
 #include "adapter/telemetry/adapter_metrics.h"
 #include "queries/base/clock.h"
 
@@ -79,7 +78,7 @@ inline constexpr double kFirstRefreshJitter = 0.1;
 // 1 / (1 - kMaxRefreshLead), whatever the latency does; a query slower than the lead makes
 // readers wait for it instead.
 inline constexpr double kMaxRefreshLead = 0.03;
-// A refresh starts up to this much before it is due, so the maintenance thread wakes at most once
+// A refresh starts up to this much before it is due, so maintenance runs at most once
 // per slack for refreshes; the lead includes it, covering a late wake-up as well.
 inline constexpr std::chrono::milliseconds kRefreshStartSlack{10};
 // Callers waiting on one in-flight query; beyond this a read fails fast with kUnavailable.
@@ -88,8 +87,8 @@ inline constexpr size_t kMaxWaitersPerKey = 10000;
 inline constexpr std::chrono::milliseconds kMaxCacheTtl{std::chrono::hours(1)};
 inline constexpr std::chrono::milliseconds kMaxCacheMaxStale{std::chrono::hours(24)};
 inline constexpr size_t kMaxCacheEntries = 10'000'000;
-// The maintenance thread sweeps every key (drops idle ones, finds the refreshes due before the
-// next sweep) every TTL / kMaintenanceTicksPerTtl, within these bounds; in between it wakes only
+// Maintenance sweeps every key (drops idle ones, finds the refreshes due before the
+// next sweep) every TTL / kMaintenanceTicksPerTtl, within these bounds; in between it runs only
 // to start the refreshes it found, each when it is due.
 inline constexpr int kMaintenanceTicksPerTtl = 20;
 inline constexpr std::chrono::milliseconds kMinMaintenanceTick{10};
@@ -114,7 +113,7 @@ class CachingClient final : public prometheus::Client {
   // `inner`, `metrics` and `clock` must outlive this object.
   CachingClient(prometheus::Client& inner, telemetry::AdapterMetrics& metrics, CacheOptions options,
                 const Clock& clock = SystemClock::Get());
-  // Stops the maintenance thread, then waits for the backend to answer every query it was
+  // Stops the maintenance ticks, then waits for the backend to answer every query it was
   // sent (the inner client calls every callback exactly once).
   ~CachingClient() override;
   CachingClient(const CachingClient&) = delete;
@@ -125,8 +124,9 @@ class CachingClient final : public prometheus::Client {
   void Series(std::string match, std::chrono::system_clock::time_point start,
               prometheus::SeriesCallback done) override;
 
-  // Starts the thread that calls RunMaintenance when it asks to be called; Stop ends it.
-  void Start();
+  // Calls RunMaintenance on `scheduler` when it asks to be called (it only starts queries, so it
+  // never holds the scheduler up); Stop ends that. `scheduler` must outlive Stop.
+  void Start(scheduler::Scheduler& scheduler);
   void Stop();
   // Starts the refresh-ahead queries that are due (up to kRefreshStartSlack early) and, once per
   // maintenance tick, drops idle keys and finds the refreshes due before the next tick. Returns
@@ -204,8 +204,13 @@ class CachingClient final : public prometheus::Client {
   // in it twice or no longer be due: each is checked again when popped.
   std::vector<std::pair<TimePoint, std::string>> due_ ABSL_GUARDED_BY(mu_);
 
-  absl::Notification stop_;
-  std::thread thread_;
+  // One maintenance tick on the scheduler, which schedules the next.
+  void Tick();
+
+  absl::Mutex loop_mu_;  // never held together with mu_
+  scheduler::Scheduler* scheduler_ ABSL_GUARDED_BY(loop_mu_) = nullptr;  // set while started
+  scheduler::JobId next_tick_ ABSL_GUARDED_BY(loop_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
 };
 
 }  // namespace ma::cache

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapter/scheduler/scheduler.h"
 #include "queries/base/strings.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
@@ -529,7 +530,8 @@ TEST_F(CachingClientTest, MaintenanceThreadRefreshesInTheBackground) {
   // The real thread with a fake clock: the tick is 10 ms of real time.
   CachingClient cache(backend_, metrics_, Options(milliseconds(100), seconds(1)), clock_);
   ASSERT_TRUE(Read(cache, "q").ok());
-  cache.Start();
+  scheduler::Scheduler scheduler;
+  cache.Start(scheduler);
   clock_.Advance(milliseconds(90));
   // Waits (bounded) for the background refresh; no timing is asserted.
   for (int i = 0; i < 1000 && backend_.calls("q") < 2; ++i) {

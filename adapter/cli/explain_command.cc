@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <future>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "adapter/handlers/route.h"
 #include "adapter/http/url.h"
 #include "adapter/objects/object_lister.h"
+#include "adapter/outbound/http_client.h"
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "adapter/prometheus/response_decoder.h"
 #include "queries/base/status_macros.h"
@@ -69,7 +71,11 @@ absl::StatusOr<registry::SeriesByQuery> SeriesFromPrometheus(const rules::RuleSe
                                                              const ExplainOptions& options) {
   prometheus::PrometheusOptions prometheus_options;
   prometheus_options.url = options.prometheus_url;
-  MA_ASSIGN_OR_RETURN(auto client, prometheus::HttpPrometheusClient::Create(prometheus_options));
+  // Declared first, so destroyed last: the client's channel must close before it.
+  MA_ASSIGN_OR_RETURN(std::unique_ptr<outbound::HttpClient> http,
+                      outbound::HttpClient::Create(outbound::HttpClientOptions{}));
+  MA_ASSIGN_OR_RETURN(auto client,
+                      prometheus::HttpPrometheusClient::Create(*http, prometheus_options));
   const auto start = std::chrono::system_clock::now() - options.metrics_max_age;
   registry::SeriesByQuery out;
   for (const auto& query : rules.series_queries()) {

@@ -1,6 +1,8 @@
 #include "adapter/discovery/relister.h"
 
+#include <future>
 #include <set>
+#include <utility>
 
 #include "adapter/telemetry/log.h"
 
@@ -18,42 +20,59 @@ Relister::Relister(prometheus::Client& client, const Snapshot<rules::RuleSet>& r
 
 Relister::~Relister() { Stop(); }
 
-void Relister::RunOnce() {
-  std::lock_guard<std::mutex> run_lock(run_mutex_);
-  const auto rules = rules_.Get();
-  if (rules == nullptr) {
+void Relister::ListAll(std::function<void(std::shared_ptr<Listing>)> done) {
+  auto listing = std::make_shared<Listing>();
+  listing->rules = rules_.Get();
+  listing->started = std::chrono::steady_clock::now();
+  if (listing->rules == nullptr || listing->rules->series_queries().empty()) {
+    done(std::move(listing));
     return;
   }
-  const auto started = std::chrono::steady_clock::now();
-  const auto& queries = rules->series_queries();
+  const auto& queries = listing->rules->series_queries();
   // All listings run at once, as in prometheus-adapter; each completes through the client's
   // timeout. The state is shared with the callbacks so that none can outlive it.
   struct Pending {
     std::mutex mutex;
-    std::condition_variable all_done;
     size_t remaining;
-    std::vector<absl::StatusOr<std::vector<model::Series>>> results;
+    std::shared_ptr<Listing> listing;
+    std::function<void(std::shared_ptr<Listing>)> done;
   };
   auto pending = std::make_shared<Pending>();
   pending->remaining = queries.size();
-  pending->results.assign(queries.size(), absl::UnknownError("not listed"));
+  pending->listing = listing;
+  pending->done = std::move(done);
+  listing->results.assign(queries.size(), absl::UnknownError("not listed"));
   const auto start = clock_.Now() - options_.max_age;
   for (size_t i = 0; i < queries.size(); ++i) {
     client_.Series(queries[i], start, [pending, i](auto listed) {
-      std::lock_guard<std::mutex> lock(pending->mutex);
-      pending->results[i] = std::move(listed);
-      if (--pending->remaining == 0) {
-        pending->all_done.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(pending->mutex);
+        pending->listing->results[i] = std::move(listed);
+        if (--pending->remaining != 0) {
+          return;
+        }
       }
+      pending->done(std::move(pending->listing));
     });
   }
-  std::vector<absl::StatusOr<std::vector<model::Series>>> results;
-  {
-    std::unique_lock<std::mutex> lock(pending->mutex);
-    pending->all_done.wait(lock, [&] { return pending->remaining == 0; });
-    results = std::move(pending->results);
-  }
+}
 
+void Relister::RunOnce() {
+  std::promise<std::shared_ptr<Listing>> listed;
+  std::future<std::shared_ptr<Listing>> listing = listed.get_future();
+  ListAll([&listed](std::shared_ptr<Listing> result) { listed.set_value(std::move(result)); });
+  Apply(*listing.get());
+}
+
+void Relister::Apply(Listing& listing) {
+  std::lock_guard<std::mutex> run_lock(run_mutex_);
+  const auto& rules = listing.rules;
+  if (rules == nullptr) {
+    return;
+  }
+  const auto& queries = rules->series_queries();
+  std::vector<absl::StatusOr<std::vector<model::Series>>>& results = listing.results;
+  const auto started = listing.started;
   int failed = 0;
   std::set<std::string, std::less<>> failed_queries;
   registry::SeriesByQuery current;
@@ -102,32 +121,66 @@ void Relister::RunOnce() {
   has_run_ = true;
 }
 
-void Relister::Start() {
-  std::lock_guard<std::mutex> lock(loop_mutex_);
-  if (loop_.joinable()) {
-    return;
-  }
-  stopping_ = false;
-  loop_ = std::thread([this] {
-    while (true) {
-      RunOnce();
-      std::unique_lock<std::mutex> loop_lock(loop_mutex_);
-      if (loop_wakeup_.wait_for(loop_lock, options_.interval, [this] { return stopping_; })) {
-        return;
-      }
+void Relister::Start(scheduler::Scheduler& scheduler) {
+  {
+    std::lock_guard<std::mutex> lock(loop_mutex_);
+    if (scheduler_ != nullptr) {
+      return;
     }
+    scheduler_ = &scheduler;
+    stopping_ = false;
+    // The first run begins here and now, so that a Stop right after still waits for it.
+    running_ = true;
+  }
+  ListAll([this](std::shared_ptr<Listing> listing) {
+    std::lock_guard<std::mutex> lock(loop_mutex_);
+    scheduler_->Post([this, listing = std::move(listing)] { FinishRun(*listing); });
   });
 }
 
+void Relister::BeginRun() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mutex_);
+    if (stopping_) {
+      return;
+    }
+    running_ = true;
+  }
+  ListAll([this](std::shared_ptr<Listing> listing) {
+    // On the thread of the last answer: matching and building belong on the scheduler.
+    std::lock_guard<std::mutex> lock(loop_mutex_);
+    scheduler_->Post([this, listing = std::move(listing)] { FinishRun(*listing); });
+  });
+}
+
+void Relister::FinishRun(Listing& listing) {
+  Apply(listing);
+  std::lock_guard<std::mutex> lock(loop_mutex_);
+  running_ = false;
+  if (!stopping_) {
+    next_run_ = scheduler_->RunAfter(options_.interval, [this] { BeginRun(); });
+  }
+  run_finished_.notify_all();
+}
+
 void Relister::Stop() {
+  scheduler::Scheduler* scheduler = nullptr;
+  scheduler::JobId next_run = 0;
   {
     std::lock_guard<std::mutex> lock(loop_mutex_);
     stopping_ = true;
+    scheduler = scheduler_;
+    next_run = next_run_;
   }
-  loop_wakeup_.notify_all();
-  if (loop_.joinable()) {
-    loop_.join();
+  if (scheduler == nullptr) {
+    return;
   }
+  // Removes the next run, or waits for BeginRun if it is sending right now.
+  scheduler->Cancel(next_run);
+  std::unique_lock<std::mutex> lock(loop_mutex_);
+  run_finished_.wait(lock, [this] { return !running_; });
+  scheduler_ = nullptr;
+  next_run_ = 0;
 }
 
 bool Relister::has_run() const {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "adapter/scheduler/scheduler.h"
 #include "queries/config/rules_config.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
@@ -78,7 +79,8 @@ TEST(RelisterTest, StartRunsAtOnceAndStopReturns) {
   telemetry::AdapterMetrics metrics("v", "c");
   Relister relister(client, rules, registry, metrics,
                     {std::chrono::hours(1), std::chrono::hours(1)});
-  relister.Start();
+  scheduler::Scheduler scheduler;
+  relister.Start(scheduler);
   relister.Stop();  // waits for the first run, which Start began at once
   EXPECT_TRUE(relister.has_run());
   EXPECT_NE(registry.Get(), nullptr);

@@ -1,5 +1,6 @@
 #include "adapter/kube/http_api_client.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,9 @@ class HttpApiClient::PemFiles {
 
 namespace {
 
+// The exec thread's name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
+constexpr char kExecThreadName[] = "ma-kube-exec";
+
 bool Is2xx(long status) { return status >= 200 && status < 300; }  // NOLINT(google-runtime-int)
 
 // Delivers complete lines; keeps the unterminated tail for the next chunk.
@@ -127,7 +131,7 @@ class LineSplitter {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
-    const ClusterConfig& config, const HttpApiClientOptions& options, const Clock& clock) {
+    outbound::HttpClient& http_client, const ClusterConfig& config, const Clock& clock) {
   const auto fail = [&](const absl::Status& status) {
     return absl::Status(status.code(), Cat(config.source, ": ", status.message()));
   };
@@ -136,10 +140,7 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
         "tls-server-name is not supported: point server at a name the certificate covers"));
   }
   auto pem_files = std::make_unique<PemFiles>();
-  outbound::HttpClientOptions http_options;
-  http_options.user_agent = options.user_agent;
-  http_options.max_connections = options.max_connections;
-  outbound::TlsOptions& tls = http_options.tls;
+  outbound::TlsOptions tls;
   tls.insecure_skip_verify = config.insecure_skip_tls_verify;
   tls.ca_file = config.ca_file;
   tls.client_cert_file = config.client_certificate_file;
@@ -164,8 +165,8 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
       return fail(s);
     }
   }
-  absl::StatusOr<std::unique_ptr<outbound::HttpClient>> http =
-      outbound::HttpClient::Create(std::move(http_options));
+  absl::StatusOr<std::unique_ptr<outbound::Channel>> http =
+      outbound::Channel::Create(http_client, std::move(tls));
   if (!http.ok()) {
     return fail(http.status());
   }
@@ -185,7 +186,10 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
       return fail(s);
     }
     client->exec_ = std::make_unique<ExecCredentialCache>(*config.exec, clock);
-    client->exec_thread_ = std::thread([raw = client.get()] { raw->RunExecThread(); });
+    client->exec_thread_ = std::thread([raw = client.get()] {
+      pthread_setname_np(pthread_self(), kExecThreadName);
+      raw->RunExecThread();
+    });
   }
   return client;
 }
@@ -202,7 +206,7 @@ HttpApiClient::~HttpApiClient() {
     }
     exec_thread_.join();
   }
-  http_.reset();  // completes in-flight requests with kCancelled
+  http_.reset();  // closes the channel: in-flight requests complete with kCancelled
 }
 
 void HttpApiClient::Call(ApiRequest request, ApiCallback done) {

@@ -1,8 +1,8 @@
 #pragma once
 
-// The ApiClient over one outbound::HttpClient: TLS from the ClusterConfig, a bearer token from
-// the kubeconfig, a token file (re-read when it changes) or an exec plugin (run on a thread of
-// its own, never on the curl worker), and WATCH bodies split into lines.
+// The ApiClient over a channel of the process's outbound::HttpClient: TLS from the ClusterConfig, a
+// bearer token from the kubeconfig, a token file (re-read when it changes) or an exec plugin (run
+// on a thread of its own, never on the curl worker), and WATCH bodies split into lines.
 
 #include <atomic>
 #include <cstddef>
@@ -33,18 +33,13 @@ inline constexpr size_t kMaxStreamLineBytes = size_t{8} << 20;
 // Requests waiting for an exec plugin to produce a credential.
 inline constexpr size_t kMaxPendingExecRequests = 10000;
 
-struct HttpApiClientOptions {
-  std::string user_agent = "metrics-adapter";
-  size_t max_connections = outbound::kDefaultMaxConnections;
-};
-
 // Thread-safe: Call and Stream may be called from any thread, including from a callback.
 class HttpApiClient final : public ApiClient {
  public:
   // Fails on a configuration it cannot honour (unreadable files, tls-server-name) with a message
-  // naming `config.source`.
+  // naming `config.source`. `http` is the process's shared client and must outlive this one.
   static absl::StatusOr<std::unique_ptr<HttpApiClient>> Create(
-      const ClusterConfig& config, const HttpApiClientOptions& options = {},
+      outbound::HttpClient& http, const ClusterConfig& config,
       const Clock& clock = SystemClock::Get());
 
   // Requests still pending complete with kCancelled before this returns.
@@ -74,7 +69,7 @@ class HttpApiClient final : public ApiClient {
   std::string static_token_;
   std::unique_ptr<outbound::TokenFile> token_file_;
   std::unique_ptr<ExecCredentialCache> exec_;
-  std::unique_ptr<outbound::HttpClient> http_;
+  std::unique_ptr<outbound::Channel> http_;  // closed first in the destructor
   std::atomic<bool> shutting_down_{false};
 
   absl::Mutex exec_mu_;

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "adapter/kube/list_watcher.h"
+#include "adapter/outbound/http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
@@ -20,6 +21,12 @@
 
 namespace ma::kube {
 namespace {
+
+// The process's one outbound client, as serve has it; never destroyed, so no channel outlives it.
+outbound::HttpClient& SharedHttp() {
+  static outbound::HttpClient* const http = outbound::HttpClient::Create({})->release();
+  return *http;
+}
 
 using ::ma::testing::HttpResponseBytes;
 using ::ma::testing::IsOk;
@@ -91,7 +98,8 @@ TEST(HttpApiClientTest, CallSendsTokenAcceptAndBody) {
       [](const LoopbackRequest& r) { return Reply(201, R"({"kind":"TokenReview"})"); });
   ClusterConfig config = Config(server);
   config.token = "secret";
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   ASSERT_THAT(client, IsOk());
 
   ApiRequest request;
@@ -117,7 +125,8 @@ TEST(HttpApiClientTest, TokenFileIsSent) {
   const std::string token_path = dir.Write("token", "from-file\n");
   ClusterConfig config = Config(server);
   config.token_file = token_path;
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api/v1/namespaces/kube-system/configmaps/x";
@@ -139,7 +148,8 @@ TEST(HttpApiClientTest, StreamSplitsLinesAcrossChunks) {
                          "\r\n\n",
                          R"({"type":"last, no newline"})"});
   });
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(Config(server));
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api/v1/pods?watch=1";
@@ -154,7 +164,8 @@ TEST(HttpApiClientTest, StreamErrorStatusCarriesTheStatusMessage) {
   LoopbackHttpServer server([](const LoopbackRequest&) {
     return Reply(410, R"({"kind":"Status","code":410,"message":"too old resource version"})");
   });
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(Config(server));
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api/v1/pods?watch=1&resourceVersion=1";
@@ -167,7 +178,8 @@ TEST(HttpApiClientTest, StreamErrorStatusCarriesTheStatusMessage) {
 
 TEST(HttpApiClientTest, StreamConsumerCanEndIt) {
   LoopbackHttpServer server([](const LoopbackRequest&) { return ChunkedReply({"a\nb\nc\n"}); });
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(Config(server));
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/w";
@@ -180,7 +192,8 @@ TEST(HttpApiClientTest, StreamLineIsBounded) {
   LoopbackHttpServer server([](const LoopbackRequest&) {
     return ChunkedReply({std::string(kMaxStreamLineBytes + 1, 'x')});
   });
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(Config(server));
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/w";
@@ -192,7 +205,8 @@ TEST(HttpApiClientTest, StreamLineIsBounded) {
 TEST(HttpApiClientTest, TransportErrorIsAStatus) {
   ClusterConfig config;
   config.server = "http://127.0.0.1:1";  // nothing listens on port 1
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api";
@@ -223,7 +237,8 @@ TEST(HttpApiClientTest, ExecTokenIsRenewedAfter401) {
   exec.command = script;
   exec.interactive_mode = "Never";
   config.exec = exec;
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api";
@@ -247,7 +262,8 @@ TEST(HttpApiClientTest, ExecFailureFailsTheRequest) {
   exec.command = "/bin/false";
   exec.interactive_mode = "Never";
   config.exec = exec;
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   ASSERT_THAT(client, IsOk());
   ApiRequest request;
   request.path = "/api";
@@ -261,13 +277,14 @@ TEST(HttpApiClientTest, CreateRejectsWhatItCannotHonour) {
   config.server = "https://h";
   config.source = "/k/config";
   config.tls_server_name = "kubernetes";
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(config);
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), config);
   EXPECT_THAT(client,
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("/k/config: tls-server-name")));
 
   config.tls_server_name = "";
   config.ca_file = "/nonexistent/ca.crt";
-  client = HttpApiClient::Create(config);
+  client = HttpApiClient::Create(SharedHttp(), config);
   EXPECT_THAT(client, Not(IsOk()));
   EXPECT_THAT(std::string(client.status().message()), HasSubstr("/nonexistent/ca.crt"));
 
@@ -276,7 +293,7 @@ TEST(HttpApiClientTest, CreateRejectsWhatItCannotHonour) {
   config.ca_pem = "-----BEGIN CERTIFICATE-----\n";
   config.client_certificate_pem = "cert";
   config.client_key_pem = "key";
-  client = HttpApiClient::Create(config);
+  client = HttpApiClient::Create(SharedHttp(), config);
   EXPECT_THAT(client, IsOk());
 }
 
@@ -300,7 +317,8 @@ TEST(HttpApiClientTest, DrivesAListWatcherThroughListWatchAndGone) {
     return Reply(200, Cat(R"({"metadata":{"resourceVersion":")", ++lists == 1 ? 5 : 100,
                           R"("},"items":[{"metadata":{"name":"a"}}]})"));
   });
-  absl::StatusOr<std::unique_ptr<HttpApiClient>> client = HttpApiClient::Create(Config(server));
+  absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
+      HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
 
   absl::Mutex mu;

@@ -1,5 +1,7 @@
 #include "adapter/kube/list_watcher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -38,6 +40,9 @@ constexpr std::string_view kListAccept =
 constexpr std::string_view kWatchAccept =
     "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
+// The watcher threads' name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
+constexpr char kThreadName[] = "ma-listwatch";
+
 // How one WATCH ended.
 enum class WatchEnd { kRewatch, kRelist, kBackoff, kStopped };
 
@@ -67,7 +72,10 @@ class ListWatcher::Impl {
       return;
     }
     started_ = true;
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), kThreadName);
+      Run();
+    });
   }
 
   void Stop() {

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -210,58 +211,105 @@ absl::StatusOr<std::vector<ApiResource>> DecodeApiResourceList(std::string_view 
   return out;
 }
 
-absl::StatusOr<DiscoveryResult> DiscoverApiResources(kube::ApiClient& client) {
-  const auto unavailable = [](const absl::Status& status) {
-    return absl::UnavailableError(
-        Cat("unable to discover the Kubernetes API's resources: ", ToStd(status.message())));
+namespace {
+
+absl::Status Unavailable(const absl::Status& status) {
+  return absl::UnavailableError(
+      Cat("unable to discover the Kubernetes API's resources: ", ToStd(status.message())));
+}
+
+// Sends GETs for `paths` at once; `done` gets the answers in the same order, through `post`.
+void GetAllAsync(kube::ApiClient& client, std::vector<std::string> paths, const Post& post,
+                 std::function<void(std::vector<absl::StatusOr<kube::ApiResponse>>)> done) {
+  struct Pending {
+    std::mutex mutex;
+    size_t remaining = 0;
+    std::vector<absl::StatusOr<kube::ApiResponse>> results;
+    Post post;
+    std::function<void(std::vector<absl::StatusOr<kube::ApiResponse>>)> done;
   };
-  auto core_body = Get(client, "/api");
-  if (!core_body.ok()) {
-    return unavailable(core_body.status());
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = paths.size();
+  pending->results.assign(paths.size(), absl::UnknownError("not sent"));
+  pending->post = post;
+  pending->done = std::move(done);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    kube::ApiRequest request;
+    request.path = std::move(paths[i]);
+    client.Call(std::move(request), [pending, i](absl::StatusOr<kube::ApiResponse> response) {
+      {
+        std::lock_guard<std::mutex> lock(pending->mutex);
+        pending->results[i] = std::move(response);
+        if (--pending->remaining != 0) {
+          return;
+        }
+      }
+      pending->post([pending] { pending->done(std::move(pending->results)); });
+    });
   }
-  auto core_versions = DecodeApiVersions(*core_body);
+}
+
+// /api must list a version: the core group's document is the one that may not fail.
+absl::Status CheckCore(std::string_view core_body) {
+  auto core_versions = DecodeApiVersions(core_body);
   if (!core_versions.ok()) {
-    return unavailable(core_versions.status());
+    return Unavailable(core_versions.status());
   }
   if (core_versions->empty()) {
-    return unavailable(Malformed("/api lists no versions"));
+    return Unavailable(Malformed("/api lists no versions"));
   }
-  auto groups_body = Get(client, "/apis");
-  if (!groups_body.ok()) {
-    return unavailable(groups_body.status());
-  }
-  auto groups = DecodeApiGroupList(*groups_body);
-  if (!groups.ok()) {
-    return unavailable(groups.status());
-  }
+  return absl::OkStatus();
+}
 
-  // The core group's document first, then every group's, all at once.
-  std::vector<GroupVersion> documents = {{"", core_versions->front()}};
-  documents.insert(documents.end(), groups->begin(), groups->end());
+// The group-version documents of one run, core first.
+struct GroupDocuments {
+  std::vector<GroupVersion> documents;
   std::vector<std::string> paths;
-  paths.reserve(documents.size());
-  for (const auto& gv : documents) {
-    paths.push_back(gv.group.empty() ? Cat("/api/", gv.version)
-                                     : Cat("/apis/", gv.group, "/", gv.version));
-  }
-  auto responses = GetAll(client, paths);
+};
 
+absl::StatusOr<GroupDocuments> PlanGroupDocuments(std::string_view core_body,
+                                                  std::string_view groups_body) {
+  auto core_versions = DecodeApiVersions(core_body);
+  if (!core_versions.ok()) {
+    return Unavailable(core_versions.status());
+  }
+  if (core_versions->empty()) {
+    return Unavailable(Malformed("/api lists no versions"));
+  }
+  auto groups = DecodeApiGroupList(groups_body);
+  if (!groups.ok()) {
+    return Unavailable(groups.status());
+  }
+  // The core group's document first, then every group's, all at once.
+  GroupDocuments out;
+  out.documents = {{"", core_versions->front()}};
+  out.documents.insert(out.documents.end(), groups->begin(), groups->end());
+  out.paths.reserve(out.documents.size());
+  for (const auto& gv : out.documents) {
+    out.paths.push_back(gv.group.empty() ? Cat("/api/", gv.version)
+                                         : Cat("/apis/", gv.group, "/", gv.version));
+  }
+  return out;
+}
+
+absl::StatusOr<DiscoveryResult> Assemble(const GroupDocuments& plan,
+                                         std::vector<absl::StatusOr<kube::ApiResponse>> responses) {
   DiscoveryResult result;
-  for (size_t i = 0; i < documents.size(); ++i) {
+  for (size_t i = 0; i < plan.documents.size(); ++i) {
     auto resources = [&]() -> absl::StatusOr<std::vector<ApiResource>> {
-      MA_ASSIGN_OR_RETURN(std::string body, BodyOf(paths[i], std::move(responses[i])));
-      return DecodeApiResourceList(body, documents[i]);
+      MA_ASSIGN_OR_RETURN(std::string body, BodyOf(plan.paths[i], std::move(responses[i])));
+      return DecodeApiResourceList(body, plan.documents[i]);
     }();
     if (resources.ok() && result.resources.size() + resources->size() > kMaxDiscoveredResources) {
       resources = Malformed(Cat("more than ", kMaxDiscoveredResources, " resources in all"));
     }
     if (!resources.ok()) {
       if (i == 0) {
-        return unavailable(resources.status());
+        return Unavailable(resources.status());
       }
-      MA_LOG(WARNING) << "API discovery of group " << documents[i].group
+      MA_LOG(WARNING) << "API discovery of group " << plan.documents[i].group
                       << " failed; keeping what was known of it: " << resources.status();
-      result.failed_groups.push_back(documents[i].group);
+      result.failed_groups.push_back(plan.documents[i].group);
       continue;
     }
     for (auto& resource : *resources) {
@@ -269,6 +317,59 @@ absl::StatusOr<DiscoveryResult> DiscoverApiResources(kube::ApiClient& client) {
     }
   }
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<DiscoveryResult> DiscoverApiResources(kube::ApiClient& client) {
+  auto core_body = Get(client, "/api");
+  if (!core_body.ok()) {
+    return Unavailable(core_body.status());
+  }
+  // Checked before /apis is asked for.
+  if (absl::Status s = CheckCore(*core_body); !s.ok()) {
+    return s;
+  }
+  auto groups_body = Get(client, "/apis");
+  if (!groups_body.ok()) {
+    return Unavailable(groups_body.status());
+  }
+  MA_ASSIGN_OR_RETURN(GroupDocuments plan, PlanGroupDocuments(*core_body, *groups_body));
+  return Assemble(plan, GetAll(client, plan.paths));
+}
+
+void DiscoverApiResourcesAsync(kube::ApiClient& client, Post post, DiscoveryCallback done) {
+  // /api, then /apis, then every group's document; each step decodes through `post`.
+  GetAllAsync(client, {"/api"}, post, [&client, post, done = std::move(done)](auto core) mutable {
+    auto core_body = BodyOf("/api", std::move(core.front()));
+    if (!core_body.ok()) {
+      done(Unavailable(core_body.status()));
+      return;
+    }
+    if (absl::Status s = CheckCore(*core_body); !s.ok()) {
+      done(std::move(s));
+      return;
+    }
+    GetAllAsync(client, {"/apis"}, post,
+                [&client, post, done = std::move(done),
+                 core_body = *std::move(core_body)](auto groups) mutable {
+                  auto groups_body = BodyOf("/apis", std::move(groups.front()));
+                  if (!groups_body.ok()) {
+                    done(Unavailable(groups_body.status()));
+                    return;
+                  }
+                  absl::StatusOr<GroupDocuments> plan = PlanGroupDocuments(core_body, *groups_body);
+                  if (!plan.ok()) {
+                    done(plan.status());
+                    return;
+                  }
+                  auto shared_plan = std::make_shared<const GroupDocuments>(*std::move(plan));
+                  GetAllAsync(client, shared_plan->paths, post,
+                              [shared_plan, done = std::move(done)](auto responses) {
+                                done(Assemble(*shared_plan, std::move(responses)));
+                              });
+                });
+  });
 }
 
 }  // namespace ma::objects

@@ -6,6 +6,7 @@
 // what they use.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,5 +67,13 @@ struct DiscoveryResult {
 // completed (each is bounded by the client's timeout), so it must not run on the client's
 // callback thread.
 absl::StatusOr<DiscoveryResult> DiscoverApiResources(kube::ApiClient& client);
+
+// Runs a function elsewhere (a scheduler's thread), so that decoding stays off the thread that
+// delivered the answer.
+using Post = std::function<void(std::function<void()>)>;
+using DiscoveryCallback = std::function<void(absl::StatusOr<DiscoveryResult>)>;
+
+// The same run without blocking a thread: each answer's decoding and `done` run through `post`.
+void DiscoverApiResourcesAsync(kube::ApiClient& client, Post post, DiscoveryCallback done);
 
 }  // namespace ma::objects

@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "test/testing/fake_api_client.h"
 
@@ -149,6 +152,42 @@ TEST_F(DiscoverTest, CoreOrGroupListFailureFailsTheRun) {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_THAT(std::string(result.status().message()), HasSubstr(c.error));
   }
+}
+
+// The asynchronous run gives the same answers, and every step after a call runs through `post`.
+TEST_F(DiscoverTest, AsyncRunMatchesAndDecodesThroughPost) {
+  int posted = 0;
+  std::optional<absl::StatusOr<DiscoveryResult>> async_result;
+  // The fake answers inline, so the whole run happens inside this call.
+  DiscoverApiResourcesAsync(
+      client_,
+      [&posted](std::function<void()> job) {
+        ++posted;
+        job();
+      },
+      [&async_result](absl::StatusOr<DiscoveryResult> result) {
+        async_result = std::move(result);
+      });
+  ASSERT_TRUE(async_result.has_value());
+  ASSERT_TRUE(async_result->ok()) << async_result->status();
+  auto sync_result = DiscoverApiResources(client_);
+  ASSERT_TRUE(sync_result.ok());
+  EXPECT_EQ((*async_result)->resources, sync_result->resources);
+  EXPECT_EQ((*async_result)->failed_groups, sync_result->failed_groups);
+  EXPECT_EQ(posted, 3);  // after /api, after /apis, after the group documents
+
+  FakeApiClient failing;
+  failing.Set("/api", absl::UnavailableError("connection refused"));
+  async_result.reset();
+  DiscoverApiResourcesAsync(
+      failing, [](std::function<void()> job) { job(); },
+      [&async_result](absl::StatusOr<DiscoveryResult> result) {
+        async_result = std::move(result);
+      });
+  ASSERT_TRUE(async_result.has_value());
+  EXPECT_EQ(async_result->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(async_result->status().message()),
+              HasSubstr("GET /api: connection refused"));
 }
 
 }  // namespace

@@ -7,16 +7,17 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "adapter/kube/api_client.h"
 #include "adapter/objects/api_discovery.h"
+#include "adapter/scheduler/scheduler.h"
 #include "queries/base/clock.h"
 #include "queries/base/snapshot.h"
 #include "queries/model/resource_mapper.h"
@@ -46,9 +47,11 @@ class DiscoveryResourceMapper final : public model::ResourceMapper {
   // what the previous table knew of it. Not on the ApiClient's callback thread.
   absl::Status Refresh();
 
-  // Refreshes every `refresh_interval` (and on demand) on a thread of its own; the first run is
-  // `refresh_interval` after Start, as the caller is expected to have called Refresh already.
-  void Start();
+  // Refreshes every `refresh_interval` (and on demand) as jobs on `scheduler`, which must
+  // outlive Stop; the first run is `refresh_interval` after Start, as the caller is expected to
+  // have called Refresh already. A run sends its calls and returns; the answers are decoded on
+  // the scheduler. Stop cancels the next run and waits for one under way.
+  void Start(scheduler::Scheduler& scheduler);
   void Stop();
 
   absl::StatusOr<model::ResourceInfo> Normalize(std::string_view group,
@@ -63,21 +66,31 @@ class DiscoveryResourceMapper final : public model::ResourceMapper {
   };
 
   void RequestRefresh() const;
-  void Loop();
+  // Publishes a run's result; a group that failed keeps what the previous table knew of it.
+  void Publish(DiscoveryResult result);
+  // The loop's steps on the scheduler: a run begins, its result is published.
+  void BeginRun(bool on_demand);
+  void FinishRun(absl::StatusOr<DiscoveryResult> result);
 
   kube::ApiClient& client_;
   const DiscoveryMapperOptions options_;
   const Clock& clock_;
   Snapshot<Table> table_;
 
-  std::mutex refresh_mutex_;  // one Refresh at a time
+  std::mutex refresh_mutex_;  // one Publish at a time
 
   mutable std::mutex loop_mutex_;
-  mutable std::condition_variable loop_wakeup_;
+  std::condition_variable run_finished_;
+  // Set while started: the scheduler and the job that begins an on-demand run (kept here so that
+  // the const RequestRefresh can post it).
+  scheduler::Scheduler* scheduler_ = nullptr;                   // guarded by loop_mutex_
+  std::function<void()> begin_on_demand_run_;                   // guarded by loop_mutex_
+  scheduler::JobId next_run_ = 0;                               // guarded by loop_mutex_: periodic
+  mutable scheduler::JobId on_demand_run_ = 0;                  // guarded by loop_mutex_
+  bool running_ = false;                                        // guarded by loop_mutex_
   mutable bool refresh_requested_ = false;                      // guarded by loop_mutex_
   mutable std::chrono::system_clock::time_point last_request_;  // guarded by loop_mutex_
   bool stopping_ = false;                                       // guarded by loop_mutex_
-  std::thread loop_;
 };
 
 }  // namespace ma::objects

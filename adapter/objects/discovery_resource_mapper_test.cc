@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "adapter/scheduler/scheduler.h"
 #include "test/testing/fake_api_client.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/status_matchers.h"
@@ -119,7 +120,8 @@ TEST_F(DiscoveryResourceMapperTest, FailedRunKeepsTheLastTable) {
 TEST_F(DiscoveryResourceMapperTest, UnknownNameRefreshesInTheBackground) {
   client_.SetJson("/apis", R"({"groups":[]})");
   ASSERT_TRUE(mapper_.Refresh().ok());
-  mapper_.Start();  // the periodic refresh is 10 minutes away
+  scheduler::Scheduler scheduler;
+  mapper_.Start(scheduler);  // the periodic refresh is 10 minutes away
   // A CRD installed after the last discovery.
   client_.SetJson(
       "/apis", R"({"groups":[{"name":"example.com","preferredVersion":{"version":"v1alpha1"}}]})");

@@ -1,17 +1,25 @@
 #include "adapter/outbound/http_client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "queries/base/check.h"
 #include "queries/base/strings.h"
 
 namespace ma::outbound {
 namespace {
+
+// The worker's name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
+constexpr char kWorkerThreadName[] = "ma-outbound";
 
 // How long the worker sleeps in curl_multi_poll when nothing happens; curl shortens it by
 // itself when a transfer timer is due, and Send wakes it early.
@@ -82,6 +90,10 @@ absl::Status ValidateRequest(const OutboundRequest& request) {
       request.timeout > kMaxRequestTimeout) {
     return absl::InvalidArgumentError(
         absl::StrCat("request timeout must be in (0, ", kMaxRequestTimeout.count(), "ms]"));
+  }
+  if (request.tls != nullptr &&
+      request.tls->client_cert_file.empty() != request.tls->client_key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate and its key must be given together");
   }
   if (request.headers.size() > kMaxRequestHeaders) {
     return absl::InvalidArgumentError(
@@ -171,13 +183,13 @@ struct HttpClient::Transfer {
   curl_slist* header_list = nullptr;
   OutboundRequest request;
   ResponseCallback done;
+  uint64_t channel = kNoChannel;
   std::string description;
   BodySink sink;
   char error[CURL_ERROR_SIZE] = {};
 };
 
-absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions options) {
-  const TlsOptions& tls = options.tls;
+absl::Status ValidateTlsOptions(const TlsOptions& tls) {
   if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
     return absl::InvalidArgumentError("a client certificate and its key must be given together");
   }
@@ -193,6 +205,19 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions
     if (absl::Status s = CheckReadable(tls.client_key_file, "client key file"); !s.ok()) {
       return s;
     }
+  }
+  return absl::OkStatus();
+}
+
+// A Channel's close, handed to the worker thread; `done` tells the closing thread it finished.
+struct HttpClient::CancelRequest {
+  uint64_t channel = kNoChannel;
+  absl::Notification done;
+};
+
+absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions options) {
+  if (absl::Status s = ValidateTlsOptions(options.tls); !s.ok()) {
+    return s;
   }
   if (options.max_connections == 0) {
     return absl::InvalidArgumentError("max_connections must be positive");
@@ -221,6 +246,8 @@ HttpClient::HttpClient(HttpClientOptions options, void* multi)
 HttpClient::~HttpClient() {
   {
     absl::MutexLock lock(&mu_);
+    // A channel left open would close later on a destroyed client.
+    MA_CHECK(open_channels_ == 0);
     stopping_ = true;
   }
   curl_multi_wakeup(Multi(multi_));
@@ -229,17 +256,29 @@ HttpClient::~HttpClient() {
 }
 
 void HttpClient::Send(OutboundRequest request, ResponseCallback done) {
+  SendOn(kNoChannel, std::move(request), std::move(done));
+}
+
+uint64_t HttpClient::OpenChannel() {
+  absl::MutexLock lock(&mu_);
+  ++open_channels_;
+  return next_channel_++;
+}
+
+void HttpClient::SendOn(uint64_t channel, OutboundRequest request, ResponseCallback done) {
   MA_CHECK(done != nullptr);
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       rejected = absl::CancelledError("HTTP client is shutting down");
+    } else if (closed_channels_.contains(channel)) {
+      rejected = absl::CancelledError("the HTTP channel is closed");
     } else if (queue_.size() >= kMaxQueuedRequests) {
       rejected = absl::ResourceExhaustedError(
           absl::StrCat("too many outbound requests queued (limit ", kMaxQueuedRequests, ")"));
     } else {
-      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_.push_back(Pending{std::move(request), std::move(done), channel});
     }
   }
   if (!rejected.ok()) {
@@ -250,20 +289,94 @@ void HttpClient::Send(OutboundRequest request, ResponseCallback done) {
   curl_multi_wakeup(Multi(multi_));
 }
 
+void HttpClient::CloseChannel(uint64_t channel) {
+  auto cancel = std::make_shared<CancelRequest>();
+  cancel->channel = channel;
+  {
+    absl::MutexLock lock(&mu_);
+    --open_channels_;
+    // From now on SendOn refuses the channel, so nothing new can slip past the cancellation.
+    closed_channels_.insert(channel);
+    if (std::this_thread::get_id() != worker_.get_id()) {
+      cancels_.push_back(cancel);
+    }
+  }
+  if (std::this_thread::get_id() == worker_.get_id()) {
+    // Closed from one of its own callbacks: the worker is here, so cancel right away.
+    CancelChannelNow(channel);
+  } else {
+    curl_multi_wakeup(Multi(multi_));
+    cancel->done.WaitForNotification();
+  }
+  // The cancelled callbacks have run, and once the Channel is gone nobody can send on it again:
+  // the id need not be remembered.
+  absl::MutexLock lock(&mu_);
+  closed_channels_.erase(channel);
+}
+
+void HttpClient::CancelChannelNow(uint64_t channel) {
+  std::vector<ResponseCallback> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    std::erase_if(queue_, [&](Pending& pending) {
+      if (pending.channel != channel) {
+        return false;
+      }
+      cancelled.push_back(std::move(pending.done));
+      return true;
+    });
+  }
+  std::erase_if(batch_, [&](Pending& pending) {
+    if (pending.channel != channel) {
+      return false;
+    }
+    cancelled.push_back(std::move(pending.done));
+    return true;
+  });
+  std::vector<std::unique_ptr<Transfer>> in_flight;
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (it->second->channel != channel) {
+      ++it;
+      continue;
+    }
+    curl_multi_remove_handle(Multi(multi_), it->second->easy);
+    in_flight.push_back(std::move(it->second));
+    transfers_.erase(it++);
+  }
+  for (std::unique_ptr<Transfer>& transfer : in_flight) {
+    cancelled.push_back(std::move(transfer->done));
+    transfer.reset();
+  }
+  for (ResponseCallback& done : cancelled) {
+    done(absl::CancelledError("the HTTP channel was closed before the response arrived"));
+  }
+}
+
 void HttpClient::Run() {
-  std::deque<Pending> batch;
+  pthread_setname_np(pthread_self(), kWorkerThreadName);
   while (true) {
+    std::vector<std::shared_ptr<CancelRequest>> cancels;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) {
         break;
       }
-      batch.swap(queue_);
+      for (Pending& pending : queue_) {
+        batch_.push_back(std::move(pending));
+      }
+      queue_.clear();
+      cancels.swap(cancels_);
     }
-    for (Pending& pending : batch) {
+    for (const std::shared_ptr<CancelRequest>& cancel : cancels) {
+      CancelChannelNow(cancel->channel);
+      cancel->done.Notify();
+    }
+    // One at a time: a callback run by StartTransfer may close a channel, which edits batch_.
+    while (!batch_.empty()) {
+      Pending pending = std::move(batch_.front());
+      batch_.pop_front();
       StartTransfer(std::move(pending));
     }
-    batch.clear();
 
     int running = 0;
     curl_multi_perform(Multi(multi_), &running);
@@ -292,11 +405,12 @@ void HttpClient::Run() {
     transfer.reset();
     done(absl::CancelledError("HTTP client shut down before the response arrived"));
   }
+  std::deque<Pending> left;
   {
     absl::MutexLock lock(&mu_);
-    batch.swap(queue_);
+    left.swap(queue_);
   }
-  for (Pending& pending : batch) {
+  for (Pending& pending : left) {
     pending.done(absl::CancelledError("HTTP client shut down before the request was sent"));
   }
 }
@@ -309,6 +423,7 @@ void HttpClient::StartTransfer(Pending pending) {
   auto transfer = std::make_unique<Transfer>();
   transfer->request = std::move(pending.request);
   transfer->done = std::move(pending.done);
+  transfer->channel = pending.channel;
   transfer->description = Describe(transfer->request);
   transfer->easy = curl_easy_init();
   if (transfer->easy == nullptr) {
@@ -353,7 +468,7 @@ void HttpClient::StartTransfer(Pending pending) {
     if (!options_.user_agent.empty()) {
       check(SetOpt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str(), "USERAGENT"), first);
     }
-    const TlsOptions& tls = options_.tls;
+    const TlsOptions& tls = r.tls != nullptr ? *r.tls : options_.tls;
     check(
         SetOpt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2), "SSLVERSION"),
         first);
@@ -455,6 +570,24 @@ void HttpClient::FinishTransfer(Transfer* raw, int curl_code) {
   ResponseCallback done = std::move(transfer->done);
   transfer.reset();
   done(std::move(result));
+}
+
+absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(HttpClient& client, TlsOptions tls) {
+  if (absl::Status s = ValidateTlsOptions(tls); !s.ok()) {
+    return s;
+  }
+  auto shared = std::make_shared<const TlsOptions>(std::move(tls));
+  return std::unique_ptr<Channel>(new Channel(client, std::move(shared), client.OpenChannel()));
+}
+
+Channel::Channel(HttpClient& client, std::shared_ptr<const TlsOptions> tls, uint64_t id)
+    : client_(client), tls_(std::move(tls)), id_(id) {}
+
+Channel::~Channel() { client_.CloseChannel(id_); }
+
+void Channel::Send(OutboundRequest request, ResponseCallback done) {
+  request.tls = tls_;
+  client_.SendOn(id_, std::move(request), std::move(done));
 }
 
 }  // namespace ma::outbound

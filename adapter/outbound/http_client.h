@@ -1,10 +1,12 @@
 #pragma once
 
-// The outbound HTTP layer: the only module that includes curl. The Prometheus client (and later
-// the Kubernetes client) send their requests through it.
+// The outbound HTTP layer: the only module that includes curl. The process runs one HttpClient
+// (one curl multi handle, one worker thread); the Prometheus client and each Kubernetes API
+// client send through a Channel of their own on it, which carries their TLS settings.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -16,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -43,8 +46,12 @@ struct TlsOptions {
   bool insecure_skip_verify = false;
 };
 
+// Checks what curl would only find at connect time: the files are readable, and a client
+// certificate comes with its key. Every error is kInvalidArgument and names the file.
+absl::Status ValidateTlsOptions(const TlsOptions& tls);
+
 struct HttpClientOptions {
-  TlsOptions tls;
+  TlsOptions tls;  // for requests that carry no TLS settings of their own
   size_t max_connections = kDefaultMaxConnections;
   std::string user_agent = "metrics-adapter";
 };
@@ -64,6 +71,10 @@ struct OutboundRequest {
   // When set, a 2xx body goes here and OutboundResponse::body stays empty. Other statuses are
   // still buffered, for their error message.
   BodyChunkCallback on_body;
+  // Trust and identity for https:// URLs; null: HttpClientOptions::tls. curl keeps a connection
+  // for reuse only by requests whose TLS settings match the ones it was opened with (CA file,
+  // client certificate, verification), so requests with different settings never share one.
+  std::shared_ptr<const TlsOptions> tls;
 };
 
 struct OutboundResponse {
@@ -87,7 +98,7 @@ class HttpClient {
   static absl::StatusOr<std::unique_ptr<HttpClient>> Create(HttpClientOptions options);
 
   // Stops the worker; requests still queued or in flight complete with kCancelled (on the worker
-  // thread, before the destructor returns).
+  // thread, before the destructor returns). Every Channel on this client must be gone by then.
   ~HttpClient();
 
   HttpClient(const HttpClient&) = delete;
@@ -99,14 +110,27 @@ class HttpClient {
   void Send(OutboundRequest request, ResponseCallback done);
 
  private:
+  friend class Channel;
+  // Requests sent with HttpClient::Send belong to no channel.
+  static constexpr uint64_t kNoChannel = 0;
+
   struct Pending {
     OutboundRequest request;
     ResponseCallback done;
+    uint64_t channel = kNoChannel;
   };
   struct Transfer;
+  struct CancelRequest;
 
   HttpClient(HttpClientOptions options, void* multi);
+  uint64_t OpenChannel();
+  void SendOn(uint64_t channel, OutboundRequest request, ResponseCallback done);
+  // Completes the channel's requests with kCancelled and refuses its later ones; returns once no
+  // callback of the channel runs or will run.
+  void CloseChannel(uint64_t channel);
   void Run();
+  // Worker thread: removes the channel's requests (queued or in flight) and cancels them.
+  void CancelChannelNow(uint64_t channel);
   void StartTransfer(Pending pending);
   void FinishTransfer(Transfer* transfer, int curl_code);
 
@@ -116,11 +140,43 @@ class HttpClient {
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_channel_ ABSL_GUARDED_BY(mu_) = kNoChannel + 1;
+  size_t open_channels_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<uint64_t> closed_channels_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<CancelRequest>> cancels_ ABSL_GUARDED_BY(mu_);
 
   // Worker-thread state.
+  std::deque<Pending> batch_;  // taken from queue_, not yet started
   absl::flat_hash_map<Transfer*, std::unique_ptr<Transfer>> transfers_;
 
   std::thread worker_;
+};
+
+// One user's share of the process's HttpClient (the Prometheus client, each Kubernetes API
+// client): its TLS settings, put on every request it sends, and the scope in which its requests
+// are cancelled together when it goes away, so that none of its callbacks outlives it.
+// Thread-safe: Send may be called from any thread, including from inside a callback.
+class Channel {
+ public:
+  // Validates `tls` (ValidateTlsOptions). `client` must outlive the channel.
+  static absl::StatusOr<std::unique_ptr<Channel>> Create(HttpClient& client, TlsOptions tls);
+
+  // Requests of this channel still queued or in flight complete with kCancelled before this
+  // returns (on the worker thread, or on this one when it is the worker).
+  ~Channel();
+
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // HttpClient::Send with this channel's TLS settings (replacing the request's own).
+  void Send(OutboundRequest request, ResponseCallback done);
+
+ private:
+  Channel(HttpClient& client, std::shared_ptr<const TlsOptions> tls, uint64_t id);
+
+  HttpClient& client_;
+  const std::shared_ptr<const TlsOptions> tls_;
+  const uint64_t id_;
 };
 
 }  // namespace ma::outbound

@@ -56,7 +56,7 @@ absl::Status WithContext(std::string_view endpoint, const absl::Status& status) 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Create(
-    PrometheusOptions options) {
+    outbound::HttpClient& http_client, PrometheusOptions options) {
   if (options.url.empty()) {
     return absl::InvalidArgumentError("--prometheus-url is required");
   }
@@ -93,10 +93,8 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
         "--prometheus-client-tls-cert-file and --prometheus-client-tls-key-file must be given "
         "together");
   }
-  outbound::HttpClientOptions http_options;
-  http_options.tls = tls;
-  absl::StatusOr<std::unique_ptr<outbound::HttpClient>> http =
-      outbound::HttpClient::Create(std::move(http_options));
+  absl::StatusOr<std::unique_ptr<outbound::Channel>> http =
+      outbound::Channel::Create(http_client, tls);
   if (!http.ok()) {
     const std::string_view message = ToStd(http.status().message());
     std::string flag = "--prometheus-ca-file";
@@ -113,7 +111,7 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
                                            std::unique_ptr<outbound::TokenFile> token,
-                                           std::unique_ptr<outbound::HttpClient> http)
+                                           std::unique_ptr<outbound::Channel> http)
     : options_(std::move(options)),
       base_(std::move(base)),
       token_(std::move(token)),

@@ -1,6 +1,7 @@
 #pragma once
 
-// The production Prometheus client: the HTTP API over outbound::HttpClient.
+// The production Prometheus client: the HTTP API over a channel of the process's
+// outbound::HttpClient.
 
 #include <chrono>
 #include <memory>
@@ -32,11 +33,13 @@ struct PrometheusOptions {
 
 // Sends /api/v1/query and /api/v1/series requests, decodes the answers, and calls back on the
 // HTTP client's worker thread. Thread-safe: Query and Series may be called from any thread.
-// Destroying it completes the calls still in flight with kCancelled.
+// Destroying it completes the calls still in flight with kCancelled (its channel closes).
 class HttpPrometheusClient final : public Client {
  public:
-  // Validates the options; every error is kInvalidArgument and names the flag at fault.
-  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(PrometheusOptions options);
+  // Validates the options; every error is kInvalidArgument and names the flag at fault. `http`
+  // is the process's shared client and must outlive this one.
+  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(outbound::HttpClient& http,
+                                                                      PrometheusOptions options);
 
   void Query(std::string promql, std::chrono::system_clock::time_point time,
              QueryCallback done) override;
@@ -46,7 +49,7 @@ class HttpPrometheusClient final : public Client {
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
                        std::unique_ptr<outbound::TokenFile> token,
-                       std::unique_ptr<outbound::HttpClient> http);
+                       std::unique_ptr<outbound::Channel> http);
 
   outbound::OutboundRequest MakeRequest(std::string_view endpoint, Params params,
                                         std::chrono::milliseconds timeout, size_t max_bytes);
@@ -55,7 +58,7 @@ class HttpPrometheusClient final : public Client {
   const BaseUrl base_;
   const std::unique_ptr<outbound::TokenFile> token_;  // null without --prometheus-token-file
   // Last member: destroyed first, so its cancelled callbacks never see a half-destroyed client.
-  const std::unique_ptr<outbound::HttpClient> http_;
+  const std::unique_ptr<outbound::Channel> http_;
 };
 
 }  // namespace ma::prometheus

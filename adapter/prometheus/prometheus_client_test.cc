@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapter/outbound/http_client.h"
 #include "adapter/prometheus/http_prometheus_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,6 +18,12 @@
 
 namespace ma::prometheus {
 namespace {
+
+// The process's one outbound client, as serve has it; never destroyed, so no channel outlives it.
+outbound::HttpClient& SharedHttp() {
+  static outbound::HttpClient* const http = outbound::HttpClient::Create({})->release();
+  return *http;
+}
 
 using ::ma::testing::FreeLoopbackPort;
 using ::ma::testing::IsOk;
@@ -54,7 +61,7 @@ std::unique_ptr<HttpPrometheusClient> NewClient(std::string url, std::string ver
   PrometheusOptions options;
   options.url = std::move(url);
   options.verb = std::move(verb);
-  auto client = HttpPrometheusClient::Create(std::move(options));
+  auto client = HttpPrometheusClient::Create(SharedHttp(), std::move(options));
   EXPECT_THAT(client, IsOk());
   return client.ok() ? *std::move(client) : nullptr;
 }
@@ -250,7 +257,7 @@ TEST(HttpPrometheusClientTest, CreateNamesTheFlagAtFault) {
        "--prometheus-client-tls-key-file"},
   };
   for (const Case& c : cases) {
-    auto client = HttpPrometheusClient::Create(c.options);
+    auto client = HttpPrometheusClient::Create(SharedHttp(), c.options);
     EXPECT_THAT(client, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(std::string(client.status().message()), HasSubstr(c.flag)) << c.name;
   }

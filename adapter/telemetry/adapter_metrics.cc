@@ -8,9 +8,14 @@
 
 #include <array>
 #include <atomic>
+#include <exception>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace ma::telemetry {
 namespace {
@@ -52,6 +57,23 @@ const prometheus::Histogram::BucketBoundaries& AgeBuckets() {
   static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
       0.1, 0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600};
   return *buckets;
+}
+
+// The kernel's count of this process's threads, read at scrape time so that it is never stale.
+std::optional<double> ProcessThreads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    constexpr std::string_view kKey = "Threads:";
+    if (line.starts_with(kKey)) {
+      try {
+        return std::stod(line.substr(kKey.size()));
+      } catch (const std::exception&) {  // std::stod's invalid_argument or out_of_range
+        return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 prometheus::Labels BackendLabel(std::string_view backend) {
@@ -263,6 +285,11 @@ struct AdapterMetrics::Impl {
     last_backend.store(it->second.get(), std::memory_order_release);
     return *it->second;
   }
+  prometheus::Family<prometheus::Gauge>& threads =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_threads")
+          .Help("Threads of the process at scrape time; docs/architecture.md lists them")
+          .Register(*registry);
 };
 
 AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit)
@@ -390,6 +417,9 @@ void AdapterMetrics::RecordShortCircuit(std::string_view backend) {
 }
 
 std::string AdapterMetrics::Serialize() const {
+  if (const std::optional<double> threads = ProcessThreads(); threads.has_value()) {
+    impl_->threads.Add({}).Set(*threads);
+  }
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }
 

@@ -94,7 +94,10 @@ class AdapterMetrics {
   void RecordBreakerTransition(std::string_view backend, std::string_view to);
   void RecordShortCircuit(std::string_view backend);
 
-  // The text exposition format (version 0.0.4).
+  // The text exposition format (version 0.0.4). It also samples
+  //   metrics_adapter_threads: the threads the process runs at that moment (the "Threads:" line
+  //     of /proc/self/status; absent where that file is missing). docs/architecture.md, section
+  //     "Threads", lists each one, so an unexpected value means a thread nobody accounted for.
   std::string Serialize() const;
 
  private:

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+
 namespace ma::telemetry {
 namespace {
 
@@ -122,6 +127,32 @@ TEST(AdapterMetricsTest, CacheReadsOfSeveralBackendsKeepTheirOwnChildren) {
   EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_hits_total{backend="b"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_value_age_seconds_count{backend="a"} 2)"));
   EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_value_age_seconds_count{backend="b"} 2)"));
+}
+
+// The value of the unlabelled sample `name` in `text`, or -1.
+double SampleValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST(AdapterMetricsTest, ThreadsGaugeCountsThreadsAtScrapeTime) {
+  AdapterMetrics metrics("v1", "abc");
+  const double before = SampleValue(metrics.Serialize(), "metrics_adapter_threads");
+  ASSERT_GE(before, 1);
+  absl::Notification started;
+  absl::Notification release;
+  std::thread extra([&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();
+  EXPECT_EQ(SampleValue(metrics.Serialize(), "metrics_adapter_threads"), before + 1);
+  release.Notify();
+  extra.join();
+  EXPECT_EQ(SampleValue(metrics.Serialize(), "metrics_adapter_threads"), before);
 }
 
 }  // namespace
