@@ -13,8 +13,8 @@ readonly self=scripts/check_standalone.sh
 # Case-sensitive: the name of the outside design note.
 readonly kExact='\bDESIGN\b'
 # Case-insensitive: outside reference documents, their numbered sections (our docs number none),
-# and machine paths.
-readonly kAnyCase='reference/|/work/|shared/|prometheus-adapter\.md|k8s-metrics-contract|aesthetics|peers\.md|contract(.s)? (section|§)|§|\bsections? [0-9]'
+# and machine paths (a bracket keeps this line from citing a machine path itself).
+readonly kAnyCase='reference/|/wor[k]/|shared/|prometheus-adapter\.md|k8s-metrics-contract|aesthetics|peers\.md|contract(.s)? (section|§)|§|\bsections? [0-9]'
 
 search() {  # search GREP_FLAGS PATTERN
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
