@@ -64,6 +64,9 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
+// At most this much is read while a request's task waits (a pipelined request, kept for later).
+constexpr std::size_t kConnectionWatchBytes = 4096;
+
 // What Go's apiserver timeout filter says.
 constexpr std::string_view kHandlerTimeoutMessage =
     "Timeout: request did not complete within the allotted timeout";
@@ -137,6 +140,13 @@ struct RunningRequest {
   // The session's resumption while the task is suspended.
   std::optional<net::any_completion_handler<void(beast::error_code)>> resume;
   bool timed_out = false;
+  bool client_gone = false;  // the client closed the connection while the task waited
+};
+
+// The one read that watches a connection while its request's task waits.
+struct ConnectionWatch {
+  bool pending = false;
+  std::optional<net::any_completion_handler<void(beast::error_code)>> on_done;
 };
 
 BeastResponse ToBeast(http::Response response, unsigned version) {
@@ -462,7 +472,7 @@ class Server::Impl {
 
       BeastRequest beast_request = parser.release();
       std::optional<BeastResponse> response =
-          co_await Dispatch(beast_request, remote_address, peer, *connection);
+          co_await Dispatch(beast_request, remote_address, peer, *connection, stream, buffer);
       if (!response.has_value()) {
         break;  // Aborted by shutdown: nothing to write.
       }
@@ -501,7 +511,8 @@ class Server::Impl {
   // wait at all.
   net::awaitable<std::optional<BeastResponse>> Dispatch(
       BeastRequest& beast_request, const std::string& remote_address,
-      const std::optional<http::PeerCertificate>& peer, Connection& connection) {
+      const std::optional<http::PeerCertificate>& peer, Connection& connection, TlsStream& stream,
+      beast::flat_buffer& buffer) {
     const unsigned version = beast_request.version();
     absl::StatusOr<http::Request> parsed =
         http::ParseRequestTarget(Std(beast_request.method_string()), Std(beast_request.target()));
@@ -532,9 +543,9 @@ class Server::Impl {
                                    }
                                  });
     if (!running.result.has_value()) {
-      co_await AwaitSuspendedRequest(running, connection);
+      co_await AwaitSuspendedRequest(running, connection, stream, buffer);
     }
-    if (connection.aborted) {
+    if (connection.aborted || running.client_gone) {
       co_return std::nullopt;
     }
     if (running.timed_out) {
@@ -554,8 +565,12 @@ class Server::Impl {
   }
 
   // Waits until the suspended task answers. The handler timeout cancels it, and so does an abort
-  // at shutdown (through Connection::active_request); a cancelled task ends at once.
-  net::awaitable<void> AwaitSuspendedRequest(RunningRequest& running, Connection& connection) {
+  // at shutdown (through Connection::active_request); a cancelled task ends at once. Meanwhile
+  // one read watches the connection, as Go's server does: the client closing it (EOF, a reset, a
+  // TLS close) cancels the task too. Bytes that arrive instead (a pipelined request) stay in
+  // `buffer` for the session's next read.
+  net::awaitable<void> AwaitSuspendedRequest(RunningRequest& running, Connection& connection,
+                                             TlsStream& stream, beast::flat_buffer& buffer) {
     connection.active_request = &running.context;
     net::steady_timer deadline(connection.strand, options_.limits.handler_timeout);
     // The flag outlives this frame for a timer callback already queued when the task ends.
@@ -566,6 +581,25 @@ class Server::Impl {
         running.context.Cancel(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage)));
       }
     });
+    // The watch's handler uses this frame; the frame waits for it below before it ends.
+    ConnectionWatch watch;
+    watch.pending = true;
+    stream.async_read_some(
+        buffer.prepare(kConnectionWatchBytes),
+        [&running, &buffer, &watch, &connection](beast::error_code ec, std::size_t n) {
+          watch.pending = false;
+          buffer.commit(n);
+          if (ec && ec != net::error::operation_aborted && !running.result.has_value()) {
+            running.client_gone = true;
+            running.context.Cancel(absl::CancelledError("the client closed the connection"));
+          }
+          if (watch.on_done.has_value()) {
+            net::post(connection.strand, [done = *std::move(watch.on_done)]() mutable {
+              std::move(done)(beast::error_code());
+            });
+            watch.on_done.reset();
+          }
+        });
     if (!running.result.has_value()) {
       co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
           [&running](auto handler) { running.resume.emplace(std::move(handler)); }, kUseTuple);
@@ -573,6 +607,12 @@ class Server::Impl {
     *pending = false;
     deadline.cancel();
     connection.active_request = nullptr;
+    if (watch.pending) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(stream).socket().cancel(ignored);
+      co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
+          [&watch](auto handler) { watch.on_done.emplace(std::move(handler)); }, kUseTuple);
+    }
   }
 
   const ServerOptions options_;

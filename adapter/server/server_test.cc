@@ -350,6 +350,72 @@ TEST_F(ServerTest, HandlerTimeoutCancelsTheHandlersWait) {
   EXPECT_EQ(seen.size(), 1u);
 }
 
+// A client that goes away while its request waits cancels the request, long before any timeout:
+// its wait ends with kCancelled and its late answer is dropped.
+TEST_F(ServerTest, ClientClosingTheConnectionCancelsItsRequest) {
+  options_.limits.handler_timeout = std::chrono::minutes(5);
+  absl::Mutex mu;
+  std::vector<absl::Status> seen;
+  std::vector<async::Completion<int>> held;
+  StartTasks([&](const http::Request&) { return WaitForever(&mu, &seen, &held); });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::vector<async::Completion<int>>* h) { return !h->empty(); }, &held),
+        kTestWait));
+  }
+  client.reset();  // closes the connection
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(
+      mu.AwaitWithTimeout(absl::Condition(
+                              +[](std::vector<absl::Status>* s) { return !s->empty(); }, &seen),
+                          kTestWait));
+  EXPECT_EQ(seen.front().code(), absl::StatusCode::kCancelled);
+  held.front()(7);  // too late: dropped
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ(running_->server().stats().active_connections, 0u);
+}
+
+// Bytes that arrive while a request waits (a pipelined request) are kept and served next.
+TEST_F(ServerTest, PipelinedRequestWhileTheFirstWaitsIsServedNext) {
+  absl::Mutex mu;
+  std::vector<Responder> held;
+  Start([&](const http::Request& request, Responder respond) {
+    if (request.path == "/slow") {
+      absl::MutexLock lock(&mu);
+      held.push_back(std::move(respond));
+      return;
+    }
+    respond(http::Response{200, "text/plain", "second", {}});
+  });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(
+        mu.AwaitWithTimeout(absl::Condition(
+                                +[](std::vector<Responder>* h) { return !h->empty(); }, &held),
+                            kTestWait));
+  }
+  ASSERT_TRUE(client->Send("GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  absl::SleepFor(absl::Milliseconds(100));  // let the second request reach the server first
+  {
+    absl::MutexLock lock(&mu);
+    held.front()(http::Response{200, "text/plain", "first", {}});
+  }
+  absl::StatusOr<HttpReply> first = client->ReadReply();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, "first");
+  absl::StatusOr<HttpReply> second = client->ReadReply();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->body, "second");
+}
+
 struct RefusedCase {
   std::string name;
   std::string request;
