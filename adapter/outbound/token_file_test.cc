@@ -1,7 +1,5 @@
 #include "adapter/outbound/token_file.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::outbound {
 namespace {
@@ -18,16 +17,6 @@ using ::testing::HasSubstr;
 
 class TokenFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ma_token_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/token";
-  }
-  void TearDown() override {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
   void Write(const std::string& content) {
     // Replace by rename, as the kubelet does, so the inode changes even within one mtime tick.
     const std::string tmp = path_ + ".tmp";
@@ -39,8 +28,9 @@ class TokenFileTest : public ::testing::Test {
     return TokenFile::Create(path, description, [this] { return now_; });
   }
 
-  std::string dir_;
-  std::string path_;
+  testing::TempDir temp_{"ma_token"};
+  const std::string dir_ = temp_.path();
+  const std::string path_ = temp_.Path("token");
   std::chrono::steady_clock::time_point now_{std::chrono::hours(1)};
 };
 

@@ -69,13 +69,6 @@ http::Handler Awaiting(CallbackHandler handler) {
   return [shared](http::Request request) { return AskCallbackHandler(shared, std::move(request)); };
 }
 
-std::string MakeTempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "server_test_XXXXXX").string();
-  char* dir = ::mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr);
-  return pattern;
-}
-
 std::string ReadFileOrDie(const std::string& path) {
   absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxPemFileBytes);
   EXPECT_TRUE(contents.ok()) << contents.status();
@@ -140,7 +133,6 @@ class RunningServer {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = MakeTempDir();
     options_.bind_address = "127.0.0.1";
     options_.port = 0;
     options_.cert_dir = dir_ + "/certs";
@@ -150,7 +142,6 @@ class ServerTest : public ::testing::Test {
     for (std::thread& thread : threads_) {
       thread.join();
     }
-    std::filesystem::remove_all(dir_);
   }
 
   void Start(CallbackHandler handler, const std::function<void(Server&)>& before_run = nullptr) {
@@ -178,7 +169,8 @@ class ServerTest : public ::testing::Test {
     };
   }
 
-  std::string dir_;
+  testing::TempDir temp_{"server_test"};
+  const std::string dir_ = temp_.path();
   ServerOptions options_;
   Recorder recorder_;
   std::vector<std::thread> threads_;  // handler helpers, joined in TearDown
