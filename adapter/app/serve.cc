@@ -186,6 +186,7 @@ int Serve(const Options& options) {
                                 .git_commit = GitCommit()});
   http::Handler served = handler.AsHandler();
   server::ServerOptions server_options = ServerOptionsFrom(options);
+  server_options.metrics = &metrics;
   if (kubernetes.has_value()) {
     served = kubernetes->auth->Wrap(std::move(served));
     // The client CA bundles come from the flags merged with the ConfigMap, and may change later.

@@ -22,9 +22,15 @@ inline constexpr std::chrono::milliseconds kIdleKeepAliveTimeout = std::chrono::
 inline constexpr std::chrono::milliseconds kHandlerTimeout = std::chrono::seconds(30);
 // Writing one response to a slow reader.
 inline constexpr std::chrono::milliseconds kWriteTimeout = std::chrono::seconds(30);
-// Connections beyond this are closed right after accept and counted.
+// When this many are open, a new connection takes the slot of an idle one (the oldest of the
+// source holding the most); with none idle it is closed right after accept and counted.
 inline constexpr std::size_t kMaxConnections = 1024;
-inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout = std::chrono::seconds(10);
+// One source address (a pod, a node) never holds more, so one client cannot crowd out the rest.
+// The aggregator needs one connection per concurrent request it proxies; this leaves it plenty.
+inline constexpr std::size_t kMaxConnectionsPerSource = 256;
+// Go clients finish a handshake in milliseconds on a cluster network; a client that has not
+// after this long is holding a slot, not connecting.
+inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout = std::chrono::seconds(5);
 // From shutdown to cancelling what is still in flight; below Kubernetes' default 30 s
 // terminationGracePeriodSeconds so the kubelet never has to SIGKILL us.
 inline constexpr std::chrono::milliseconds kShutdownGracePeriod = std::chrono::seconds(20);
@@ -48,6 +54,7 @@ struct Limits {
   std::chrono::milliseconds handler_timeout = kHandlerTimeout;
   std::chrono::milliseconds write_timeout = kWriteTimeout;
   std::size_t max_connections = kMaxConnections;
+  std::size_t max_connections_per_source = kMaxConnectionsPerSource;
   std::chrono::milliseconds tls_handshake_timeout = kTlsHandshakeTimeout;
   std::chrono::milliseconds shutdown_grace_period = kShutdownGracePeriod;
 };

@@ -32,7 +32,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -42,6 +41,7 @@
 #include "adapter/http/error.h"
 #include "adapter/http/url.h"
 #include "adapter/server/client_cert_verifier.h"
+#include "adapter/server/connection_slots.h"
 #include "adapter/server/log.h"
 #include "adapter/server/self_signed_cert.h"
 #include "adapter/server/tls_context.h"
@@ -119,10 +119,12 @@ class StrandExecutor final : public async::Executor {
 // A connection's state as the server sees it. `strand` and `executor` are immutable; everything
 // else is touched only on that strand.
 struct Connection {
-  explicit Connection(const Strand& s) : strand(s), executor(std::make_shared<StrandExecutor>(s)) {}
+  Connection(const Strand& s, ConnectionSlots::Id id)
+      : strand(s), executor(std::make_shared<StrandExecutor>(s)), slot(id) {}
 
   const Strand strand;
   const std::shared_ptr<StrandExecutor> executor;
+  const ConnectionSlots::Id slot;
   TlsStream* stream = nullptr;                   // null once the session has ended
   async::TaskContext* active_request = nullptr;  // set while a handler task is suspended
   bool idle = true;                              // before the first request and between requests
@@ -249,7 +251,9 @@ class Server::Impl {
 
   ServerStats stats() const {
     absl::MutexLock lock(&mu_);
-    return ServerStats{connections_.size(), rejected_connections_};
+    return ServerStats{.active_connections = connections_.size(),
+                       .rejected_connections = rejected_connections_,
+                       .evicted_connections = evicted_connections_};
   }
 
   void Run() {
@@ -312,7 +316,9 @@ class Server::Impl {
       // algorithm meets their delayed ACKs and the first answer on a connection waits ~40 ms.
       beast::error_code nodelay_ec;
       socket.set_option(tcp::no_delay(true), nodelay_ec);
-      std::shared_ptr<Connection> connection = Register(strand);
+      beast::error_code endpoint_ec;
+      std::shared_ptr<Connection> connection =
+          Register(strand, socket.remote_endpoint(endpoint_ec).address().to_string());
       if (connection == nullptr) {
         beast::error_code ignored;
         socket.close(ignored);
@@ -323,20 +329,60 @@ class Server::Impl {
     }
   }
 
-  std::shared_ptr<Connection> Register(const Strand& strand) {
+  // `source` is the client's address without the port: what ConnectionSlots counts per source.
+  std::shared_ptr<Connection> Register(const Strand& strand, std::string_view source) {
     absl::MutexLock lock(&mu_);
-    if (draining_ || connections_.size() >= options_.limits.max_connections) {
+    if (draining_) {
       ++rejected_connections_;
       return nullptr;
     }
-    auto connection = std::make_shared<Connection>(strand);
-    connections_.insert(connection);
+    ConnectionSlots::Admission admission = slots_.Admit(source);
+    if (admission.id == 0) {
+      ++rejected_connections_;
+      if (options_.metrics != nullptr) options_.metrics->RecordConnectionRejected();
+      return nullptr;
+    }
+    if (admission.evicted.has_value()) {
+      ++evicted_connections_;
+      if (options_.metrics != nullptr) options_.metrics->RecordConnectionEvicted();
+      CloseWhenIdle(connections_.at(*admission.evicted));
+    }
+    auto connection = std::make_shared<Connection>(strand, admission.id);
+    connections_.emplace(admission.id, connection);
+    CountOpenConnections();
     return connection;
+  }
+
+  void CountOpenConnections() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (options_.metrics != nullptr) {
+      options_.metrics->SetOpenConnections(static_cast<double>(connections_.size()));
+    }
+  }
+
+  // On the connection's strand, as it starts or stops waiting for a request.
+  void SetIdle(Connection& connection, bool idle) {
+    connection.idle = idle;
+    absl::MutexLock lock(&mu_);
+    slots_.SetIdle(connection.slot, idle);
+  }
+
+  // The connection finishes the request it is serving, if any, and closes; an idle one closes
+  // now. For shutdown, and for an idle connection whose slot a new one takes.
+  static void CloseWhenIdle(std::shared_ptr<Connection> connection) {
+    Strand strand = connection->strand;
+    net::post(strand, [connection = std::move(connection)] {
+      connection->draining = true;
+      if (connection->idle && connection->stream != nullptr) {
+        beast::get_lowest_layer(*connection->stream).cancel();
+      }
+    });
   }
 
   void Unregister(const std::shared_ptr<Connection>& connection) {
     absl::MutexLock lock(&mu_);
-    connections_.erase(connection);
+    connections_.erase(connection->slot);
+    slots_.Release(connection->slot);
+    CountOpenConnections();
     if (draining_ && connections_.empty()) {
       net::post(strand_, [this] { drain_timer_.cancel(); });
     }
@@ -351,21 +397,24 @@ class Server::Impl {
         return;
       }
       draining_ = true;
-      connections.assign(connections_.begin(), connections_.end());
+      connections = OpenConnections();
     }
     beast::error_code ignored;
     acceptor_.close(ignored);
     signals_.cancel(ignored);
-    for (const std::shared_ptr<Connection>& connection : connections) {
-      net::post(connection->strand, [connection] {
-        connection->draining = true;
-        if (connection->idle && connection->stream != nullptr) {
-          beast::get_lowest_layer(*connection->stream).cancel();
-        }
-      });
+    for (std::shared_ptr<Connection>& connection : connections) {
+      CloseWhenIdle(std::move(connection));
     }
     net::co_spawn(strand_, AwaitDrain(),
                   [](const std::exception_ptr& e) { LogIfThrew(e, "shutdown"); });
+  }
+
+  std::vector<std::shared_ptr<Connection>> OpenConnections() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<std::shared_ptr<Connection>> open;
+    open.reserve(connections_.size());
+    for (const auto& [id, connection] : connections_) open.push_back(connection);
+    return open;
   }
 
   bool AllConnectionsClosed() const {
@@ -387,7 +436,7 @@ class Server::Impl {
     std::vector<std::shared_ptr<Connection>> connections;
     {
       absl::MutexLock lock(&mu_);
-      connections.assign(connections_.begin(), connections_.end());
+      connections = OpenConnections();
     }
     LogError(absl::StrCat("shutdown grace period of ",
                           options_.limits.shutdown_grace_period.count(), "ms is over; cancelling ",
@@ -443,14 +492,14 @@ class Server::Impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.limits.max_header_bytes));
       parser.body_limit(options_.limits.max_body_bytes);
-      connection->idle = true;
+      SetIdle(*connection, true);
       beast::get_lowest_layer(stream).expires_after(first_request
                                                         ? options_.limits.request_read_timeout
                                                         : options_.limits.idle_keep_alive_timeout);
       first_request = false;
       auto [header_ec, header_bytes] =
           co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
-      connection->idle = false;
+      SetIdle(*connection, false);
       beast::error_code ec = header_ec;
       if (!ec && !parser.is_done()) {
         beast::get_lowest_layer(stream).expires_after(options_.limits.request_read_timeout);
@@ -625,8 +674,12 @@ class Server::Impl {
   // Swapped whole by UpdateClientCas; each connection verifies with the one it took.
   Snapshot<ClientCertVerifier> verifier_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_set<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
+  ConnectionSlots slots_ ABSL_GUARDED_BY(mu_){options_.limits.max_connections,
+                                              options_.limits.max_connections_per_source};
+  absl::flat_hash_map<ConnectionSlots::Id, std::shared_ptr<Connection>> connections_
+      ABSL_GUARDED_BY(mu_);
   uint64_t rejected_connections_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t evicted_connections_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> shutdown_requested_{false};
   uint16_t port_ = 0;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "adapter/http/message.h"
 #include "adapter/server/limits.h"
+#include "adapter/telemetry/adapter_metrics.h"
 
 namespace ma::server {
 
@@ -29,13 +30,17 @@ struct ServerOptions {
   // authentication, whose bundles arrive later through UpdateClientCas).
   bool request_client_certificates = false;
   int threads = 2;
+  // Where the connection counts go (open, rejected, evicted); none when null.
+  telemetry::AdapterMetrics* metrics = nullptr;
   Limits limits;  // tests shrink these; production keeps the defaults
 };
 
 struct ServerStats {
   uint64_t active_connections = 0;
-  // Closed right after accept because max_connections were open.
+  // Closed right after accept: every slot they could take was busy.
   uint64_t rejected_connections = 0;
+  // Idle connections closed to make room for a new one (see adapter/server/connection_slots.h).
+  uint64_t evicted_connections = 0;
 };
 
 // Thread-safe: Shutdown, UpdateClientCas, port and stats may be called from any thread; Run is

@@ -744,18 +744,74 @@ TEST_F(ServerTest, SigtermStops) {
   EXPECT_TRUE(running_->WaitForRunToReturn());
 }
 
-TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosedAndCounted) {
+TEST_F(ServerTest, AnIdleConnectionGivesItsSlotToANewOne) {
   options_.limits.max_connections = 1;
   Start(RecordingHandler());
-  std::unique_ptr<TlsTestClient> first = ConnectOrDie();
-  ASSERT_NE(first, nullptr);
-  absl::StatusOr<std::unique_ptr<TlsTestClient>> second =
-      TlsTestClient::Connect(running_->port(), {});
-  EXPECT_FALSE(second.ok());
-  EXPECT_EQ(running_->server().stats().rejected_connections, 1u);
-  absl::StatusOr<HttpReply> reply = first->Get("/still-served");
+  std::unique_ptr<TlsTestClient> idle = ConnectOrDie();
+  ASSERT_NE(idle, nullptr);
+  std::unique_ptr<TlsTestClient> next = ConnectOrDie();
+  ASSERT_NE(next, nullptr);
+  absl::StatusOr<HttpReply> reply = next->Get("/served");
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->status, 200);
+  EXPECT_TRUE(idle->ReadsEof());
+  EXPECT_EQ(running_->server().stats().evicted_connections, 1u);
+  EXPECT_EQ(running_->server().stats().rejected_connections, 0u);
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosedAndCountedWhenEverySlotIsBusy) {
+  options_.limits.max_connections = 1;
+  absl::Mutex mu;
+  std::vector<Responder> held;
+  Start([&](const http::Request&, Responder respond) {
+    absl::MutexLock lock(&mu);
+    held.push_back(std::move(respond));
+  });
+  std::unique_ptr<TlsTestClient> busy = ConnectOrDie();
+  ASSERT_NE(busy, nullptr);
+  ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(
+        mu.AwaitWithTimeout(absl::Condition(
+                                +[](std::vector<Responder>* h) { return !h->empty(); }, &held),
+                            kTestWait));
+  }
+  EXPECT_FALSE(TlsTestClient::Connect(running_->port(), {}).ok());
+  EXPECT_EQ(running_->server().stats().rejected_connections, 1u);
+  {
+    absl::MutexLock lock(&mu);
+    held.front()(http::Response{200, "text/plain", "still served", {}});
+  }
+  absl::StatusOr<HttpReply> reply = busy->ReadReply();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->body, "still served");
+}
+
+// Another host opening connections it never uses (not even a TLS handshake) as fast as it can:
+// it stays within its own share, and a client from elsewhere still gets a slot.
+TEST_F(ServerTest, ASourceHoldingIdleConnectionsCannotLockOthersOut) {
+  options_.limits.max_connections = 8;
+  options_.limits.max_connections_per_source = 4;
+  Start(RecordingHandler());
+  std::vector<int> hostile;
+  for (int i = 0; i < 12; ++i) {
+    absl::StatusOr<int> fd = testing::ConnectTcp(running_->port(), "127.0.0.2");
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    hostile.push_back(*fd);
+  }
+  TlsTestClientOptions from_elsewhere;
+  from_elsewhere.source_address = "127.0.0.3";
+  absl::StatusOr<std::unique_ptr<TlsTestClient>> client =
+      TlsTestClient::Connect(running_->port(), from_elsewhere);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<HttpReply> reply = (*client)->Get("/served");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  // Each hostile connection past its share of 4 took the slot of one of its own.
+  EXPECT_EQ(running_->server().stats().evicted_connections, 8u);
+  EXPECT_EQ(running_->server().stats().rejected_connections, 0u);
+  for (int fd : hostile) ::close(fd);
 }
 
 }  // namespace

@@ -257,6 +257,23 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_backend_short_circuited_total")
           .Help("Reads failed fast by an open breaker without calling the backend")
           .Register(*registry);
+  prometheus::Gauge& open_connections = prometheus::BuildGauge()
+                                            .Name("metrics_adapter_open_connections")
+                                            .Help("Connections holding one of the server's slots")
+                                            .Register(*registry)
+                                            .Add({});
+  prometheus::Counter& connections_rejected =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_connections_rejected_total")
+          .Help("Connections closed at accept because every slot they could take was busy")
+          .Register(*registry)
+          .Add({});
+  prometheus::Counter& connections_evicted =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_connections_evicted_total")
+          .Help("Idle connections closed to make room for a new one")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -415,6 +432,12 @@ void AdapterMetrics::RecordBreakerTransition(std::string_view backend, std::stri
 void AdapterMetrics::RecordShortCircuit(std::string_view backend) {
   impl_->short_circuited.Add(BackendLabel(backend)).Increment();
 }
+
+void AdapterMetrics::SetOpenConnections(double open) { impl_->open_connections.Set(open); }
+
+void AdapterMetrics::RecordConnectionRejected() { impl_->connections_rejected.Increment(); }
+
+void AdapterMetrics::RecordConnectionEvicted() { impl_->connections_evicted.Increment(); }
 
 std::string AdapterMetrics::Serialize() const {
   if (const std::optional<double> threads = ProcessThreads(); threads.has_value()) {

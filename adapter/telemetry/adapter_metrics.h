@@ -94,6 +94,16 @@ class AdapterMetrics {
   void RecordBreakerTransition(std::string_view backend, std::string_view to);
   void RecordShortCircuit(std::string_view backend);
 
+  // The HTTPS server's connection slots (adapter/server/connection_slots.h):
+  //   metrics_adapter_open_connections: connections holding a slot.
+  //   metrics_adapter_connections_rejected_total: closed at accept; every slot they could take
+  //     had a request in progress.
+  //   metrics_adapter_connections_evicted_total: idle connections closed to make room for a new
+  //     one (a client holding many idle connections is the usual cause).
+  void SetOpenConnections(double open);
+  void RecordConnectionRejected();
+  void RecordConnectionEvicted();
+
   // The text exposition format (version 0.0.4). It also samples
   //   metrics_adapter_threads: the threads the process runs at that moment (the "Threads:" line
   //     of /proc/self/status; absent where that file is missing). docs/architecture.md, section

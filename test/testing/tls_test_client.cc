@@ -38,6 +38,37 @@ std::optional<std::string> HttpReply::Header(std::string_view lowercase_name) co
   return std::nullopt;
 }
 
+absl::StatusOr<int> ConnectTcp(uint16_t port, const std::string& source_address) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::InternalError(std::strerror(errno));
+  }
+  timeval timeout{kTestClientIoTimeoutSeconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  if (!source_address.empty()) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
+      int error = errno;
+      ::close(fd);
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind to ", source_address, ": ", std::strerror(error)));
+    }
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("connect: ", std::strerror(error)));
+  }
+  return fd;
+}
+
 absl::StatusOr<std::unique_ptr<TlsTestClient>> TlsTestClient::Connect(
     uint16_t port, const TlsTestClientOptions& options) {
   // Writing to a connection the server has closed (a refused request) must fail the write, not
@@ -72,22 +103,7 @@ absl::StatusOr<std::unique_ptr<TlsTestClient>> TlsTestClient::Connect(
     }
   }
 
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::InternalError(std::strerror(errno));
-  }
-  timeval timeout{kTestClientIoTimeoutSeconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    int error = errno;
-    ::close(fd);
-    return absl::UnavailableError(absl::StrCat("connect: ", std::strerror(error)));
-  }
+  MA_ASSIGN_OR_RETURN(const int fd, ConnectTcp(port, options.source_address));
   SSL* ssl = SSL_new(context.get());
   auto client = std::unique_ptr<TlsTestClient>(new TlsTestClient(std::move(context), ssl, fd));
   SSL_set_fd(ssl, fd);

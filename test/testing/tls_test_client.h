@@ -28,7 +28,13 @@ struct TlsTestClientOptions {
   std::string trusted_ca_pem;   // verify the server (hostname "localhost") when set
   std::string certificate_pem;  // client certificate, optional
   std::string private_key_pem;
+  // Bind to this loopback address (127.0.0.2, ...) before connecting, to come from another host.
+  std::string source_address;
 };
+
+// A plain TCP connection to 127.0.0.1:port from `source_address` (empty: any), with the client's
+// I/O timeouts; the caller closes the descriptor.
+absl::StatusOr<int> ConnectTcp(uint16_t port, const std::string& source_address = "");
 
 struct HttpReply {
   int status = 0;
