@@ -56,6 +56,7 @@ EXPECTED_OBJECTS = {
     ("ConfigMap", NAMESPACE, RULES_CONFIGMAP),
     ("Deployment", NAMESPACE, NAME),
     ("Service", NAMESPACE, NAME),
+    ("NetworkPolicy", NAMESPACE, NAME),
     ("PodDisruptionBudget", NAMESPACE, NAME),
     ("APIService", "", "v1beta1.external.metrics.k8s.io"),
     ("APIService", "", "v1beta1.custom.metrics.k8s.io"),
@@ -252,6 +253,22 @@ class KustomizationTest(DeployTestCase):
         pod_labels = self.deployment["spec"]["template"]["metadata"]["labels"]
         for key, value in service["selector"].items():
             self.assertEqual(pod_labels.get(key), value, "the Service selects no adapter pod")
+
+    def test_network_policy_admits_only_the_secure_port_of_the_adapter_pods(self):
+        spec = self.get("NetworkPolicy", NAMESPACE, NAME)["spec"]
+        pod_labels = self.deployment["spec"]["template"]["metadata"]["labels"]
+        for key, value in spec["podSelector"]["matchLabels"].items():
+            self.assertEqual(pod_labels.get(key), value, "the NetworkPolicy selects no adapter pod")
+        self.assertEqual(spec["policyTypes"], ["Ingress"])
+        self.assertEqual(len(spec["ingress"]), 1, spec["ingress"])
+        rule = spec["ingress"][0]
+        # Any source (the aggregator's addresses differ per cluster), but only this port.
+        self.assertNotIn("from", rule)
+        container_ports = {p["name"]: p["containerPort"] for p in self.container["ports"]}
+        self.assertEqual(len(rule["ports"]), 1, rule["ports"])
+        port = rule["ports"][0]
+        self.assertEqual(port["protocol"], "TCP")
+        self.assertEqual(container_ports.get(port["port"], port["port"]), 6443)
 
     def test_deployment_runs_two_replicas_spread_over_nodes(self):
         spec = self.deployment["spec"]
