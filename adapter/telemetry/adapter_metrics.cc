@@ -3,19 +3,22 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <array>
 #include <atomic>
-#include <exception>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "adapter/telemetry/process_stats.h"
 
 namespace ma::telemetry {
 namespace {
@@ -59,21 +62,35 @@ const prometheus::Histogram::BucketBoundaries& AgeBuckets() {
   return *buckets;
 }
 
-// The kernel's count of this process's threads, read at scrape time so that it is never stale.
-std::optional<double> ProcessThreads() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    constexpr std::string_view kKey = "Threads:";
-    if (line.starts_with(kKey)) {
-      try {
-        return std::stod(line.substr(kKey.size()));
-      } catch (const std::exception&) {  // std::stod's invalid_argument or out_of_range
-        return std::nullopt;
-      }
-    }
+prometheus::MetricFamily ProcessFamily(std::string name, std::string help,
+                                       prometheus::MetricType type, double value) {
+  prometheus::ClientMetric metric;
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
   }
-  return std::nullopt;
+  return prometheus::MetricFamily{std::move(name), std::move(help), type, {metric}};
+}
+
+// The names and meanings of the official client libraries' process collectors.
+void AppendProcessFamilies(const ProcessStats& stats,
+                           std::vector<prometheus::MetricFamily>& families) {
+  using prometheus::MetricType;
+  families.push_back(ProcessFamily("process_cpu_seconds_total",
+                                   "Total user and system CPU time spent in seconds",
+                                   MetricType::Counter, stats.cpu_seconds));
+  families.push_back(ProcessFamily("process_resident_memory_bytes", "Resident memory size in bytes",
+                                   MetricType::Gauge, stats.resident_memory_bytes));
+  families.push_back(ProcessFamily("process_virtual_memory_bytes", "Virtual memory size in bytes",
+                                   MetricType::Gauge, stats.virtual_memory_bytes));
+  families.push_back(ProcessFamily("process_start_time_seconds",
+                                   "Start time of the process since unix epoch in seconds",
+                                   MetricType::Gauge, stats.start_time_seconds));
+  families.push_back(ProcessFamily("process_open_fds", "Number of open file descriptors",
+                                   MetricType::Gauge, stats.open_fds));
+  families.push_back(ProcessFamily("process_max_fds", "Maximum number of open file descriptors",
+                                   MetricType::Gauge, stats.max_fds));
 }
 
 prometheus::Labels BackendLabel(std::string_view backend) {
@@ -440,10 +457,16 @@ void AdapterMetrics::RecordConnectionRejected() { impl_->connections_rejected.In
 void AdapterMetrics::RecordConnectionEvicted() { impl_->connections_evicted.Increment(); }
 
 std::string AdapterMetrics::Serialize() const {
-  if (const std::optional<double> threads = ProcessThreads(); threads.has_value()) {
-    impl_->threads.Add({}).Set(*threads);
+  // Read at scrape time, so never stale.
+  const std::optional<ProcessStats> process = ReadProcessStats();
+  if (process.has_value()) {
+    impl_->threads.Add({}).Set(process->threads);
   }
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
+  if (process.has_value()) {
+    AppendProcessFamilies(*process, families);
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace ma::telemetry

@@ -1,8 +1,12 @@
 #include "adapter/telemetry/adapter_metrics.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <ctime>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -88,6 +92,20 @@ TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
 
 // The request path records through Route() handles that resolve their children once; /metrics must
 // read exactly as with RecordRequest, which looks every label set up.
+// `text` without the lines of the process_* families.
+std::string WithoutProcessMetrics(const std::string& text) {
+  std::istringstream lines(text);
+  std::string kept;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("process_") || line.starts_with("# HELP process_") ||
+        line.starts_with("# TYPE process_")) {
+      continue;
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
 TEST(AdapterMetricsTest, RouteHandlesExposeWhatRecordRequestDoes) {
   AdapterMetrics looked_up("v", "c");
   AdapterMetrics resolved("v", "c");
@@ -108,7 +126,8 @@ TEST(AdapterMetricsTest, RouteHandlesExposeWhatRecordRequestDoes) {
     (std::string_view(call.route) == "health" ? health : external).Record(call.code, call.seconds);
   }
   const std::string text = resolved.Serialize();
-  EXPECT_EQ(text, looked_up.Serialize());
+  // The process_* samples (CPU time, say) move between two scrapes; the rest must be equal.
+  EXPECT_EQ(WithoutProcessMetrics(text), WithoutProcessMetrics(looked_up.Serialize()));
   EXPECT_THAT(text, Not(HasSubstr(R"(route="discovery")")));
   EXPECT_THAT(text,
               HasSubstr(R"(metrics_adapter_requests_total{code="200",route="external_metric"} 2)"));
@@ -153,6 +172,34 @@ TEST(AdapterMetricsTest, ThreadsGaugeCountsThreadsAtScrapeTime) {
   release.Notify();
   extra.join();
   EXPECT_EQ(SampleValue(metrics.Serialize(), "metrics_adapter_threads"), before);
+}
+
+TEST(AdapterMetricsTest, ProcessMetricsAreThoseOfTheOfficialClientsReadAtScrapeTime) {
+  AdapterMetrics metrics("v1", "abc");
+  const std::string before = metrics.Serialize();
+  EXPECT_THAT(before, HasSubstr("# TYPE process_cpu_seconds_total counter"));
+  EXPECT_THAT(before, HasSubstr("# TYPE process_resident_memory_bytes gauge"));
+  EXPECT_GT(SampleValue(before, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(SampleValue(before, "process_virtual_memory_bytes"),
+            SampleValue(before, "process_resident_memory_bytes"));
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_LE(SampleValue(before, "process_start_time_seconds"), now + 1);
+  EXPECT_GT(SampleValue(before, "process_start_time_seconds"), now - 3600);
+  EXPECT_GT(SampleValue(before, "process_max_fds"), 0);
+
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string with_one_more = metrics.Serialize();
+  ::close(fd);
+  EXPECT_EQ(SampleValue(with_one_more, "process_open_fds"),
+            SampleValue(before, "process_open_fds") + 1);
+
+  // Burn some CPU: the counter moves.
+  volatile double sink = 0;
+  const double cpu_before = SampleValue(before, "process_cpu_seconds_total");
+  while (SampleValue(metrics.Serialize(), "process_cpu_seconds_total") <= cpu_before) {
+    for (int i = 0; i < 1000000; ++i) sink = sink + i;
+  }
 }
 
 }  // namespace
