@@ -96,8 +96,8 @@ DelegatedAuth::DelegatedAuth(const Options& options, kube::ApiClient& authentica
 
 DelegatedAuth::~DelegatedAuth() { Stop(); }
 
-http::Handler DelegatedAuth::Wrap(http::Handler inner) const {
-  return auth::WithAuthentication(authenticator_, authorizer_, std::move(inner));
+http::Handler DelegatedAuth::Wrap(http::Handler inner, telemetry::AdapterMetrics* metrics) const {
+  return auth::WithAuthentication(authenticator_, authorizer_, std::move(inner), metrics);
 }
 
 void DelegatedAuth::Start(UpdateClientCas update_cas) {

@@ -18,6 +18,7 @@
 #include "adapter/auth/authorizer.h"
 #include "adapter/http/message.h"
 #include "adapter/kube/api_client.h"
+#include "adapter/telemetry/adapter_metrics.h"
 
 namespace ma::app {
 
@@ -44,8 +45,8 @@ class DelegatedAuth {
   // The CA bundles and header names in force at start: the server is created with them.
   const auth::AuthenticationConfig& initial_config() const { return initial_config_; }
 
-  // `inner` behind authentication and authorization.
-  http::Handler Wrap(http::Handler inner) const;
+  // `inner` behind authentication and authorization, each outcome counted in `metrics`.
+  http::Handler Wrap(http::Handler inner, telemetry::AdapterMetrics* metrics) const;
 
   // Follows the ConfigMap: a change updates the authenticator and, through `update_cas`, the
   // server's bundles for new connections.

@@ -188,7 +188,7 @@ int Serve(const Options& options) {
   server::ServerOptions server_options = ServerOptionsFrom(options);
   server_options.metrics = &metrics;
   if (kubernetes.has_value()) {
-    served = kubernetes->auth->Wrap(std::move(served));
+    served = kubernetes->auth->Wrap(std::move(served), &metrics);
     // The client CA bundles come from the flags merged with the ConfigMap, and may change later.
     server_options.client_ca_file.clear();
     server_options.requestheader_client_ca_file.clear();

@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "adapter/api/status.h"
 #include "adapter/async/await.h"
+#include "adapter/telemetry/adapter_metrics.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
 
@@ -86,6 +87,14 @@ struct Filter {
   std::shared_ptr<const Authenticator> authenticator;
   std::shared_ptr<Authorizer> authorizer;
   http::Handler inner;
+  telemetry::AdapterMetrics* metrics;
+
+  void CountAuthentication(std::string_view result) const {
+    if (metrics != nullptr) metrics->RecordAuthentication(result);
+  }
+  void CountAuthorization(std::string_view decision) const {
+    if (metrics != nullptr) metrics->RecordAuthorization(decision);
+  }
 };
 
 async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Request request) {
@@ -94,11 +103,13 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
         filter->authenticator->Authenticate(request, std::move(done));
       });
   if (!user.ok()) {
-    MA_LOG(WARNING) << "authentication failed for " << request.method << " "
-                    << Truncate(request.path, kMaxEchoedPathBytes) << " from "
-                    << request.remote_address << ": " << user.status().message();
+    filter->CountAuthentication("failure");
+    MA_VLOG(2) << "authentication failed for " << GoQuote(request.method) << " "
+               << GoQuote(Truncate(request.path, kMaxEchoedPathBytes)) << " from "
+               << request.remote_address << ": " << GoQuote(ToStd(user.status().message()));
     co_return Unauthorized();
   }
+  filter->CountAuthentication("success");
   filter->authenticator->StripCredentials(request);
   const RequestAttributes attributes = AttributesOf(request);
   const absl::StatusOr<Authorization> result =
@@ -106,26 +117,31 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
         filter->authorizer->Authorize(*user, attributes, std::move(done));
       });
   if (!result.ok()) {
-    MA_LOG(ERROR) << "authorization of user " << GoQuote(user->name) << " for " << request.method
-                  << " " << Truncate(request.path, kMaxEchoedPathBytes)
-                  << " failed: " << result.status();
+    filter->CountAuthorization("error");
+    MA_LOG(ERROR) << "authorization of user " << GoQuote(user->name) << " for "
+                  << GoQuote(request.method) << " "
+                  << GoQuote(Truncate(request.path, kMaxEchoedPathBytes))
+                  << " failed: " << GoQuote(result.status().ToString());
     co_return AuthorizationFailed(request);
   }
   if (result->decision != Decision::kAllow) {
-    MA_LOG(INFO) << "forbidden: user " << GoQuote(user->name) << " " << attributes.verb << " "
-                 << Truncate(request.path, kMaxEchoedPathBytes) << ": "
-                 << (result->reason.empty() ? "no reason given" : result->reason);
+    filter->CountAuthorization("deny");
+    MA_VLOG(2) << "forbidden: user " << GoQuote(user->name) << " " << GoQuote(attributes.verb)
+               << " " << GoQuote(Truncate(request.path, kMaxEchoedPathBytes)) << ": "
+               << GoQuote(result->reason.empty() ? "no reason given" : result->reason);
     co_return Forbidden(*user, attributes, result->reason);
   }
+  filter->CountAuthorization("allow");
   co_return co_await filter->inner(std::move(request));
 }
 
 }  // namespace
 
 http::Handler WithAuthentication(std::shared_ptr<const Authenticator> authenticator,
-                                 std::shared_ptr<Authorizer> authorizer, http::Handler inner) {
+                                 std::shared_ptr<Authorizer> authorizer, http::Handler inner,
+                                 telemetry::AdapterMetrics* metrics) {
   auto filter = std::make_shared<const Filter>(
-      Filter{std::move(authenticator), std::move(authorizer), std::move(inner)});
+      Filter{std::move(authenticator), std::move(authorizer), std::move(inner), metrics});
   return [filter](http::Request request) { return Serve(filter, std::move(request)); };
 }
 

@@ -13,6 +13,10 @@
 #include "adapter/auth/user_info.h"
 #include "adapter/http/message.h"
 
+namespace ma::telemetry {
+class AdapterMetrics;
+}  // namespace ma::telemetry
+
 namespace ma::auth {
 
 // The request path echoed in a 500 answer is cut to this many bytes.
@@ -25,8 +29,11 @@ std::string ForbiddenMessage(const UserInfo& user, const RequestAttributes& attr
                              const std::string& reason);
 
 // Wraps `inner`. The returned handler is thread-safe as its parts are; `authenticator` and
-// `authorizer` are shared with whoever updates or owns them and must outlive pending requests.
+// `authorizer` are shared with whoever updates or owns them and must outlive pending requests,
+// as must `metrics` (where each outcome is counted; none when null). Refusals are logged at -v=2
+// only: any client can make them, so at a higher level they would flood the log.
 http::Handler WithAuthentication(std::shared_ptr<const Authenticator> authenticator,
-                                 std::shared_ptr<Authorizer> authorizer, http::Handler inner);
+                                 std::shared_ptr<Authorizer> authorizer, http::Handler inner,
+                                 telemetry::AdapterMetrics* metrics = nullptr);
 
 }  // namespace ma::auth

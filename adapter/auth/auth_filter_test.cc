@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "adapter/telemetry/adapter_metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
@@ -75,9 +76,9 @@ class AuthFilterTest : public ::testing::Test {
         ProxySettings(),
         std::make_unique<TokenReviewAuthenticator>(client_, TokenReviewOptions{}, clock_));
     authorizer_ = *Authorizer::Create(&client_, AuthorizerOptions{}, clock_);
-    handler_ = WithAuthentication(authenticator_, authorizer_, [this](http::Request request) {
-      return Inner(std::move(request));
-    });
+    handler_ = WithAuthentication(
+        authenticator_, authorizer_,
+        [this](http::Request request) { return Inner(std::move(request)); }, &metrics_);
   }
 
   async::Task<http::Response> Inner(http::Request request) {
@@ -98,6 +99,7 @@ class AuthFilterTest : public ::testing::Test {
 
   FakeApiClient client_;
   FakeClock clock_;
+  telemetry::AdapterMetrics metrics_{"v", "c"};
   std::shared_ptr<Authenticator> authenticator_;
   std::shared_ptr<Authorizer> authorizer_;
   http::Handler handler_;
@@ -212,6 +214,30 @@ TEST_F(AuthFilterTest, FailedReviewIsA500WithoutDetails) {
   EXPECT_THAT(response.body, HasSubstr(R"("reason":"InternalError")"));
   EXPECT_THAT(response.body, HasSubstr(Cat("the authorization check for \\\"", kPodsPath, "\\\"")));
   EXPECT_THAT(response.body, Not(HasSubstr("10.96.0.1")));
+}
+
+TEST_F(AuthFilterTest, EveryOutcomeIsCounted) {
+  Review(R"({"allowed":true})");
+  Serve(FromProxy(kPodsPath, "jane", {}));
+  Review(R"({"allowed":false,"denied":true})");
+  Serve(FromProxy(kPodsPath, "john", {}));
+  client_.Set(std::string(kSubjectAccessReviewPath), absl::UnavailableError("refused"));
+  Serve(FromProxy(kPodsPath, "joan", {}));
+  client_.Set(std::string(kTokenReviewPath),
+              kube::ApiResponse{201, R"({"status":{"authenticated":false}})"});
+  http::Request bad_token = Get(kPodsPath);
+  bad_token.headers.emplace_back("authorization", "Bearer wrong");
+  Serve(std::move(bad_token));
+
+  const std::string text = metrics_.Serialize();
+  EXPECT_THAT(text,
+              HasSubstr(R"(metrics_adapter_authentication_attempts_total{result="success"} 3)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(metrics_adapter_authentication_attempts_total{result="failure"} 1)"));
+  for (const char* decision : {"allow", "deny", "error"}) {
+    EXPECT_THAT(text, HasSubstr(Cat(R"(metrics_adapter_authorization_decisions_total{decision=")",
+                                    decision, R"("} 1)")));
+  }
 }
 
 TEST(ForbiddenMessageTest, GoShapes) {

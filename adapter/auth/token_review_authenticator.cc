@@ -80,47 +80,64 @@ void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenC
     return;
   }
 
+  {
+    absl::MutexLock lock(&mu_);
+    auto [waiting, first] = in_flight_.try_emplace(key);
+    waiting->second.push_back(std::move(done));
+    if (!first) {
+      return;  // the review in flight answers this caller too
+    }
+  }
   kube::ApiRequest call;
   call.method = "POST";
   call.path = std::string(kTokenReviewPath);
   call.body = EncodeTokenReview(*token, options_.audiences);
   call.timeout = kTokenReviewTimeout;
-  client_.Call(std::move(call), [this, key = std::move(key), done = std::move(done)](
-                                    absl::StatusOr<kube::ApiResponse> response) mutable {
-    if (!response.ok()) {
-      done(absl::UnauthenticatedError(
-          Cat("the TokenReview could not be sent: ", response.status().message())));
-      return;
+  client_.Call(std::move(call),
+               [this, key = std::move(key)](absl::StatusOr<kube::ApiResponse> response) {
+                 const Result result = Conclude(key, std::move(response));
+                 std::vector<TokenCallback> waiting;
+                 {
+                   absl::MutexLock lock(&mu_);
+                   auto it = in_flight_.find(key);
+                   waiting = std::move(it->second);
+                   in_flight_.erase(it);
+                 }
+                 for (TokenCallback& callback : waiting) {
+                   callback(result);
+                 }
+               });
+}
+
+TokenReviewAuthenticator::Result TokenReviewAuthenticator::Conclude(
+    const std::string& key, absl::StatusOr<kube::ApiResponse> response) {
+  if (!response.ok()) {
+    return absl::UnauthenticatedError(
+        Cat("the TokenReview could not be sent: ", response.status().message()));
+  }
+  if (response->status < 200 || response->status > 299) {
+    return absl::UnauthenticatedError(
+        Cat("the TokenReview was answered with HTTP ", response->status));
+  }
+  absl::StatusOr<TokenReviewStatus> review = DecodeTokenReviewStatus(response->body);
+  if (!review.ok()) {
+    return absl::UnauthenticatedError(review.status().message());
+  }
+  if (!review->authenticated) {
+    // A reason from the reviewer is an error, which Go does not cache.
+    if (!review->error.empty()) {
+      return absl::UnauthenticatedError(Cat("the token was refused: ", review->error));
     }
-    if (response->status < 200 || response->status > 299) {
-      done(absl::UnauthenticatedError(
-          Cat("the TokenReview was answered with HTTP ", response->status)));
-      return;
-    }
-    absl::StatusOr<TokenReviewStatus> review = DecodeTokenReviewStatus(response->body);
-    if (!review.ok()) {
-      done(absl::UnauthenticatedError(review.status().message()));
-      return;
-    }
-    if (!review->authenticated) {
-      // A reason from the reviewer is an error, which Go does not cache.
-      if (!review->error.empty()) {
-        done(absl::UnauthenticatedError(Cat("the token was refused: ", review->error)));
-        return;
-      }
-      cache_.Put(key, CachedReview{}, options_.cache_ttl);
-      done(absl::UnauthenticatedError(ToAbsl(kInvalidToken)));
-      return;
-    }
-    if (!options_.audiences.empty() && !review->audiences.empty() &&
-        !Intersects(options_.audiences, review->audiences)) {
-      cache_.Put(key, CachedReview{}, options_.cache_ttl);
-      done(absl::UnauthenticatedError("the token is not meant for this server's audiences"));
-      return;
-    }
-    cache_.Put(key, CachedReview{true, review->user}, options_.cache_ttl);
-    done(std::optional<UserInfo>(std::move(review->user)));
-  });
+    cache_.Put(key, CachedReview{}, options_.cache_ttl);
+    return absl::UnauthenticatedError(ToAbsl(kInvalidToken));
+  }
+  if (!options_.audiences.empty() && !review->audiences.empty() &&
+      !Intersects(options_.audiences, review->audiences)) {
+    cache_.Put(key, CachedReview{}, options_.cache_ttl);
+    return absl::UnauthenticatedError("the token is not meant for this server's audiences");
+  }
+  cache_.Put(key, CachedReview{true, review->user}, options_.cache_ttl);
+  return std::optional<UserInfo>(std::move(review->user));
 }
 
 }  // namespace ma::auth

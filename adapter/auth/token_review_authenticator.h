@@ -10,7 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "adapter/auth/expiring_cache.h"
 #include "adapter/auth/user_info.h"
 #include "adapter/http/message.h"
@@ -49,7 +52,8 @@ class TokenReviewAuthenticator {
   TokenReviewAuthenticator& operator=(const TokenReviewAuthenticator&) = delete;
 
   // Calls `done` exactly once: at once when there is no bearer token or the answer is cached,
-  // otherwise from the API client's thread.
+  // otherwise from the API client's thread. Concurrent requests with the same token share one
+  // TokenReview (a new token on many connections at once, as an HPA controller restart brings).
   void Authenticate(const http::Request& request, TokenCallback done);
 
   // The token of `Authorization: Bearer <token>` (scheme case-insensitive), as Go's bearer-token
@@ -62,9 +66,17 @@ class TokenReviewAuthenticator {
     UserInfo user;
   };
 
+  using Result = absl::StatusOr<std::optional<UserInfo>>;
+
+  // The answer for `review`, cached when Go's authenticator caches it.
+  Result Conclude(const std::string& key, absl::StatusOr<kube::ApiResponse> review);
+
   kube::ApiClient& client_;
   const TokenReviewOptions options_;
   ExpiringCache<CachedReview> cache_;
+  absl::Mutex mu_;
+  // Per cache key: the callers waiting for the TokenReview in flight.
+  absl::flat_hash_map<std::string, std::vector<TokenCallback>> in_flight_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ma::auth

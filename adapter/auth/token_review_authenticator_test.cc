@@ -114,6 +114,41 @@ TEST(TokenReviewAuthenticatorTest, AnswersAreCachedForTheTtl) {
   EXPECT_EQ(client.calls(), 3u);
 }
 
+TEST(TokenReviewAuthenticatorTest, ConcurrentRequestsWithTheSameTokenShareOneReview) {
+  FakeApiClient client;
+  client.Hold();
+  TokenReviewAuthenticator authenticator(client, TokenReviewOptions{});
+  std::vector<absl::StatusOr<std::optional<UserInfo>>> answers;
+  auto record = [&](absl::StatusOr<std::optional<UserInfo>> r) { answers.push_back(r); };
+  for (int i = 0; i < 3; ++i) {
+    authenticator.Authenticate(WithAuthorization("Bearer new-token"), record);
+  }
+  authenticator.Authenticate(WithAuthorization("Bearer other-token"), record);
+  EXPECT_EQ(client.calls(), 2u) << "one review per distinct token";
+  EXPECT_TRUE(answers.empty());
+
+  FakeApiClient::Pending first = client.Next();
+  ASSERT_TRUE(first.done);
+  EXPECT_THAT(first.request.body, HasSubstr("new-token"));
+  first.done(kube::ApiResponse{201, kAuthenticated});
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& answer : answers) {
+    ASSERT_THAT(answer, IsOk());
+    ASSERT_TRUE(answer->has_value());
+    EXPECT_EQ((*answer)->name, "system:serviceaccount:kube-system:hpa");
+  }
+  FakeApiClient::Pending second = client.Next();
+  ASSERT_TRUE(second.done);
+  second.done(absl::UnavailableError("connection refused"));
+  ASSERT_EQ(answers.size(), 4u);
+  EXPECT_THAT(answers.back(), StatusIs(absl::StatusCode::kUnauthenticated));
+
+  // The first token's answer is cached now; a failed review is not, and is sent again.
+  authenticator.Authenticate(WithAuthorization("Bearer new-token"), record);
+  authenticator.Authenticate(WithAuthorization("Bearer other-token"), record);
+  EXPECT_EQ(client.calls(), 3u);
+}
+
 TEST(TokenReviewAuthenticatorTest, RefusalsAndFailuresAreUnauthenticated) {
   struct Case {
     std::string name;

@@ -274,6 +274,16 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_backend_short_circuited_total")
           .Help("Reads failed fast by an open breaker without calling the backend")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& authentications =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_authentication_attempts_total")
+          .Help("Requests authenticated, by result")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& authorizations =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_authorization_decisions_total")
+          .Help("Authorization decisions on requests, by decision")
+          .Register(*registry);
   prometheus::Gauge& open_connections = prometheus::BuildGauge()
                                             .Name("metrics_adapter_open_connections")
                                             .Help("Connections holding one of the server's slots")
@@ -448,6 +458,14 @@ void AdapterMetrics::RecordBreakerTransition(std::string_view backend, std::stri
 
 void AdapterMetrics::RecordShortCircuit(std::string_view backend) {
   impl_->short_circuited.Add(BackendLabel(backend)).Increment();
+}
+
+void AdapterMetrics::RecordAuthentication(std::string_view result) {
+  impl_->authentications.Add({{"result", std::string(result)}}).Increment();
+}
+
+void AdapterMetrics::RecordAuthorization(std::string_view decision) {
+  impl_->authorizations.Add({{"decision", std::string(decision)}}).Increment();
 }
 
 void AdapterMetrics::SetOpenConnections(double open) { impl_->open_connections.Set(open); }

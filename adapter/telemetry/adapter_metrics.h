@@ -94,6 +94,13 @@ class AdapterMetrics {
   void RecordBreakerTransition(std::string_view backend, std::string_view to);
   void RecordShortCircuit(std::string_view backend);
 
+  // Delegated authentication and authorization of requests (none with --standalone):
+  //   metrics_adapter_authentication_attempts_total{result}: "success" or "failure".
+  //   metrics_adapter_authorization_decisions_total{decision}: "allow", "deny" or "error" (the
+  //     SubjectAccessReview could not be made).
+  void RecordAuthentication(std::string_view result);
+  void RecordAuthorization(std::string_view decision);
+
   // The HTTPS server's connection slots (adapter/server/connection_slots.h):
   //   metrics_adapter_open_connections: connections holding a slot.
   //   metrics_adapter_connections_rejected_total: closed at accept; every slot they could take
