@@ -1,26 +1,48 @@
 #pragma once
 
-// A small leveled logger in klog's format ("I1122 03:25:46.123456 file.cc:42] message"): abseil
-// 20220623 has no absl/log. Lines go to stderr whole, one write each.
+// A small leveled logger: abseil 20220623 has no absl/log. Two formats, as the Kubernetes
+// components write them so that log pipelines (fluent-bit, Vector, Loki) parse them unchanged:
+//   text (default), klog's header: "I1122 03:25:46.123456   12345 file.cc:42] message"
+//     (severity, month and day, UTC time, thread id right-aligned in 7 columns, file:line);
+//   json (--logging-format=json), one object per line:
+//     {"ts":1700000000.123456,"caller":"file.cc:42","msg":"message","v":0}
+//     with "v" the verbosity of an info line and "severity":"warning"/"error" otherwise.
+// Lines go to stderr whole, one write each.
 //
 //   MA_LOG(INFO) << "relist done in " << seconds << "s";
 //   MA_VLOG(4) << "query " << promql;   // only with -v=4 or more
 
 #include <atomic>
+#include <cstdint>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 namespace ma::telemetry {
 
 enum class Severity { kInfo, kWarning, kError };
+enum class LogFormat { kText, kJson };
 
 // Set once at start from -v; read on every MA_VLOG.
 void SetVerbosity(int level);
 int Verbosity();
 
+// Set once at start from --logging-format, before other threads log.
+void SetLogFormat(LogFormat format);
+// "text" or "json", the names the Kubernetes components accept; nullopt for anything else.
+std::optional<LogFormat> ParseLogFormat(std::string_view name);
+
+// One line in the current format, without the trailing newline; `unix_micros` is the time.
+std::string FormatLogLine(LogFormat format, Severity severity, int verbosity, int64_t unix_micros,
+                          int64_t thread_id, std::string_view file, int line,
+                          std::string_view message);
+
 // Thread-safe: each message is written with a single call under a lock.
 class LogMessage {
  public:
-  LogMessage(Severity severity, const char* file, int line);
+  // `verbosity` is the -v level an info line was written at (MA_VLOG's); 0 for MA_LOG.
+  LogMessage(Severity severity, const char* file, int line, int verbosity = 0);
   ~LogMessage();
   LogMessage(const LogMessage&) = delete;
   LogMessage& operator=(const LogMessage&) = delete;
@@ -28,6 +50,11 @@ class LogMessage {
   std::ostream& stream() { return stream_; }
 
  private:
+  const Severity severity_;
+  const char* const file_;
+  const int line_;
+  const int verbosity_;
+  const int64_t unix_micros_;
   std::ostringstream stream_;
 };
 
@@ -40,7 +67,8 @@ class LogMessage {
 #define MA_LOG(severity) \
   ::ma::telemetry::LogMessage(MA_LOG_SEVERITY_##severity, __FILE__, __LINE__).stream()
 
-#define MA_VLOG(level)                          \
-  if (::ma::telemetry::Verbosity() < (level)) { \
-  } else                                        \
-    ::ma::telemetry::LogMessage(::ma::telemetry::Severity::kInfo, __FILE__, __LINE__).stream()
+#define MA_VLOG(level)                                                                         \
+  if (::ma::telemetry::Verbosity() < (level)) {                                                \
+  } else                                                                                       \
+    ::ma::telemetry::LogMessage(::ma::telemetry::Severity::kInfo, __FILE__, __LINE__, (level)) \
+        .stream()

@@ -1,0 +1,42 @@
+#include "adapter/telemetry/log.h"
+
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ma::telemetry {
+namespace {
+
+// 2023-11-22 03:25:46.012345 UTC
+constexpr int64_t kMicros = 1700623546'012345;
+
+TEST(LogTest, TextLinesCarryKlogsExactHeader) {
+  const std::string line = FormatLogLine(LogFormat::kText, Severity::kWarning, 0, kMicros, 4242,
+                                         "/src/adapter/app/serve.cc", 121, "relist failed");
+  EXPECT_EQ(line, "W1122 03:25:46.012345    4242 serve.cc:121] relist failed");
+  // The pattern klog parsers use (fluent-bit's and Vector's klog regexes have this shape).
+  const std::regex klog(
+      R"(^([IWEF])(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{6}) +(\d+) ([^ :]+):(\d+)\] (.*)$)");
+  EXPECT_TRUE(std::regex_match(line, klog)) << line;
+}
+
+TEST(LogTest, JsonLinesAreOneObjectWithTheKubernetesFields) {
+  EXPECT_EQ(
+      FormatLogLine(LogFormat::kJson, Severity::kInfo, 4, kMicros, 1, "a/relister.cc", 7,
+                    "query \"up\"\nnext"),
+      R"({"ts":1700623546.012345,"caller":"relister.cc:7","msg":"query \"up\"\nnext","v":4})");
+  EXPECT_EQ(FormatLogLine(LogFormat::kJson, Severity::kError, 0, kMicros, 1, "x.cc", 1, "boom"),
+            R"({"ts":1700623546.012345,"caller":"x.cc:1","msg":"boom","severity":"error"})");
+}
+
+TEST(LogTest, FormatNamesAreThoseOfTheKubernetesFlag) {
+  EXPECT_EQ(ParseLogFormat("text"), LogFormat::kText);
+  EXPECT_EQ(ParseLogFormat("json"), LogFormat::kJson);
+  EXPECT_EQ(ParseLogFormat("JSON"), std::nullopt);
+  EXPECT_EQ(ParseLogFormat(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ma::telemetry
