@@ -183,7 +183,8 @@ int Serve(const Options& options) {
                                {.standalone = options.standalone,
                                 .objects = object_cache.get(),
                                 .git_version = GitVersion(),
-                                .git_commit = GitCommit()});
+                                .git_commit = GitCommit(),
+                                .platform = Platform()});
   http::Handler served = handler.AsHandler();
   server::ServerOptions server_options = ServerOptionsFrom(options);
   server_options.metrics = &metrics;

@@ -8,5 +8,7 @@ namespace ma::app {
 std::string VersionString();
 std::string GitVersion();  // "v0.1.0"
 std::string GitCommit();   // "abc1234" or "unknown"
+// The platform the binary was built for, in Go's GOOS/GOARCH words: "linux/amd64", "linux/arm64".
+std::string Platform();
 
 }  // namespace ma::app

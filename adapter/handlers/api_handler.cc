@@ -165,7 +165,7 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
                                              .build_date = "",
                                              .go_version = "",
                                              .compiler = "gcc",
-                                             .platform = "linux/amd64"}));
+                                             .platform = options_.platform}));
     case RouteKind::kMetrics:
       co_return Text(200, metrics_.Serialize(), kMetricsContentType);
     case RouteKind::kOpenApi:

@@ -32,6 +32,7 @@ struct ApiHandlerOptions {
   objects::ObjectLister* objects = nullptr;
   std::string git_version;
   std::string git_commit;
+  std::string platform;  // "linux/amd64", as Go's GOOS/GOARCH name it
 };
 
 // Thread-safe: Handle may be called from many threads at once; its task never blocks.

@@ -239,7 +239,12 @@ class LifecycleTest(harness.ClusterTestCase):
     def test_version_prints_one_line(self):
         code, out, err = self._run("version")
         self.assertEqual(code, 0, err)
-        self.assertRegex(out, r"\Ametrics-adapter v\d+\.\d+\.\d+\S* \(commit [0-9a-z]+\)\n\Z")
+        self.assertRegex(
+            out, r"\Ametrics-adapter v\d+\.\d+\.\d+\S* \(commit [0-9a-z]+, linux/[0-9a-z]+\)\n\Z")
+        # The platform is the one this machine runs (the test runs the binary it built).
+        machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine,
+                                                              os.uname().machine)
+        self.assertIn(f"linux/{machine})", out)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import calendar
 import collections
 import decimal
 import json
+import os
 import time
 import unittest
 import urllib.parse
@@ -345,6 +346,11 @@ class MetricsApiTest(harness.ClusterTestCase):
         self.assertEqual(value, 1)
         version = self.get_json("/version")
         self.assertEqual(dict(labels).get("version"), version["gitVersion"])
+        self.assertEqual(dict(labels).get("commit"), version["gitCommit"])
+        self.assertNotIn(version["gitCommit"], ("", "unknown"))
+        machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine,
+                                                              os.uname().machine)
+        self.assertEqual(version["platform"], f"linux/{machine}")
 
         discovered = self.get_json(f"{EXTERNAL}")["resources"]
         self.assertEqual(
