@@ -69,6 +69,21 @@ http::Handler Awaiting(CallbackHandler handler) {
   return [shared](http::Request request) { return AskCallbackHandler(shared, std::move(request)); };
 }
 
+// Holds the answer to requests for `path` in `*held` (guarded by `*mu`) for the test to give
+// later; answers any other path at once with 200 and `body`.
+CallbackHandler HoldingHandler(std::string path, std::string body, absl::Mutex* mu,
+                               std::vector<Responder>* held) {
+  return [path = std::move(path), body = std::move(body), mu, held](const http::Request& request,
+                                                                    Responder respond) {
+    if (request.path == path) {
+      absl::MutexLock lock(mu);
+      held->push_back(std::move(respond));
+      return;
+    }
+    respond(http::Response{200, "text/plain", body, {}});
+  };
+}
+
 std::string ReadFileOrDie(const std::string& path) {
   absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxPemFileBytes);
   EXPECT_TRUE(contents.ok()) << contents.status();
@@ -283,14 +298,7 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   options_.limits.handler_timeout = std::chrono::milliseconds(200);
   absl::Mutex mu;
   std::vector<Responder> held;
-  Start([&](const http::Request& request, Responder respond) {
-    if (request.path == "/hang") {
-      absl::MutexLock lock(&mu);
-      held.push_back(std::move(respond));
-      return;
-    }
-    respond(http::Response{200, "text/plain", "fine", {}});
-  });
+  Start(HoldingHandler("/hang", "fine", &mu, &held));
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   absl::StatusOr<HttpReply> reply = client->Get("/hang");
@@ -381,14 +389,7 @@ TEST_F(ServerTest, ClientClosingTheConnectionCancelsItsRequest) {
 TEST_F(ServerTest, PipelinedRequestWhileTheFirstWaitsIsServedNext) {
   absl::Mutex mu;
   std::vector<Responder> held;
-  Start([&](const http::Request& request, Responder respond) {
-    if (request.path == "/slow") {
-      absl::MutexLock lock(&mu);
-      held.push_back(std::move(respond));
-      return;
-    }
-    respond(http::Response{200, "text/plain", "second", {}});
-  });
+  Start(HoldingHandler("/slow", "second", &mu, &held));
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
