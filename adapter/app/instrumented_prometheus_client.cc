@@ -24,16 +24,18 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-void InstrumentedPrometheusClient::Query(std::string promql,
-                                         std::chrono::system_clock::time_point time,
-                                         prometheus::QueryCallback done) {
+void InstrumentedPrometheusClient::StartQuery(std::string promql,
+                                              std::chrono::system_clock::time_point time,
+                                              prometheus::QueryCallback done,
+                                              async::CancelSlot* cancel) {
   const auto start = std::chrono::steady_clock::now();
   inner_.Query(
       std::move(promql), time,
       [this, start, done = std::move(done)](absl::StatusOr<prometheus::QueryResultPtr> result) {
         metrics_.RecordPrometheusCall("query", Outcome(result.status()), SecondsSince(start));
         done(std::move(result));
-      });
+      },
+      cancel);
 }
 
 void InstrumentedPrometheusClient::Series(std::string match,

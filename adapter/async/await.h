@@ -4,26 +4,32 @@
 // TokenReview, a test that answers later). It turns a call that completes through a callback
 // into something a Task can `co_await`:
 //
-//   absl::StatusOr<prometheus::QueryResultPtr> result =
-//       co_await async::Await<prometheus::QueryResultPtr>(
-//           [&](async::Completion<prometheus::QueryResultPtr> done) {
-//             client.Query(promql, now, done);
-//           });
+//   absl::StatusOr<int> answer = co_await async::Await<int>(
+//       [&](async::Completion<int> done, async::CancelSlot& cancel) {
+//         service.Ask(question, std::move(done), cancel);
+//       });
+//
+// (prometheus::Client::AwaitQuery wraps its Query this way.) `start` may also take the
+// completion alone, for an operation that cannot take a wait back.
 //
 // - A callback called before `start` returns, on the same thread (a cache hit), completes the
 //   wait without suspending the task.
 // - A callback called later, from any thread, posts the task's resumption to its executor, so
 //   the rest of the request runs there and never on the caller's thread (a curl worker).
 // - Cancelling the task's context ends the wait at once with the cancellation's status; the
-//   late callback then finds nothing to resume and its result is dropped.
+//   late callback then finds nothing to resume and its result is dropped. Before that, the
+//   operation's canceller, if it attached one to the CancelSlot, runs: the callee forgets the
+//   callback and the work only it needed (cancel_slot.h).
 
 #include <coroutine>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/async/task_context.h"
 #include "queries/base/check.h"
 
@@ -54,7 +60,17 @@ struct WaitState {
 template <typename T>
 class [[nodiscard]] Await {
  public:
-  explicit Await(std::function<void(Completion<T>)> start) : start_(std::move(start)) {}
+  // `start(Completion<T>, CancelSlot&)`, or `start(Completion<T>)`.
+  template <typename Start>
+  explicit Await(Start start) {
+    if constexpr (std::is_invocable_v<Start&, Completion<T>, CancelSlot&>) {
+      start_ = std::move(start);
+    } else {
+      start_ = [start = std::move(start)](Completion<T> done, CancelSlot& /*cancel*/) mutable {
+        start(std::move(done));
+      };
+    }
+  }
 
   bool await_ready() const noexcept { return false; }
 
@@ -70,14 +86,16 @@ class [[nodiscard]] Await {
     state->executor = context_->executor();
     state->waiter = waiter;
     const void* outer = std::exchange(internal::starting_wait, state.get());
-    start_([state](absl::StatusOr<T> value) { Complete(state, std::move(value)); });
+    start_([state](absl::StatusOr<T> value) { Complete(state, std::move(value)); }, cancel_);
     internal::starting_wait = outer;
     if (state->inline_result.has_value()) {
       result_ = *std::move(state->inline_result);
+      cancel_.Attach(nullptr);  // answered: nothing to take back
       return false;
     }
     state_ = state;
-    context_->SetCancelHandler([state, context = context_] {
+    context_->SetCancelHandler([this, state, context = context_] {
+      cancel_.Cancel();  // the callee forgets the callback first
       if (!state->settled) {
         state->settled = true;
         state->result = context->cancel_reason();
@@ -92,6 +110,7 @@ class [[nodiscard]] Await {
       return *std::move(result_);
     }
     context_->ClearCancelHandler();
+    cancel_.Attach(nullptr);
     return *std::move(state_->result);
   }
 
@@ -112,7 +131,8 @@ class [[nodiscard]] Await {
     });
   }
 
-  std::function<void(Completion<T>)> start_;
+  std::function<void(Completion<T>, CancelSlot&)> start_;
+  CancelSlot cancel_;  // lives while the task waits: in its frame, as this awaiter does
   TaskContext* context_ = nullptr;
   std::shared_ptr<internal::WaitState<T>> state_;  // set when the task suspended
   std::optional<absl::StatusOr<T>> result_;        // set when it did not

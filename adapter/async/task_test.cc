@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "adapter/async/await.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/async/executor.h"
 #include "adapter/async/task_context.h"
 #include "gmock/gmock.h"
@@ -77,6 +78,46 @@ class LaterService {
   Completion<int> pending_;
   int asked_ = 0;
 };
+
+// A service that lets a caller take its question back: its canceller forgets the callback.
+class CancellableService {
+ public:
+  void Ask(Completion<int> done, CancelSlot& cancel) {
+    pending_ = std::move(done);
+    cancel.Attach([this] {
+      pending_ = nullptr;
+      ++withdrawn_;
+    });
+  }
+  // Answers inside Ask, as a cache hit does; the canceller it attached must never run.
+  void AskAndAnswer(Completion<int> done, CancelSlot& cancel) {
+    Ask(std::move(done), cancel);
+    Answer(5);
+  }
+  void Answer(int value) {
+    Completion<int> done = std::move(pending_);
+    pending_ = nullptr;
+    done(value);
+  }
+  bool pending() const { return pending_ != nullptr; }
+  int withdrawn() const { return withdrawn_; }
+
+ private:
+  Completion<int> pending_;
+  int withdrawn_ = 0;
+};
+
+Task<int> AskCancellable(CancellableService& service, bool answer_inline) {
+  absl::StatusOr<int> answer =
+      co_await Await<int>([&service, answer_inline](Completion<int> done, CancelSlot& cancel) {
+        if (answer_inline) {
+          service.AskAndAnswer(std::move(done), cancel);
+        } else {
+          service.Ask(std::move(done), cancel);
+        }
+      });
+  co_return answer.ok() ? *answer : -answer.status().raw_code();
+}
 
 Task<int> Constant(int value) { co_return value; }
 
@@ -177,6 +218,37 @@ TEST_F(TaskTest, CancelEndsThePendingWaitAndLaterWaitsAtOnce) {
   service.Answer(3);
   EXPECT_EQ(executor_->RunAll(), 1);
   EXPECT_EQ(**result_, code * 100 + code);
+}
+
+TEST_F(TaskTest, CancelRunsTheCalleesCancellerSoItKeepsNoCallback) {
+  CancellableService service;
+  StartInt(AskCancellable(service, /*answer_inline=*/false));
+  EXPECT_TRUE(service.pending());
+  context_.Cancel(absl::CancelledError("client closed"));
+  EXPECT_EQ(service.withdrawn(), 1);
+  EXPECT_FALSE(service.pending());
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_EQ(**result_, -static_cast<int>(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TaskTest, AnsweredWaitsCancellerNeverRuns) {
+  CancellableService service;
+  StartInt(AskCancellable(service, /*answer_inline=*/false));
+  service.Answer(9);
+  EXPECT_EQ(executor_->RunAll(), 1);
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_EQ(**result_, 9);
+  context_.Cancel(absl::CancelledError("after the end"));
+  EXPECT_EQ(service.withdrawn(), 0);
+
+  result_.reset();
+  TaskContext second(executor_);
+  Start<int>(second, AskCancellable(service, /*answer_inline=*/true),
+             [this](absl::StatusOr<int> r) { result_ = r; });
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_EQ(**result_, 5);
+  second.Cancel(absl::CancelledError("after the end"));
+  EXPECT_EQ(service.withdrawn(), 0);
 }
 
 TEST_F(TaskTest, FirstCancelReasonWins) {

@@ -12,7 +12,8 @@ thread_local const Bulkhead* draining = nullptr;
 
 }  // namespace
 
-absl::Status Bulkhead::Submit(Task task) {
+absl::StatusOr<Bulkhead::Ticket> Bulkhead::Submit(Task task) {
+  Ticket ticket = 0;
   {
     absl::MutexLock lock(&mu_);
     if (in_flight_ >= options_.max_concurrency || !queue_.empty()) {
@@ -22,15 +23,30 @@ absl::Status Bulkhead::Submit(Task task) {
             Cat("backend ", backend_, " is overloaded: ", in_flight_, " queries in flight and ",
                 queue_.size(), " queued (--backend-max-concurrency, --backend-max-queue)"));
       }
-      queue_.push_back(std::move(task));
+      ticket = next_ticket_++;
+      queue_.emplace(ticket, std::move(task));
       PublishLoad();
-      return absl::OkStatus();
+      return ticket;
     }
+    ticket = next_ticket_++;
     ++in_flight_;
     PublishLoad();
   }
   task(MakeRelease());
-  return absl::OkStatus();
+  return ticket;
+}
+
+bool Bulkhead::Withdraw(Ticket ticket) {
+  Task dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  const auto it = queue_.find(ticket);
+  if (it == queue_.end()) {
+    return false;
+  }
+  dropped = std::move(it->second);
+  queue_.erase(it);
+  PublishLoad();
+  return true;
 }
 
 int Bulkhead::in_flight() const {
@@ -69,8 +85,8 @@ void Bulkhead::Drain() {
       if (queue_.empty() || in_flight_ >= options_.max_concurrency) {
         break;
       }
-      next = std::move(queue_.front());
-      queue_.pop_front();
+      next = std::move(queue_.begin()->second);
+      queue_.erase(queue_.begin());
       ++in_flight_;
       PublishLoad();
     }

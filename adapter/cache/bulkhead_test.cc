@@ -57,7 +57,7 @@ TEST(BulkheadTest, RefusesBeyondTheQueueBound) {
   for (int id = 0; id < 3; ++id) {
     ASSERT_TRUE(bulkhead.Submit(r.Task(id)).ok());
   }
-  const absl::Status refused = bulkhead.Submit(r.Task(99));
+  const absl::Status refused = bulkhead.Submit(r.Task(99)).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(refused.message(), HasSubstr("--backend-max-queue"));
   EXPECT_THAT(metrics.Serialize(),
@@ -68,6 +68,26 @@ TEST(BulkheadTest, RefusesBeyondTheQueueBound) {
   }
   EXPECT_THAT(r.started, ElementsAre(0, 1, 2));
   EXPECT_TRUE(bulkhead.Submit(r.Task(3)).ok());
+}
+
+TEST(BulkheadTest, WithdrawnQueuedTaskNeverRuns) {
+  telemetry::AdapterMetrics metrics("v", "c");
+  Bulkhead bulkhead("prometheus", {.max_concurrency = 1, .max_queue = 10}, metrics);
+  Recorder r;
+  const absl::StatusOr<Bulkhead::Ticket> running = bulkhead.Submit(r.Task(0));
+  const absl::StatusOr<Bulkhead::Ticket> gone = bulkhead.Submit(r.Task(1));
+  const absl::StatusOr<Bulkhead::Ticket> kept = bulkhead.Submit(r.Task(2));
+  ASSERT_TRUE(running.ok() && gone.ok() && kept.ok());
+  EXPECT_FALSE(bulkhead.Withdraw(*running));  // started: left alone
+  EXPECT_TRUE(bulkhead.Withdraw(*gone));
+  EXPECT_FALSE(bulkhead.Withdraw(*gone));
+  EXPECT_EQ(bulkhead.queued(), 1u);
+  EXPECT_THAT(metrics.Serialize(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 1)"));
+  r.releases[0]();
+  r.releases[1]();
+  EXPECT_THAT(r.started, ElementsAre(0, 2));
+  EXPECT_EQ(bulkhead.in_flight(), 0);
 }
 
 TEST(BulkheadTest, SynchronousCompletionsDoNotRecurse) {

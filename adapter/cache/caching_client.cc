@@ -106,12 +106,20 @@ size_t CachingClient::size() const {
   return lru_.size();
 }
 
-void CachingClient::Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
-                          prometheus::QueryCallback done) {
+size_t CachingClient::waiters(std::string_view promql) const {
+  absl::MutexLock lock(&mu_);
+  const auto found = index_.find(promql);
+  return found == index_.end() ? 0 : found->second->waiters.size();
+}
+
+void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::time_point /*time*/,
+                               prometheus::QueryCallback done, async::CancelSlot* cancel) {
   ValuePtr value;
   absl::Status error;
   double age = 0;
   bool stale = false;
+  uint64_t waiter = 0;
+  bool fetch = false;
   {
     absl::MutexLock lock(&mu_);
     const TimePoint now = clock_.Now();
@@ -122,15 +130,20 @@ void CachingClient::Query(std::string promql, std::chrono::system_clock::time_po
       age = Seconds(now - e.fetched_at);
     } else if (e.fetching) {
       if (e.waiters.size() < kMaxWaitersPerKey) {
-        e.waiters.push_back(std::move(done));
+        waiter = ++next_waiter_;
+        e.waiters.push_back({waiter, std::move(done)});
         metrics_.RecordCacheCoalesced(options_.backend, 1);
-        return;
+      } else {
+        error = absl::UnavailableError(Cat(e.waiters.size(),
+                                           " reads already wait for this query (backend ",
+                                           options_.backend, ")"));
       }
-      error = absl::UnavailableError(Cat(
-          e.waiters.size(), " reads already wait for this query (backend ", options_.backend, ")"));
     } else if (BreakerAllows(e, now)) {
       e.fetching = true;
-      e.waiters.push_back(std::move(done));
+      e.ticket = 0;
+      waiter = ++next_waiter_;
+      e.waiters.push_back({waiter, std::move(done)});
+      fetch = true;
       ++outstanding_;
       metrics_.RecordCacheMiss(options_.backend);
     } else if (Servable(e, now)) {
@@ -142,17 +155,52 @@ void CachingClient::Query(std::string promql, std::chrono::system_clock::time_po
       metrics_.RecordShortCircuit(options_.backend);
     }
   }
-  if (value != nullptr) {
+  if (waiter != 0) {
+    if (cancel != nullptr) {
+      cancel->Attach([this, promql, waiter] { Withdraw(promql, waiter); });
+    }
+    if (fetch) {
+      StartFetch(promql, /*refresh=*/false);
+    }
+  } else if (value != nullptr) {
     if (stale) {
       metrics_.RecordCacheServed(options_.backend, age, /*stale=*/true);
     } else {
       metrics_.RecordCacheHit(options_.backend, age);
     }
     done(std::move(value));
-  } else if (!error.ok()) {
-    done(std::move(error));
   } else {
-    StartFetch(promql, /*refresh=*/false);
+    done(std::move(error));
+  }
+}
+
+void CachingClient::Withdraw(const std::string& promql, uint64_t waiter) {
+  prometheus::QueryCallback dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  const auto found = index_.find(std::string_view(promql));
+  if (found == index_.end()) {
+    return;  // answered, and the key dropped since
+  }
+  Entry& e = *found->second;
+  const auto it = std::find_if(e.waiters.begin(), e.waiters.end(),
+                               [waiter](const Waiter& w) { return w.id == waiter; });
+  if (it == e.waiters.end()) {
+    return;  // answered already
+  }
+  dropped = std::move(it->done);
+  e.waiters.erase(it);
+  if (!e.waiters.empty() || e.ticket == 0 || !bulkhead_.Withdraw(e.ticket)) {
+    return;  // others wait, or the query is sent: its answer fills the cache
+  }
+  // Queued for readers that are all gone: never sent, as if never asked for.
+  e.fetching = false;
+  e.ticket = 0;
+  --outstanding_;
+  const BreakerState before = e.breaker.state();
+  e.breaker.OnAbandoned();
+  NoteBreakerChange(before, e.breaker.state());
+  if (!caching()) {
+    Erase(found->second);
   }
 }
 
@@ -164,7 +212,7 @@ void CachingClient::Series(std::string match, std::chrono::system_clock::time_po
   }
   // The task may be dropped (queue full) or run later: `done` moves through a shared slot.
   auto shared_done = std::make_shared<prometheus::SeriesCallback>(std::move(done));
-  absl::Status admitted = bulkhead_.Submit(
+  absl::StatusOr<Bulkhead::Ticket> admitted = bulkhead_.Submit(
       [this, match = std::move(match), start, shared_done](Bulkhead::Release release) {
         inner_.Series(match, start,
                       [this, shared_done, release = std::move(release)](
@@ -175,14 +223,14 @@ void CachingClient::Series(std::string match, std::chrono::system_clock::time_po
                       });
       });
   if (!admitted.ok()) {
-    (*shared_done)(std::move(admitted));
+    (*shared_done)(admitted.status());
     EndOutstanding();
   }
 }
 
 void CachingClient::StartFetch(const std::string& promql, bool refresh) {
   const TimePoint started = clock_.Now();
-  absl::Status admitted =
+  absl::StatusOr<Bulkhead::Ticket> admitted =
       bulkhead_.Submit([this, promql, refresh, started](Bulkhead::Release release) {
         inner_.Query(promql, clock_.Now(),
                      [this, promql, refresh, started,
@@ -193,14 +241,24 @@ void CachingClient::StartFetch(const std::string& promql, bool refresh) {
                      });
       });
   if (!admitted.ok()) {
-    OnFetchDone(promql, refresh, started, std::move(admitted));
+    OnFetchDone(promql, refresh, started, admitted.status());
     EndOutstanding();
+    return;
+  }
+  if (refresh) {
+    return;  // wanted whoever reads: never withdrawn
+  }
+  absl::MutexLock lock(&mu_);
+  const auto found = index_.find(std::string_view(promql));
+  // Unless it completed already (and another query of the key started since).
+  if (found != index_.end() && found->second->fetching && found->second->ticket == 0) {
+    found->second->ticket = *admitted;
   }
 }
 
 void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
                                 absl::StatusOr<ValuePtr> result) {
-  std::vector<prometheus::QueryCallback> waiters;
+  std::vector<Waiter> waiters;
   ValuePtr value;
   absl::Status error;
   double age = 0;
@@ -213,6 +271,7 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
     MA_CHECK(found != index_.end());
     Entry& e = *found->second;
     e.fetching = false;
+    e.ticket = 0;
     waiters.swap(e.waiters);
     BreakerOutcome(e, now, result.ok());
     if (result.ok()) {
@@ -263,9 +322,9 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
   for (auto& waiter : waiters) {
     if (value != nullptr) {
       metrics_.RecordCacheServed(options_.backend, age, stale);
-      waiter(value);
+      waiter.done(value);
     } else {
-      waiter(error);
+      waiter.done(error);
     }
   }
 }

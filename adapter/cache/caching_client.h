@@ -41,6 +41,9 @@
 //   failure for the key's breaker.
 // - Bounded memory: at most `max_entries` keys, least recently read evicted first (keys with a
 //   query in flight are skipped, so the bound can be exceeded by the bulkhead's capacity).
+// - A reader that goes away (its request was cancelled: async/cancel_slot.h) is forgotten: the
+//   cache keeps no callback of it. A query still queued in the bulkhead for gone readers only is
+//   withdrawn and never sent; a query already sent completes and fills the cache for others.
 // - `ttl` 0 disables caching: every read queries the backend, identical concurrent reads still
 //   share one query, and nothing is kept (no stale values, no breaker).
 // Series calls are not cached but go through the same bulkhead.
@@ -59,6 +62,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/cache/bulkhead.h"
 #include "adapter/cache/circuit_breaker.h"
 #include "adapter/prometheus/client.h"
@@ -104,8 +108,9 @@ struct CacheOptions {
   uint64_t seed = 0;  // of the jitter; 0: random
 };
 
-// Thread-safe: Query, Series and RunMaintenance may be called from any thread; callers'
-// callbacks are never invoked while the cache's mutex is held.
+// Thread-safe: Query, Series and RunMaintenance may be called from any thread, and a reader's
+// canceller on its own executor; callers' callbacks are never invoked (nor destroyed) while the
+// cache's mutex is held.
 class CachingClient final : public prometheus::Client {
  public:
   using TimePoint = std::chrono::system_clock::time_point;
@@ -119,8 +124,6 @@ class CachingClient final : public prometheus::Client {
   CachingClient(const CachingClient&) = delete;
   CachingClient& operator=(const CachingClient&) = delete;
 
-  void Query(std::string promql, std::chrono::system_clock::time_point time,
-             prometheus::QueryCallback done) override;
   void Series(std::string match, std::chrono::system_clock::time_point start,
               prometheus::SeriesCallback done) override;
 
@@ -135,11 +138,21 @@ class CachingClient final : public prometheus::Client {
   TimePoint RunMaintenance();
 
   size_t size() const;
+  // Readers waiting for the query of `promql` in flight.
+  size_t waiters(std::string_view promql) const;
+
+ protected:
+  void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
+                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
 
  private:
   using Duration = std::chrono::system_clock::duration;
   using ValuePtr = prometheus::QueryResultPtr;
 
+  struct Waiter {
+    uint64_t id;
+    prometheus::QueryCallback done;
+  };
   struct Entry {
     explicit Entry(std::string k, const BreakerOptions& breaker_options)
         : key(std::move(k)), breaker(breaker_options) {}
@@ -149,7 +162,10 @@ class CachingClient final : public prometheus::Client {
     TimePoint last_read;
     TimePoint refresh_at;  // when the next refresh-ahead query is due to start
     bool fetching = false;
-    std::vector<prometheus::QueryCallback> waiters;
+    // A reader's query's bulkhead ticket, set once submitted (0: none, or a refresh, which is
+    // never withdrawn). The query may still be queued: Withdraw tries.
+    Bulkhead::Ticket ticket = 0;
+    std::vector<Waiter> waiters;
     CircuitBreaker breaker;
     absl::Status last_error;
   };
@@ -181,6 +197,9 @@ class CachingClient final : public prometheus::Client {
   void OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
                    absl::StatusOr<ValuePtr> result);
   void EndOutstanding();
+  // A reader's canceller: forgets its callback and, when no reader is left, withdraws the key's
+  // query if it is still queued in the bulkhead.
+  void Withdraw(const std::string& promql, uint64_t waiter);
 
   prometheus::Client& inner_;
   telemetry::AdapterMetrics& metrics_;
@@ -195,6 +214,7 @@ class CachingClient final : public prometheus::Client {
   int open_breakers_ ABSL_GUARDED_BY(mu_) = 0;
   // Backend calls (queries and series) not completed yet; the destructor waits for zero.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   // Decaying maximum of successful query latencies: rises at once, falls by 1/8 of the gap per
   // query, so the lead covers the recent slow queries, not only the average one.

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapter/async/cancel_slot.h"
 #include "adapter/scheduler/scheduler.h"
 #include "queries/base/strings.h"
 #include "test/testing/fake_clock.h"
@@ -495,6 +496,132 @@ TEST_F(CachingClientTest, FullBulkheadQueueFailsFast) {
   EXPECT_EQ(ValueOf(*a), 2);
   EXPECT_EQ(ValueOf(*b), 2);
   EXPECT_EQ(backend_.total_calls(), 2);
+}
+
+TEST_F(CachingClientTest, ReaderThatLeavesIsForgottenAndTheOtherStillGetsTheValue) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  backend_.Hold();
+  async::CancelSlot leaving_slot, staying_slot;
+  int leaving_called = 0;
+  std::optional<Result> staying;
+  cache.Query(
+      "q", clock_.Now(), [&leaving_called](Result) { ++leaving_called; }, &leaving_slot);
+  cache.Query(
+      "q", clock_.Now(), [&staying](Result r) { staying = std::move(r); }, &staying_slot);
+  EXPECT_EQ(cache.waiters("q"), 2u);
+  leaving_slot.Cancel();
+  EXPECT_EQ(cache.waiters("q"), 1u);
+  backend_.Release(Value(4));
+  EXPECT_EQ(leaving_called, 0);
+  ASSERT_TRUE(staying.has_value());
+  EXPECT_EQ(ValueOf(*staying), 4);
+  EXPECT_EQ(backend_.calls("q"), 1);
+  // Cancelling after the answer takes nothing back.
+  staying_slot.Cancel();
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 4);
+}
+
+TEST_F(CachingClientTest, QueryInFlightForAReaderThatLeftStillFillsTheCache) {
+  CachingClient cache(backend_, metrics_, Options(), clock_);
+  backend_.Hold();
+  async::CancelSlot slot;
+  int called = 0;
+  cache.Query(
+      "q", clock_.Now(), [&called](Result) { ++called; }, &slot);
+  slot.Cancel();
+  EXPECT_EQ(cache.waiters("q"), 0u);
+  EXPECT_EQ(backend_.pending(), 1);  // sent: not taken back
+  backend_.Release(Value(6));
+  EXPECT_EQ(called, 0);
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 6);
+  EXPECT_EQ(backend_.calls("q"), 1);
+}
+
+TEST_F(CachingClientTest, QueuedQueryWhoseOnlyReaderLeftIsNeverSent) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  std::optional<Result> a;
+  cache.Query("a", clock_.Now(), [&a](Result r) { a = std::move(r); });  // takes the one slot
+  async::CancelSlot b_slot;
+  int b_called = 0;
+  cache.Query(
+      "b", clock_.Now(), [&b_called](Result) { ++b_called; }, &b_slot);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 1)"));
+  b_slot.Cancel();
+  EXPECT_EQ(cache.waiters("b"), 0u);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 0)"));
+  backend_.Release(Value(2));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(b_called, 0);
+  EXPECT_EQ(backend_.calls("b"), 0);
+  EXPECT_EQ(backend_.queries(), std::vector<std::string>{"a"});
+  // The key is not left waiting for a query that never comes: the next read sends it.
+  EXPECT_EQ(ValueOf(Read(cache, "b")), 2);
+  EXPECT_EQ(backend_.calls("b"), 1);
+}
+
+TEST_F(CachingClientTest, QueuedQueryIsSentWhileOneOfItsReadersStays) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  cache.Query("a", clock_.Now(), [](Result) {});
+  async::CancelSlot leaving_slot, staying_slot;
+  int leaving_called = 0;
+  std::optional<Result> staying;
+  cache.Query(
+      "b", clock_.Now(), [&leaving_called](Result) { ++leaving_called; }, &leaving_slot);
+  cache.Query(
+      "b", clock_.Now(), [&staying](Result r) { staying = std::move(r); }, &staying_slot);
+  leaving_slot.Cancel();
+  EXPECT_EQ(cache.waiters("b"), 1u);
+  backend_.Release(Value(3));
+  EXPECT_EQ(leaving_called, 0);
+  ASSERT_TRUE(staying.has_value());
+  EXPECT_EQ(ValueOf(*staying), 3);
+  EXPECT_EQ(backend_.calls("b"), 1);
+}
+
+TEST_F(CachingClientTest, WithoutCachingAWithdrawnQueryLeavesNoKey) {
+  auto options = Options(milliseconds(0), milliseconds(0));
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  cache.Query("a", clock_.Now(), [](Result) {});
+  async::CancelSlot slot;
+  cache.Query(
+      "b", clock_.Now(), [](Result) {}, &slot);
+  EXPECT_EQ(cache.size(), 2u);
+  slot.Cancel();
+  EXPECT_EQ(cache.size(), 1u);
+  backend_.Release(Value(1));
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(backend_.calls("b"), 0);
+}
+
+TEST_F(CachingClientTest, WithdrawnProbeLetsTheNextReadProbe) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  options.breaker.failure_threshold = 1;
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.SetQueryAnswer("b", absl::UnavailableError("down"));
+  ASSERT_FALSE(Read(cache, "b").ok());  // opens b's breaker
+  clock_.Advance(options.breaker.base_backoff);
+  backend_.Hold();
+  cache.Query("a", clock_.Now(), [](Result) {});
+  async::CancelSlot probe_slot;
+  cache.Query(
+      "b", clock_.Now(), [](Result) {}, &probe_slot);  // the half-open probe, queued
+  probe_slot.Cancel();
+  backend_.Release(Value(1));
+  EXPECT_EQ(backend_.calls("b"), 1);
+  backend_.SetQueryAnswer("b", Value(8));
+  EXPECT_EQ(ValueOf(Read(cache, "b")), 8);  // not short-circuited: the probe's turn came back
+  EXPECT_EQ(backend_.calls("b"), 2);
 }
 
 TEST_F(CachingClientTest, ZeroTtlPassesThroughWithSingleFlight) {

@@ -33,6 +33,12 @@ void CircuitBreaker::OnSuccess() {
   openings_ = 0;
 }
 
+void CircuitBreaker::OnAbandoned() {
+  if (state_ == BreakerState::kHalfOpen) {
+    state_ = BreakerState::kOpen;
+  }
+}
+
 void CircuitBreaker::OnFailure(TimePoint now, double random01) {
   ++consecutive_failures_;
   if (state_ != BreakerState::kHalfOpen && consecutive_failures_ < options_->failure_threshold) {

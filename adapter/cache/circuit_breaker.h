@@ -32,6 +32,9 @@ class CircuitBreaker {
   void OnSuccess();
   // `random01` in [0, 1) picks the jitter (injected so that tests are deterministic).
   void OnFailure(TimePoint now, double random01);
+  // The call Allow let through was never made (its callers left before it was sent). A probe's
+  // turn goes back: the breaker is open again, with its backoff already over.
+  void OnAbandoned();
 
   BreakerState state() const { return state_; }
   int consecutive_failures() const { return consecutive_failures_; }

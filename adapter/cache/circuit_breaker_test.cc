@@ -50,6 +50,22 @@ TEST(CircuitBreakerTest, HalfOpenLetsOneProbeThrough) {
   EXPECT_TRUE(breaker.Allow(later));
 }
 
+TEST(CircuitBreakerTest, AbandonedProbeGivesTheProbesTurnBack) {
+  CircuitBreaker breaker(kOptions);
+  for (int i = 0; i < 3; ++i) breaker.OnFailure(kStart, 0);
+  const TimePoint later = kStart + seconds(1);
+  ASSERT_TRUE(breaker.Allow(later));
+  breaker.OnAbandoned();
+  EXPECT_EQ(breaker.state(), BreakerState::kOpen);
+  EXPECT_EQ(breaker.consecutive_failures(), 3);
+  EXPECT_TRUE(breaker.Allow(later));  // the next call is the probe
+  EXPECT_EQ(breaker.state(), BreakerState::kHalfOpen);
+  // Outside half-open it changes nothing.
+  CircuitBreaker closed(kOptions);
+  closed.OnAbandoned();
+  EXPECT_EQ(closed.state(), BreakerState::kClosed);
+}
+
 TEST(CircuitBreakerTest, BackoffDoublesUpToTheCap) {
   struct Case {
     double random01;

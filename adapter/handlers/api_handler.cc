@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/api/encode.h"
 #include "adapter/api/status.h"
-#include "adapter/async/await.h"
 #include "adapter/handlers/metric_plan.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/check.h"
@@ -175,13 +174,6 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-async::Task<absl::StatusOr<prometheus::QueryResultPtr>> ApiHandler::Query(std::string promql) {
-  co_return co_await async::Await<prometheus::QueryResultPtr>(
-      [this, &promql](async::Completion<prometheus::QueryResultPtr> done) {
-        prometheus_.Query(std::move(promql), clock_.Now(), std::move(done));
-      });
-}
-
 http::Response ApiHandler::Discovery(const Route& route) const {
   const auto rules = rules_.Get();
   const bool custom = rules != nullptr && !rules->custom_rules().empty();
@@ -295,7 +287,9 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
     }
   }
   MA_VLOG(4) << request.path << " -> " << plan->promql();
-  const absl::StatusOr<prometheus::QueryResultPtr> result = co_await Query(plan->promql());
+  // A fresh cached value answers without suspending; cancelling the request takes the wait back.
+  const absl::StatusOr<prometheus::QueryResultPtr> result =
+      co_await prometheus_.AwaitQuery(plan->promql(), clock_.Now());
   if (!result.ok()) {
     co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
   }

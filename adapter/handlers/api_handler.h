@@ -59,8 +59,6 @@ class ApiHandler {
                                      const absl::StatusOr<Route>& route);
   // Plan, query, render (metric_plan.h).
   async::Task<http::Response> Metric(const http::Request& request, const Route& route);
-  // The backend's answer for `promql`, or its error.
-  async::Task<absl::StatusOr<prometheus::QueryResultPtr>> Query(std::string promql);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

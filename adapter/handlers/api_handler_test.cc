@@ -5,8 +5,13 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include "adapter/api/status.h"
+#include "adapter/async/task.h"
+#include "adapter/async/task_context.h"
+#include "adapter/cache/caching_client.h"
 #include "adapter/http/url.h"
 #include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
@@ -256,6 +261,70 @@ TEST_F(ApiHandlerTest, HotRequestIsNeverServedOldBytesAfterARuleChange) {
   // A registry without the metric: 404, not the old bytes.
   registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, {}));
   EXPECT_EQ(Get(kPath).status, 404);
+}
+
+// A request cancelled while it waits for the backend (its client left, its deadline passed)
+// leaves nothing behind: the client below takes the wait back, and a late answer finds nothing
+// of the request to call.
+class CancelledRequestTest : public ApiHandlerTest {
+ protected:
+  static constexpr std::string_view kPromQL =
+      R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))";
+
+  // Starts the request on `context` and runs it until it waits.
+  void StartRequest(ApiHandler& handler, async::TaskContext& context,
+                    std::optional<absl::StatusOr<http::Response>>& result) {
+    auto request = http::ParseRequestTarget("GET",
+                                            "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+                                            "queue_depth?labelSelector=queue%3Dorders");
+    ASSERT_TRUE(request.ok());
+    async::Start<http::Response>(
+        context, handler.Handle(*std::move(request)),
+        [&result](absl::StatusOr<http::Response> r) { result = std::move(r); });
+    ASSERT_FALSE(result.has_value());  // waiting for the backend
+  }
+  // Runs what was posted to `executor_` already; false when nothing was.
+  bool RunPosted() { return executor_->RunOne(absl::Now()); }
+
+  std::shared_ptr<testing::QueueExecutor> executor_ = std::make_shared<testing::QueueExecutor>();
+};
+
+TEST_F(CancelledRequestTest, BackendForgetsTheQueryOfACancelledRequest) {
+  prometheus_.Hold();
+  async::TaskContext context(executor_);
+  std::optional<absl::StatusOr<http::Response>> result;
+  StartRequest(handler_, context, result);
+  EXPECT_EQ(prometheus_.pending(), 1);
+  context.Cancel(absl::CancelledError("client closed the connection"));
+  ASSERT_TRUE(result.has_value());  // ended inside Cancel
+  EXPECT_EQ(prometheus_.withdrawn(), 1);
+  EXPECT_EQ(prometheus_.pending(), 0);
+  prometheus_.Release(Vector({}));
+  EXPECT_FALSE(RunPosted());
+}
+
+TEST_F(CancelledRequestTest, CacheKeepsNoWaiterOfACancelledRequestAndIsStillFilled) {
+  cache::CachingClient cache(prometheus_, metrics_, cache::CacheOptions{});
+  ApiHandler handler(rules_, registry_, model::BuiltinResourceMapper(), cache, metrics_,
+                     [] { return true; },
+                     {.standalone = true, .git_version = "", .git_commit = ""});
+  prometheus_.Hold();
+  async::TaskContext leaving(executor_);
+  async::TaskContext staying(executor_);
+  std::optional<absl::StatusOr<http::Response>> left, stayed;
+  StartRequest(handler, leaving, left);
+  StartRequest(handler, staying, stayed);
+  EXPECT_EQ(cache.waiters(kPromQL), 2u);
+  leaving.Cancel(absl::DeadlineExceededError("handler timeout"));
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(cache.waiters(kPromQL), 1u);
+
+  prometheus_.Release(Vector({{{{"queue", "orders"}}, 1.5, 1000}}));
+  ASSERT_TRUE(RunPosted());  // the staying request's resumption, and only that
+  EXPECT_FALSE(RunPosted());
+  ASSERT_TRUE(stayed.has_value() && stayed->ok());
+  EXPECT_THAT((*stayed)->body, HasSubstr(R"("value":"1500m")"));
+  EXPECT_EQ(prometheus_.calls(std::string(kPromQL)), 1);
 }
 
 TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {

@@ -1,16 +1,20 @@
 #pragma once
 
 // The Prometheus HTTP API as the rest of the adapter sees it: two calls, results delivered to a
-// callback. Beast-free and curl-free, so that the server (which posts the result back to its
-// strand) and the relister can both use it, and tests can substitute a fake.
+// callback, and an instant query as a request task's wait (AwaitQuery). Beast-free and
+// curl-free, so that the request path, the relister and the cache can all use it, and tests can
+// substitute a fake.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "adapter/async/await.h"
+#include "adapter/async/cancel_slot.h"
 #include "queries/model/query_result.h"
 #include "queries/model/series.h"
 
@@ -30,9 +34,24 @@ class Client {
  public:
   virtual ~Client() = default;
 
-  // Instant query: /api/v1/query?query=<promql>&time=<time>.
-  virtual void Query(std::string promql, std::chrono::system_clock::time_point time,
-                     QueryCallback done) = 0;
+  // Instant query: /api/v1/query?query=<promql>&time=<time>. With `cancel`, the caller may take
+  // its wait back (async/cancel_slot.h): the implementation then forgets `done` and drops the
+  // work only this caller needed, if it can; `done` may still be called.
+  void Query(std::string promql, std::chrono::system_clock::time_point time, QueryCallback done,
+             async::CancelSlot* cancel = nullptr) {
+    StartQuery(std::move(promql), time, std::move(done), cancel);
+  }
+
+  // Query as the wait of a request task: `co_await client.AwaitQuery(promql, now)`. It ends
+  // without suspending when the answer is in memory, and cancelling the task takes the wait back.
+  async::Await<QueryResultPtr> AwaitQuery(std::string promql,
+                                          std::chrono::system_clock::time_point time) {
+    return async::Await<QueryResultPtr>(
+        [this, promql = std::move(promql), time](async::Completion<QueryResultPtr> done,
+                                                 async::CancelSlot& cancel) mutable {
+          Query(std::move(promql), time, std::move(done), &cancel);
+        });
+  }
 
   // Series listing: /api/v1/series?match[]=<match>&start=<start> (no end: up to now). Returns
   // what discovery needs and no more: one Series per distinct (metric name, label names) shape,
@@ -40,6 +59,11 @@ class Client {
   // series in the listing.
   virtual void Series(std::string match, std::chrono::system_clock::time_point start,
                       SeriesCallback done) = 0;
+
+ protected:
+  // Query's implementation; `cancel` may be null.
+  virtual void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
+                          QueryCallback done, async::CancelSlot* cancel) = 0;
 };
 
 }  // namespace ma::prometheus

@@ -139,8 +139,9 @@ outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view end
   return request;
 }
 
-void HttpPrometheusClient::Query(std::string promql, std::chrono::system_clock::time_point time,
-                                 QueryCallback done) {
+void HttpPrometheusClient::StartQuery(std::string promql,
+                                      std::chrono::system_clock::time_point time,
+                                      QueryCallback done, async::CancelSlot* /*cancel*/) {
   MA_CHECK(done != nullptr);
   // The timeout parameter lets Prometheus give up when we do (prometheus-adapter sends an empty
   // one, which Prometheus ignores).

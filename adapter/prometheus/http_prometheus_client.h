@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/outbound/http_client.h"
 #include "adapter/outbound/token_file.h"
 #include "adapter/prometheus/api_request.h"
@@ -41,10 +42,14 @@ class HttpPrometheusClient final : public Client {
   static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(outbound::HttpClient& http,
                                                                       PrometheusOptions options);
 
-  void Query(std::string promql, std::chrono::system_clock::time_point time,
-             QueryCallback done) override;
   void Series(std::string match, std::chrono::system_clock::time_point start,
               SeriesCallback done) override;
+
+ protected:
+  // Attaches no canceller: a sent query is answered (the cache, which shares one query among
+  // its readers, never passes a slot down).
+  void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
+                  QueryCallback done, async::CancelSlot* cancel) override;
 
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,

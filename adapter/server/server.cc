@@ -132,23 +132,55 @@ struct Connection {
   bool aborted = false;                          // grace period over: stop now
 };
 
+// Where a session's coroutine waits for a callback on its strand (its request's task ending,
+// the read that watches the connection). Not thread-safe: used on the session's strand only.
+class StrandWaiter {
+ public:
+  explicit StrandWaiter(const Strand& strand) : strand_(strand) {}
+
+  // Resumes Wait, posted rather than called: the session must not run on inside the caller's
+  // frame (the task's last frame, a read's handler). A Wake before Wait lets Wait return at once.
+  void Wake() {
+    woken_ = true;
+    if (waiting_.has_value()) {
+      net::post(strand_, [resume = *std::move(waiting_)]() mutable {
+        std::move(resume)(beast::error_code());
+      });
+      waiting_.reset();
+    }
+  }
+
+  net::awaitable<void> Wait() {
+    if (!woken_) {
+      co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
+          [this](auto handler) { waiting_.emplace(std::move(handler)); }, kUseTuple);
+    }
+  }
+
+ private:
+  Strand strand_;
+  bool woken_ = false;
+  std::optional<net::any_completion_handler<void(beast::error_code)>> waiting_;
+};
+
 // One request's task as the session waits for it; lives in the session's frame, on its strand.
 struct RunningRequest {
-  explicit RunningRequest(std::shared_ptr<async::Executor> executor)
-      : context(std::move(executor)) {}
+  RunningRequest(std::shared_ptr<async::Executor> executor, const Strand& strand)
+      : context(std::move(executor)), ended(strand) {}
 
   async::TaskContext context;
   std::optional<absl::StatusOr<http::Response>> result;
-  // The session's resumption while the task is suspended.
-  std::optional<net::any_completion_handler<void(beast::error_code)>> resume;
+  StrandWaiter ended;  // woken when `result` is set
   bool timed_out = false;
   bool client_gone = false;  // the client closed the connection while the task waited
 };
 
 // The one read that watches a connection while its request's task waits.
 struct ConnectionWatch {
+  explicit ConnectionWatch(const Strand& strand) : done(strand) {}
+
   bool pending = false;
-  std::optional<net::any_completion_handler<void(beast::error_code)>> on_done;
+  StrandWaiter done;  // woken when the read completes
 };
 
 BeastResponse ToBeast(http::Response response, unsigned version) {
@@ -577,19 +609,11 @@ class Server::Impl {
     request.remote_address = remote_address;
     request.peer_certificate = peer;
 
-    RunningRequest running(connection.executor);
+    RunningRequest running(connection.executor, connection.strand);
     async::Start<http::Response>(running.context, handler_(std::move(request)),
-                                 [&running, &connection](absl::StatusOr<http::Response> result) {
+                                 [&running](absl::StatusOr<http::Response> result) {
                                    running.result = std::move(result);
-                                   if (running.resume.has_value()) {
-                                     // Posted, not called: the session must not run on inside the
-                                     // task's last frame.
-                                     net::post(connection.strand,
-                                               [resume = *std::move(running.resume)]() mutable {
-                                                 std::move(resume)(beast::error_code());
-                                               });
-                                     running.resume.reset();
-                                   }
+                                   running.ended.Wake();
                                  });
     if (!running.result.has_value()) {
       co_await AwaitSuspendedRequest(running, connection, stream, buffer);
@@ -631,37 +655,28 @@ class Server::Impl {
       }
     });
     // The watch's handler uses this frame; the frame waits for it below before it ends.
-    ConnectionWatch watch;
+    ConnectionWatch watch(connection.strand);
     watch.pending = true;
     stream.async_read_some(
         buffer.prepare(kConnectionWatchBytes),
-        [&running, &buffer, &watch, &connection](beast::error_code ec, std::size_t n) {
+        [&running, &buffer, &watch](beast::error_code ec, std::size_t n) {
           watch.pending = false;
           buffer.commit(n);
           if (ec && ec != net::error::operation_aborted && !running.result.has_value()) {
             running.client_gone = true;
             running.context.Cancel(absl::CancelledError("the client closed the connection"));
           }
-          if (watch.on_done.has_value()) {
-            net::post(connection.strand, [done = *std::move(watch.on_done)]() mutable {
-              std::move(done)(beast::error_code());
-            });
-            watch.on_done.reset();
-          }
+          watch.done.Wake();
         });
-    if (!running.result.has_value()) {
-      co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
-          [&running](auto handler) { running.resume.emplace(std::move(handler)); }, kUseTuple);
-    }
+    co_await running.ended.Wait();
     *pending = false;
     deadline.cancel();
     connection.active_request = nullptr;
     if (watch.pending) {
       beast::error_code ignored;
       beast::get_lowest_layer(stream).socket().cancel(ignored);
-      co_await net::async_initiate<decltype(kUseTuple), void(beast::error_code)>(
-          [&watch](auto handler) { watch.on_done.emplace(std::move(handler)); }, kUseTuple);
     }
+    co_await watch.done.Wait();
   }
 
   const ServerOptions options_;

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "adapter/api/status.h"
 #include "adapter/async/await.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/async/task.h"
 #include "adapter/server/openssl_util.h"
 #include "gmock/gmock.h"
@@ -67,6 +68,21 @@ async::Task<http::Response> AskCallbackHandler(std::shared_ptr<const CallbackHan
 http::Handler Awaiting(CallbackHandler handler) {
   auto shared = std::make_shared<const CallbackHandler>(std::move(handler));
   return [shared](http::Request request) { return AskCallbackHandler(shared, std::move(request)); };
+}
+
+// Holds the answer to requests for `path` in `*held` (guarded by `*mu`) for the test to give
+// later; answers any other path at once with 200 and `body`.
+CallbackHandler HoldingHandler(std::string path, std::string body, absl::Mutex* mu,
+                               std::vector<Responder>* held) {
+  return [path = std::move(path), body = std::move(body), mu, held](const http::Request& request,
+                                                                    Responder respond) {
+    if (request.path == path) {
+      absl::MutexLock lock(mu);
+      held->push_back(std::move(respond));
+      return;
+    }
+    respond(http::Response{200, "text/plain", body, {}});
+  };
 }
 
 std::string ReadFileOrDie(const std::string& path) {
@@ -283,14 +299,7 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   options_.limits.handler_timeout = std::chrono::milliseconds(200);
   absl::Mutex mu;
   std::vector<Responder> held;
-  Start([&](const http::Request& request, Responder respond) {
-    if (request.path == "/hang") {
-      absl::MutexLock lock(&mu);
-      held.push_back(std::move(respond));
-      return;
-    }
-    respond(http::Response{200, "text/plain", "fine", {}});
-  });
+  Start(HoldingHandler("/hang", "fine", &mu, &held));
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   absl::StatusOr<HttpReply> reply = client->Get("/hang");
@@ -377,18 +386,56 @@ TEST_F(ServerTest, ClientClosingTheConnectionCancelsItsRequest) {
   EXPECT_EQ(running_->server().stats().active_connections, 0u);
 }
 
+// A callee that lets a cancelled wait go (async::CancelSlot): the held completion is forgotten.
+async::Task<http::Response> WaitUntilTakenBack(absl::Mutex* mu,
+                                               std::vector<async::Completion<int>>* held,
+                                               int* taken_back) {
+  absl::StatusOr<int> answer =
+      co_await async::Await<int>([&](async::Completion<int> done, async::CancelSlot& cancel) {
+        absl::MutexLock lock(mu);
+        held->push_back(std::move(done));
+        cancel.Attach([mu, held, taken_back] {
+          async::Completion<int> dropped;  // destroyed outside the lock
+          absl::MutexLock relock(mu);
+          dropped = std::move(held->back());
+          held->pop_back();
+          ++*taken_back;
+        });
+      });
+  co_return http::Response{200, "text/plain", std::string(answer.status().message()), {}};
+}
+
+// A request the server cancels (here: its client left) leaves no callback behind in what it
+// waited for: the callee's canceller runs, on the connection's strand.
+TEST_F(ServerTest, CancelledRequestLeavesNoPendingCallback) {
+  options_.limits.handler_timeout = std::chrono::minutes(5);
+  absl::Mutex mu;
+  std::vector<async::Completion<int>> held;
+  int taken_back = 0;
+  StartTasks([&](const http::Request&) { return WaitUntilTakenBack(&mu, &held, &taken_back); });
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("GET /leave HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::vector<async::Completion<int>>* h) { return !h->empty(); }, &held),
+        kTestWait));
+  }
+  client.reset();  // closes the connection
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                      +[](int* n) { return *n == 1; }, &taken_back),
+                                  kTestWait));
+  EXPECT_TRUE(held.empty());
+}
+
 // Bytes that arrive while a request waits (a pipelined request) are kept and served next.
 TEST_F(ServerTest, PipelinedRequestWhileTheFirstWaitsIsServedNext) {
   absl::Mutex mu;
   std::vector<Responder> held;
-  Start([&](const http::Request& request, Responder respond) {
-    if (request.path == "/slow") {
-      absl::MutexLock lock(&mu);
-      held.push_back(std::move(respond));
-      return;
-    }
-    respond(http::Response{200, "text/plain", "second", {}});
-  });
+  Start(HoldingHandler("/slow", "second", &mu, &held));
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());

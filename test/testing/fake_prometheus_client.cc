@@ -40,7 +40,7 @@ void FakePrometheusClient::Hold() {
 }
 
 void FakePrometheusClient::Release(const QueryAnswer& answer) {
-  std::vector<prometheus::QueryCallback> held;
+  std::map<int, prometheus::QueryCallback> held;
   SharedAnswer shared;
   {
     absl::MutexLock lock(&mu_);
@@ -49,7 +49,7 @@ void FakePrometheusClient::Release(const QueryAnswer& answer) {
     shared = default_query_answer_;
     held.swap(held_);
   }
-  for (prometheus::QueryCallback& done : held) {
+  for (auto& [id, done] : held) {
     done(shared);
   }
 }
@@ -84,8 +84,9 @@ std::chrono::system_clock::time_point FakePrometheusClient::last_series_start() 
   return last_series_start_;
 }
 
-void FakePrometheusClient::Query(std::string promql, std::chrono::system_clock::time_point /*time*/,
-                                 prometheus::QueryCallback done) {
+void FakePrometheusClient::StartQuery(std::string promql,
+                                      std::chrono::system_clock::time_point /*time*/,
+                                      prometheus::QueryCallback done, async::CancelSlot* cancel) {
   SharedAnswer answer;
   {
     absl::MutexLock lock(&mu_);
@@ -93,7 +94,11 @@ void FakePrometheusClient::Query(std::string promql, std::chrono::system_clock::
     if (const auto it = query_answers_.find(promql); it != query_answers_.end()) {
       answer = it->second;
     } else if (hold_) {
-      held_.push_back(std::move(done));
+      const int id = next_held_++;
+      held_.emplace(id, std::move(done));
+      if (cancel != nullptr) {
+        cancel->Attach([this, id] { Withdraw(id); });
+      }
       return;
     } else {
       answer = default_query_answer_;
@@ -118,6 +123,21 @@ void FakePrometheusClient::Series(std::string match, std::chrono::system_clock::
 int FakePrometheusClient::pending() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(held_.size());
+}
+
+void FakePrometheusClient::Withdraw(int id) {
+  prometheus::QueryCallback dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  if (const auto it = held_.find(id); it != held_.end()) {
+    dropped = std::move(it->second);
+    held_.erase(it);
+    ++withdrawn_;
+  }
+}
+
+int FakePrometheusClient::withdrawn() const {
+  absl::MutexLock lock(&mu_);
+  return withdrawn_;
 }
 
 }  // namespace ma::testing

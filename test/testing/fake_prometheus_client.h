@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/prometheus/client.h"
 #include "queries/model/query_result.h"
 #include "queries/model/series.h"
@@ -37,12 +38,14 @@ class FakePrometheusClient final : public prometheus::Client {
   // The answer to series listings without a script; kUnavailable unless set.
   void SetDefaultSeriesAnswer(SeriesAnswer answer);
 
-  // From now on, instant queries without a script wait until Release.
+  // From now on, instant queries without a script wait until Release. A held query's caller may
+  // take it back through its CancelSlot: it is then forgotten (counted by withdrawn()).
   void Hold();
   // Stops holding, makes `answer` the default and answers every held query with it.
   void Release(const QueryAnswer& answer);
-  // Held queries not answered yet.
+  // Held queries not answered yet, and held queries their callers took back.
   int pending() const;
+  int withdrawn() const;
 
   // The instant queries sent so far, in order.
   std::vector<std::string> queries() const;
@@ -54,15 +57,18 @@ class FakePrometheusClient final : public prometheus::Client {
   int series_calls() const;
   std::chrono::system_clock::time_point last_series_start() const;
 
-  void Query(std::string promql, std::chrono::system_clock::time_point time,
-             prometheus::QueryCallback done) override;
   void Series(std::string match, std::chrono::system_clock::time_point start,
               prometheus::SeriesCallback done) override;
+
+ protected:
+  void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
+                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
 
  private:
   mutable absl::Mutex mu_;
   using SharedAnswer = absl::StatusOr<prometheus::QueryResultPtr>;
   static SharedAnswer Share(QueryAnswer answer);
+  void Withdraw(int id);
 
   std::map<std::string, SharedAnswer> query_answers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SeriesAnswer> series_answers_ ABSL_GUARDED_BY(mu_);
@@ -71,7 +77,9 @@ class FakePrometheusClient final : public prometheus::Client {
   SeriesAnswer default_series_answer_ ABSL_GUARDED_BY(mu_) =
       absl::UnavailableError("no answer scripted for this series listing");
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<prometheus::QueryCallback> held_ ABSL_GUARDED_BY(mu_);
+  std::map<int, prometheus::QueryCallback> held_ ABSL_GUARDED_BY(mu_);  // by arrival
+  int next_held_ ABSL_GUARDED_BY(mu_) = 0;
+  int withdrawn_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> queries_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> series_matches_ ABSL_GUARDED_BY(mu_);
   std::chrono::system_clock::time_point last_series_start_ ABSL_GUARDED_BY(mu_);
