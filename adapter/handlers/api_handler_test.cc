@@ -85,7 +85,10 @@ class ApiHandlerTest : public ::testing::Test {
                       prometheus_,
                       metrics_,
                       [this] { return ready_; },
-                      {.standalone = true, .git_version = "v0.1.0", .git_commit = "abc"}};
+                      {.standalone = true,
+                       .git_version = "v0.1.0",
+                       .git_commit = "abc",
+                       .platform = "linux/amd64"}};
 };
 
 TEST_F(ApiHandlerTest, DiscoveryDocuments) {
@@ -307,7 +310,7 @@ TEST_F(CancelledRequestTest, CacheKeepsNoWaiterOfACancelledRequestAndIsStillFill
   cache::CachingClient cache(prometheus_, metrics_, cache::CacheOptions{});
   ApiHandler handler(rules_, registry_, model::BuiltinResourceMapper(), cache, metrics_,
                      [] { return true; },
-                     {.standalone = true, .git_version = "", .git_commit = ""});
+                     {.standalone = true, .git_version = "", .git_commit = "", .platform = ""});
   prometheus_.Hold();
   async::TaskContext leaving(executor_);
   async::TaskContext staying(executor_);
@@ -384,14 +387,17 @@ class KubernetesApiHandlerTest : public ApiHandlerTest {
   }
 
   FakeObjects objects_;
-  ApiHandler kube_handler_{
-      rules_,
-      registry_,
-      model::BuiltinResourceMapper(),
-      prometheus_,
-      metrics_,
-      [this] { return ready_; },
-      {.standalone = false, .objects = &objects_, .git_version = "", .git_commit = ""}};
+  ApiHandler kube_handler_{rules_,
+                           registry_,
+                           model::BuiltinResourceMapper(),
+                           prometheus_,
+                           metrics_,
+                           [this] { return ready_; },
+                           {.standalone = false,
+                            .objects = &objects_,
+                            .git_version = "",
+                            .git_commit = "",
+                            .platform = ""}};
 };
 
 TEST_F(KubernetesApiHandlerTest, WildcardNamesComeFromTheObjectCache) {

@@ -810,10 +810,7 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosedAndCountedWhenEverySlotIsBu
   options_.limits.max_connections = 1;
   absl::Mutex mu;
   std::vector<Responder> held;
-  Start([&](const http::Request&, Responder respond) {
-    absl::MutexLock lock(&mu);
-    held.push_back(std::move(respond));
-  });
+  Start(HoldingHandler("/slow", "not held", &mu, &held));
   std::unique_ptr<TlsTestClient> busy = ConnectOrDie();
   ASSERT_NE(busy, nullptr);
   ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
