@@ -32,6 +32,9 @@ struct ApiHandlerOptions {
   objects::ObjectLister* objects = nullptr;
   std::string git_version;
   std::string git_commit;
+  // Under the first-relist check of /readyz?verbose: the last listing of each rule, one line
+  // each (discovery::Relister::DescribeRuleStates). Optional.
+  std::function<std::string()> relist_details = nullptr;
 };
 
 // Thread-safe: Handle may be called from many threads at once; its task never blocks.
