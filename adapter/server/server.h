@@ -30,6 +30,9 @@ struct ServerOptions {
   bool request_client_certificates = false;
   int threads = 2;
   Limits limits;  // tests shrink these; production keeps the defaults
+  // Called on SIGHUP, on the server's own strand, so it must not block (the rules reload posts
+  // its work to the scheduler). Unset: SIGHUP keeps its default action.
+  std::function<void()> on_reload_signal;
 };
 
 struct ServerStats {
