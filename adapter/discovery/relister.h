@@ -37,7 +37,7 @@ struct RelisterOptions {
 // appears within seconds of Prometheus coming back rather than one relist interval later. The
 // cap keeps a listing that always fails (a seriesQuery Prometheus rejects) from costing much.
 inline constexpr std::chrono::seconds kRelistRetryFirstBackoff{1};
-inline constexpr std::chrono::seconds kRelistRetryMaxBackoff{30};
+inline constexpr std::chrono::seconds kRelistRetryMaxBackoff{10};
 
 // The wait before retry number `attempt` (1 for the first): kRelistRetryFirstBackoff doubled
 // per attempt, capped at kRelistRetryMaxBackoff and at `interval`.
