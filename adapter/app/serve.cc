@@ -21,6 +21,7 @@
 #include "adapter/objects/object_cache.h"
 #include "adapter/outbound/http_client.h"
 #include "adapter/prometheus/http_prometheus_client.h"
+#include "adapter/reload/rules_reloader.h"
 #include "adapter/scheduler/scheduler.h"
 #include "adapter/server/server.h"
 #include "adapter/telemetry/adapter_metrics.h"
@@ -166,6 +167,11 @@ int Serve(const Options& options) {
 
   discovery::Relister relister(prometheus, rules, registry, metrics,
                                {options.metrics_relist_interval, options.metrics_max_age});
+  // SIGHUP and changes of the file reload the rules, validated as at start.
+  reload::RulesReloader reloader(
+      {.path = options.config,
+       .compile = {.mapper = mapper, .allow_unknown_resources = options.standalone}},
+      rules, metrics, [&relister] { relister.RelistNow(); });
   // `*` requests take their objects from here; the HPA's Pods metrics need pods from the start.
   std::unique_ptr<objects::ObjectCache> object_cache;
   if (kubernetes.has_value()) {
@@ -178,16 +184,19 @@ int Serve(const Options& options) {
       }
     }
   }
-  handlers::ApiHandler handler(rules, registry, mapper, cached_prometheus, metrics,
-                               [&relister] { return relister.has_run(); },
-                               {.standalone = options.standalone,
-                                .objects = object_cache.get(),
-                                .git_version = GitVersion(),
-                                .git_commit = GitCommit(),
-                                .platform = Platform()});
+  handlers::ApiHandler handler(
+      rules, registry, mapper, cached_prometheus, metrics,
+      [&relister] { return relister.has_run(); },
+      {.standalone = options.standalone,
+       .objects = object_cache.get(),
+       .git_version = GitVersion(),
+       .git_commit = GitCommit(),
+       .platform = Platform(),
+       .relist_details = [&relister] { return relister.DescribeRuleStates(); }});
   http::Handler served = handler.AsHandler();
   server::ServerOptions server_options = ServerOptionsFrom(options);
   server_options.metrics = &metrics;
+  server_options.on_reload_signal = [&reloader] { reloader.RequestReload(); };
   if (kubernetes.has_value()) {
     served = kubernetes->auth->Wrap(std::move(served), &metrics);
     // The client CA bundles come from the flags merged with the ConfigMap, and may change later.
@@ -215,6 +224,7 @@ int Serve(const Options& options) {
         });
   }
   relister.Start(scheduler);
+  reloader.Start(scheduler);
   cached_prometheus.Start(scheduler);
   if (discovery_mapper != nullptr) {
     discovery_mapper->Start(scheduler);
@@ -225,6 +235,7 @@ int Serve(const Options& options) {
                << " external rules from " << options.config;
   (*server)->Run();
   MA_LOG(INFO) << "shutting down";
+  reloader.Stop();
   relister.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();

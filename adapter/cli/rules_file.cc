@@ -1,7 +1,9 @@
 #include "adapter/cli/rules_file.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "queries/base/strings.h"
@@ -31,18 +33,21 @@ RulesFile LoadRulesFile(const std::string& path, const rules::CompileOptions& op
     out.problems.push_back(Cat(path, ":0:0: error while reading the rules file"));
     return out;
   }
+  // The semantic checks run even when the parser found problems, on everything it could decode,
+  // so that one mistake does not hide the others.
   const auto parsed = config::ParseRulesConfig(text);
-  for (const auto& problem : parsed.problems) {
-    out.problems.push_back(Format(path, problem));
-  }
-  if (!out.problems.empty()) {
-    return out;
-  }
   auto compiled = rules::CompileRules(parsed.config, options);
-  for (const auto& problem : compiled.problems) {
+  std::vector<config::Problem> problems = parsed.problems;
+  problems.insert(problems.end(), compiled.problems.begin(), compiled.problems.end());
+  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
+  for (const auto& problem : problems) {
     out.problems.push_back(Format(path, problem));
   }
-  out.rule_set = std::move(compiled.rule_set);
+  if (out.problems.empty()) {
+    out.rule_set = std::move(compiled.rule_set);
+  }
   return out;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 
 // The discovery loop: lists the series behind every distinct seriesQuery, applies the rules and
-// publishes a new metric registry (prometheus-adapter's periodic metric lister), with one
-// deliberate difference: a failing seriesQuery keeps its rules' last good series while the
-// others update, instead of freezing discovery for every rule.
+// publishes a new metric registry (prometheus-adapter's periodic metric lister), with two
+// deliberate differences: a failing seriesQuery keeps its rules' last good series while the
+// others update, instead of freezing discovery for every rule; and a failed listing is retried
+// within seconds, with backoff, instead of waiting a whole interval.
 
 #include <chrono>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,26 @@ namespace ma::discovery {
 struct RelisterOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(10)};  // --metrics-relist-interval
   std::chrono::milliseconds max_age{std::chrono::minutes(10)};   // --metrics-max-age
+};
+
+// After a run in which a listing failed (Prometheus unreachable at start, or rolling), the failed
+// listings are retried after these waits, doubling from the first to the cap, so that a metric
+// appears within seconds of Prometheus coming back rather than one relist interval later. The
+// cap keeps a listing that always fails (a seriesQuery Prometheus rejects) from costing much.
+inline constexpr std::chrono::seconds kRelistRetryFirstBackoff{1};
+inline constexpr std::chrono::seconds kRelistRetryMaxBackoff{10};
+
+// The wait before retry number `attempt` (1 for the first): kRelistRetryFirstBackoff doubled
+// per attempt, capped at kRelistRetryMaxBackoff and at `interval`.
+std::chrono::milliseconds RelistRetryDelay(int attempt, std::chrono::milliseconds interval);
+
+// The last listing of one rule's seriesQuery, for /readyz?verbose.
+struct RuleRelistState {
+  std::string rule;  // "rules[0]", "externalRules[2]"
+  bool ok = false;
+  size_t series = 0;  // series its rules have now (the last good listing's on failure)
+  std::chrono::system_clock::time_point when;  // of the last listing, successful or not
+  std::string error;  // on failure: the error class only; the full error is in the log
 };
 
 // Thread-safe: RunOnce, Start and Stop may be called from any thread; runs apply their listings
@@ -52,24 +74,40 @@ class Relister {
   // Stops the loop and waits for a run in progress to end.
   void Stop();
 
+  // Starts a full run at once, or right after the run under way (a reload changed the rules).
+  // No effect unless started.
+  void RelistNow();
+
   // Whether a run has completed (successfully or not): readiness.
   bool has_run() const;
+
+  // Per rule of the rules last listed, in file order: the outcome of its last listing.
+  std::vector<RuleRelistState> rule_states() const;
+  // rule_states() as text, one line per rule, for /readyz?verbose.
+  std::string DescribeRuleStates() const;
 
  private:
   // What one run's listings returned, in the order of the rules' series queries.
   struct Listing {
     std::shared_ptr<const rules::RuleSet> rules;  // null: no rules, nothing was listed
     std::vector<absl::StatusOr<std::vector<model::Series>>> results;
+    std::vector<bool> sent;  // a retry lists only the queries that failed; the others keep theirs
     std::chrono::steady_clock::time_point started;
   };
+  struct QueryState {
+    bool ok = false;
+    std::chrono::system_clock::time_point when;
+    std::string error;
+  };
 
-  // Sends every listing at once; `done` runs on the thread of the last answer (or on this one
-  // when there is nothing to list).
-  void ListAll(std::function<void(std::shared_ptr<Listing>)> done);
+  // Sends the listings at once (all of them, or for a retry only those that failed last); `done`
+  // runs on the thread of the last answer (or on this one when there is nothing to list).
+  void ListAll(bool retry, std::function<void(std::shared_ptr<Listing>)> done);
   // Keeps the last good series of failed queries, publishes the registry, records the metrics.
-  void Apply(Listing& listing);
+  // True when a listing of the current rules is failing.
+  bool Apply(Listing& listing);
   // The loop's steps: a scheduled run begins; its listing is applied on the scheduler.
-  void BeginRun();
+  void BeginRun(bool retry);
   void FinishRun(Listing& listing);
 
   prometheus::Client& client_;
@@ -79,16 +117,23 @@ class Relister {
   const RelisterOptions options_;
   const Clock& clock_;
 
-  std::mutex run_mutex_;               // one Apply at a time
-  registry::SeriesByQuery last_good_;  // guarded by run_mutex_
+  mutable std::mutex run_mutex_;                                 // one Apply at a time
+  registry::SeriesByQuery last_good_;                            // guarded by run_mutex_
+  std::map<std::string, QueryState, std::less<>> query_states_;  // guarded by run_mutex_
+  std::set<std::string, std::less<>> failing_;                   // guarded by run_mutex_
+  std::shared_ptr<const rules::RuleSet> listed_rules_;           // guarded by run_mutex_
 
   mutable std::mutex loop_mutex_;
   std::condition_variable run_finished_;
   scheduler::Scheduler* scheduler_ = nullptr;  // guarded by loop_mutex_; set while started
   scheduler::JobId next_run_ = 0;              // guarded by loop_mutex_
-  bool running_ = false;                       // guarded by loop_mutex_: a loop run is under way
-  bool stopping_ = false;                      // guarded by loop_mutex_
-  bool has_run_ = false;                       // guarded by loop_mutex_
+  scheduler::JobId relist_now_ = 0;            // guarded by loop_mutex_: a RelistNow job
+  bool relist_requested_ = false;              // guarded by loop_mutex_: full run after this one
+  int retry_attempt_ = 0;                      // guarded by loop_mutex_: 0 when nothing failed
+  std::chrono::steady_clock::time_point last_full_run_;  // guarded by loop_mutex_
+  bool running_ = false;   // guarded by loop_mutex_: a loop run is under way
+  bool stopping_ = false;  // guarded by loop_mutex_
+  bool has_run_ = false;   // guarded by loop_mutex_
 };
 
 }  // namespace ma::discovery

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <thread>
 
 #include "adapter/scheduler/scheduler.h"
 #include "queries/config/rules_config.h"
@@ -84,6 +86,105 @@ TEST(RelisterTest, StartRunsAtOnceAndStopReturns) {
   relister.Stop();  // waits for the first run, which Start began at once
   EXPECT_TRUE(relister.has_run());
   EXPECT_NE(registry.Get(), nullptr);
+}
+
+TEST(RelisterTest, RetryDelayDoublesUpToItsCapAndNeverExceedsTheInterval) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const auto hour = std::chrono::hours(1);
+  EXPECT_EQ(RelistRetryDelay(1, hour), milliseconds(kRelistRetryFirstBackoff));
+  EXPECT_EQ(RelistRetryDelay(2, hour), 2 * milliseconds(kRelistRetryFirstBackoff));
+  EXPECT_EQ(RelistRetryDelay(3, hour), 4 * milliseconds(kRelistRetryFirstBackoff));
+  EXPECT_EQ(RelistRetryDelay(1000, hour), milliseconds(kRelistRetryMaxBackoff));
+  EXPECT_EQ(RelistRetryDelay(1000, milliseconds(1500)), milliseconds(1500));
+  // Capped well below the default relist interval.
+  EXPECT_LE(kRelistRetryMaxBackoff * 10, RelisterOptions{}.interval);
+}
+
+// Waits (never asserting a time) until `done` holds; false if it never does.
+bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// Prometheus is down when the loop starts: with an hour between relists, only the retry can
+// list again, and it lists only the query that failed.
+TEST(RelisterTest, AFailedListingIsRetriedLongBeforeTheNextInterval) {
+  FakePrometheusClient client;
+  FakeClock clock;
+  Snapshot<rules::RuleSet> rules(Compile());
+  Snapshot<registry::MetricRegistry> registry;
+  telemetry::AdapterMetrics metrics("v", "c");
+  Relister relister(client, rules, registry, metrics,
+                    {std::chrono::hours(1), std::chrono::minutes(5)}, clock);
+  client.SetSeriesAnswer(R"({__name__="a"})", absl::UnavailableError("connection refused"));
+  client.SetSeriesAnswer(R"({__name__="b"})", std::vector<model::Series>{{"b", {}}});
+  scheduler::Scheduler scheduler;
+  relister.Start(scheduler);
+  ASSERT_TRUE(Eventually([&] { return relister.has_run(); }));
+  EXPECT_EQ(registry.Get()->FindExternal("a"), nullptr);
+  EXPECT_NE(registry.Get()->FindExternal("b"), nullptr);
+  const auto states = relister.rule_states();
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[0].rule, "externalRules[0]");
+  EXPECT_FALSE(states[0].ok);
+  EXPECT_EQ(states[0].error, "UNAVAILABLE");
+  EXPECT_TRUE(states[1].ok);
+  EXPECT_EQ(states[1].series, 1u);
+  EXPECT_EQ(states[1].when, clock.Now());
+
+  // Prometheus is back.
+  client.SetSeriesAnswer(R"({__name__="a"})", std::vector<model::Series>{{"a", {}}});
+  ASSERT_TRUE(Eventually([&] {
+    auto current = registry.Get();
+    return current != nullptr && current->FindExternal("a") != nullptr;
+  }));
+  relister.Stop();
+  EXPECT_NE(registry.Get()->FindExternal("b"), nullptr);
+  const std::vector<std::string> matches = client.series_matches();
+  ASSERT_GE(matches.size(), 3u);
+  // The retries listed only the failed query.
+  for (size_t i = 2; i < matches.size(); ++i) {
+    EXPECT_EQ(matches[i], R"({__name__="a"})");
+  }
+  EXPECT_TRUE(relister.rule_states()[0].ok);
+  EXPECT_NE(relister.DescribeRuleStates().find("externalRules[0]: ok, 1 series, listed at "),
+            std::string::npos)
+      << relister.DescribeRuleStates();
+}
+
+TEST(RelisterTest, RelistNowListsAtOnceWithTheCurrentRules) {
+  FakePrometheusClient client;
+  Snapshot<rules::RuleSet> rules(Compile());
+  Snapshot<registry::MetricRegistry> registry;
+  telemetry::AdapterMetrics metrics("v", "c");
+  Relister relister(client, rules, registry, metrics,
+                    {std::chrono::hours(1), std::chrono::hours(1)});
+  client.SetDefaultSeriesAnswer(std::vector<model::Series>{});
+  client.SetSeriesAnswer(R"({__name__="c"})", std::vector<model::Series>{{"c", {}}});
+  scheduler::Scheduler scheduler;
+  relister.Start(scheduler);
+  ASSERT_TRUE(Eventually([&] { return relister.has_run(); }));
+  EXPECT_EQ(registry.Get()->FindExternal("c"), nullptr);
+
+  // A reload swaps the rules; only RelistNow can list before the hour is over.
+  auto parsed = config::ParseRulesConfig(
+      "externalRules:\n- seriesQuery: '{__name__=\"c\"}'\n"
+      "  resources: {namespaced: false}\n  metricsQuery: x\n");
+  rules.Set(
+      rules::CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper()}).rule_set);
+  relister.RelistNow();
+  ASSERT_TRUE(Eventually([&] { return registry.Get()->FindExternal("c") != nullptr; }));
+  relister.Stop();
+  EXPECT_EQ(registry.Get()->FindExternal("a"), nullptr);
+  ASSERT_EQ(relister.rule_states().size(), 1u);
+  EXPECT_EQ(relister.rule_states()[0].rule, "externalRules[0]");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "adapter/api/encode.h"
 #include "adapter/api/status.h"
 #include "adapter/handlers/metric_plan.h"
@@ -249,10 +250,17 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
   }
   bool all_ok = true;
   std::string verbose;
+  const bool details = route.kind == RouteKind::kReadyz &&
+                       request.QueryParam("verbose").has_value() && options_.relist_details;
   for (const auto& check : checks) {
     all_ok = all_ok && check.ok;
     absl::StrAppend(&verbose, check.ok ? "[+]" : "[-]", check.name,
                     check.ok ? " ok\n" : " failed: reason withheld\n");
+    if (details && check.name == "first-relist") {
+      for (const auto line : absl::StrSplit(options_.relist_details(), '\n', absl::SkipEmpty())) {
+        absl::StrAppend(&verbose, "    ", line, "\n");
+      }
+    }
   }
   if (!all_ok) {
     return Text(500, Cat(verbose, endpoint, " check failed\n"));

@@ -33,6 +33,9 @@ struct ApiHandlerOptions {
   std::string git_version;
   std::string git_commit;
   std::string platform;  // "linux/amd64", as Go's GOOS/GOARCH name it
+  // Under the first-relist check of /readyz?verbose: the last listing of each rule, one line
+  // each (discovery::Relister::DescribeRuleStates). Optional.
+  std::function<std::string()> relist_details = nullptr;
 };
 
 // Thread-safe: Handle may be called from many threads at once; its task never blocks.

@@ -91,6 +91,38 @@ class ApiHandlerTest : public ::testing::Test {
                        .platform = "linux/amd64"}};
 };
 
+TEST(ApiHandlerReadyzTest, VerboseShowsTheLastListingOfEachRule) {
+  Snapshot<rules::RuleSet> rules;
+  Snapshot<registry::MetricRegistry> registry;
+  FakePrometheusClient prometheus;
+  telemetry::AdapterMetrics metrics{"v", "c"};
+  ApiHandler handler{
+      rules,
+      registry,
+      model::BuiltinResourceMapper(),
+      prometheus,
+      metrics,
+      [] { return true; },
+      {.standalone = true, .git_version = "v", .git_commit = "c", .relist_details = [] {
+         return std::string(
+             "rules[0]: ok, 3 series, listed at T\n"
+             "externalRules[0]: failed (UNAVAILABLE) at T\n");
+       }}};
+  const auto get = [&](std::string_view target) {
+    auto request = http::ParseRequestTarget("GET", target);
+    EXPECT_TRUE(request.ok()) << request.status();
+    absl::StatusOr<http::Response> response = testing::RunTask(handler.Handle(*request));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : http::Response{};
+  };
+  EXPECT_EQ(get("/readyz?verbose").body,
+            "[+]ping ok\n[-]rules-loaded failed: reason withheld\n[+]first-relist ok\n"
+            "    rules[0]: ok, 3 series, listed at T\n"
+            "    externalRules[0]: failed (UNAVAILABLE) at T\n"
+            "readyz check failed\n");
+  EXPECT_EQ(get("/readyz").body.find("rules[0]"), std::string::npos);
+}
+
 TEST_F(ApiHandlerTest, DiscoveryDocuments) {
   EXPECT_EQ(
       Get("/apis/external.metrics.k8s.io/v1beta1").body,
@@ -340,6 +372,9 @@ TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
   ready_ = true;
   EXPECT_EQ(Get("/readyz").status, 200);
   Get("/healthz");
+  // Without relist details, the verbose answer lists the checks only.
+  EXPECT_EQ(Get("/readyz?verbose").body,
+            "[+]ping ok\n[+]rules-loaded ok\n[+]first-relist ok\nreadyz check passed\n");
   EXPECT_THAT(Get("/metrics").body,
               HasSubstr(R"(metrics_adapter_requests_total{code="200",route="health"})"));
   EXPECT_THAT(Get("/version").body, HasSubstr(R"("gitVersion":"v0.1.0")"));

@@ -237,7 +237,11 @@ class Server::Impl {
         strand_(net::make_strand(io_context_)),
         acceptor_(strand_),
         signals_(strand_, SIGTERM, SIGINT),
-        drain_timer_(strand_) {}
+        drain_timer_(strand_) {
+    if (options_.on_reload_signal) {
+      signals_.add(SIGHUP);
+    }
+  }
 
   absl::Status Listen() {
     beast::error_code ec;
@@ -325,6 +329,10 @@ class Server::Impl {
       co_return;
     }
     auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
+    while (!ec && signo == SIGHUP) {
+      options_.on_reload_signal();
+      std::tie(ec, signo) = co_await signals_.async_wait(kUseTuple);
+    }
     if (!ec) {
       shutdown_requested_ = true;
       BeginDrain();

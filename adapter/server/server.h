@@ -33,6 +33,9 @@ struct ServerOptions {
   // Where the connection counts go (open, rejected, evicted); none when null.
   telemetry::AdapterMetrics* metrics = nullptr;
   Limits limits;  // tests shrink these; production keeps the defaults
+  // Called on SIGHUP, on the server's own strand, so it must not block (the rules reload posts
+  // its work to the scheduler). Unset: SIGHUP keeps its default action.
+  std::function<void()> on_reload_signal;
 };
 
 struct ServerStats {

@@ -791,6 +791,22 @@ TEST_F(ServerTest, SigtermStops) {
   EXPECT_TRUE(running_->WaitForRunToReturn());
 }
 
+TEST_F(ServerTest, SighupCallsTheReloadHookAndKeepsServing) {
+  absl::Notification reloaded;
+  options_.on_reload_signal = [&reloaded] { reloaded.Notify(); };
+  Start(RecordingHandler());
+  ASSERT_EQ(::kill(::getpid(), SIGHUP), 0);
+  ASSERT_TRUE(reloaded.WaitForNotificationWithTimeout(kTestWait));
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/after-sighup");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  // SIGTERM still stops it.
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+}
+
 TEST_F(ServerTest, AnIdleConnectionGivesItsSlotToANewOne) {
   options_.limits.max_connections = 1;
   Start(RecordingHandler());

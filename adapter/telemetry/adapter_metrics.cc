@@ -199,6 +199,24 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_non_finite_values_total")
           .Help("Values refused because the sample was NaN or infinite, by API")
           .Register(*registry);
+  // Named as Prometheus names its own, so that the same alert rules fit.
+  prometheus::Gauge& config_reload_ok =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_config_last_reload_successful")
+          .Help("Whether the last rules-file reload attempt was successful (1) or not (0)")
+          .Register(*registry)
+          .Add({});
+  prometheus::Gauge& config_reload_time =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_config_last_reload_success_timestamp_seconds")
+          .Help("Unix time of the last successful rules-file load")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Counter>& config_reloads =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_config_reloads_total")
+          .Help("Rules-file reload attempts, by outcome (success, failure)")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& cache_hits =
       prometheus::BuildCounter()
           .Name("metrics_adapter_cache_hits_total")
@@ -387,6 +405,20 @@ void AdapterMetrics::RecordRuleRelistError(std::string_view rule) {
 void AdapterMetrics::SetRegistrySize(double custom_metrics, double external_metrics) {
   impl_->registry_metrics.Add({{"api", "custom"}}).Set(custom_metrics);
   impl_->registry_metrics.Add({{"api", "external"}}).Set(external_metrics);
+}
+
+void AdapterMetrics::SetConfigLoaded(double unix_seconds) {
+  impl_->config_reload_ok.Set(1);
+  impl_->config_reload_time.Set(unix_seconds);
+}
+
+void AdapterMetrics::RecordConfigReload(bool ok, double unix_seconds) {
+  if (ok) {
+    SetConfigLoaded(unix_seconds);
+  } else {
+    impl_->config_reload_ok.Set(0);
+  }
+  impl_->config_reloads.Add({{"outcome", ok ? "success" : "failure"}}).Increment();
 }
 
 void AdapterMetrics::RecordNonFiniteValue(std::string_view api) {

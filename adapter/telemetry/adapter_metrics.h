@@ -58,6 +58,16 @@ class AdapterMetrics {
   // Values whose sample was NaN or infinite, by API ("custom", "external").
   void RecordNonFiniteValue(std::string_view api);
 
+  // The rules file:
+  //   metrics_adapter_config_last_reload_successful: 1 when the last load or reload worked, 0
+  //     when the last reload was refused (the previous rules are still served).
+  //   metrics_adapter_config_last_reload_success_timestamp_seconds: when the rules now served
+  //     were loaded (Unix time).
+  //   metrics_adapter_config_reloads_total{outcome}: reloads, "success" or "failure".
+  // The load at start; no reload is counted.
+  void SetConfigLoaded(double unix_seconds);
+  void RecordConfigReload(bool ok, double unix_seconds);
+
   // The value cache (adapter/cache), per backend. `backend` is a configured backend name.
   //   metrics_adapter_cache_hits_total: reads answered from a fresh value (age < --cache-ttl).
   //   metrics_adapter_cache_misses_total: reads that started a backend query.

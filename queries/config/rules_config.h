@@ -69,6 +69,10 @@ struct DiscoveryRuleConfig {
   NameMappingConfig name;
   Located<std::string> metrics_query;
   SourcePos pos;
+  // A problem was reported inside this rule (an unknown key, a value of the wrong type, left empty
+  // here): semantic checks skip the rule, which would otherwise add a misleading "missing ..." to
+  // the one real mistake. The other rules are still checked.
+  bool malformed = false;
 };
 
 struct ResourceRuleConfig {
@@ -77,6 +81,7 @@ struct ResourceRuleConfig {
   ResourceMappingConfig resources;
   Located<std::string> container_label;
   SourcePos pos;
+  bool malformed = false;  // as DiscoveryRuleConfig::malformed
 };
 
 struct ResourceRulesConfig {
@@ -107,7 +112,9 @@ struct ParseResult {
 
 // Parses a rules file strictly, as yaml.v2 UnmarshalStrict does: YAML syntax errors, unknown keys,
 // duplicate keys and wrong types are problems. Reports every problem it can find, not just the
-// first. Does not check regexes, templates or durations: queries/rules does that.
+// first, and still returns everything it could decode, so that the semantic checks of
+// queries/rules can report the problems of the other rules too. Does not check regexes, templates
+// or durations: queries/rules does that.
 ParseResult ParseRulesConfig(std::string_view yaml_text);
 
 }  // namespace ma::config

@@ -453,7 +453,9 @@ class Decoder {
   DiscoveryRuleConfig DecodeDiscoveryRule(const YamlNode& node, const std::string& path) {
     DiscoveryRuleConfig rule;
     rule.pos = node.pos;
+    const size_t problems_before = problems_.size();
     if (!ExpectMap(node, path)) {
+      rule.malformed = problems_.size() != problems_before;
       return rule;
     }
     ForEachField(node, path, {"seriesQuery", "seriesFilters", "resources", "name", "metricsQuery"},
@@ -470,6 +472,7 @@ class Decoder {
                      rule.metrics_query = DecodeString(value, field_path);
                    }
                  });
+    rule.malformed = problems_.size() != problems_before;
     return rule;
   }
 
@@ -576,6 +579,7 @@ class Decoder {
     ResourceRulesConfig rules;
     rules.pos = node.pos;
     if (!ExpectMap(node, path)) {
+      rules.cpu.malformed = rules.memory.malformed = true;
       return rules;
     }
     ForEachField(node, path, {"cpu", "memory", "window"},
@@ -594,7 +598,9 @@ class Decoder {
   ResourceRuleConfig DecodeResourceRule(const YamlNode& node, const std::string& path) {
     ResourceRuleConfig rule;
     rule.pos = node.pos;
+    const size_t problems_before = problems_.size();
     if (!ExpectMap(node, path)) {
+      rule.malformed = problems_.size() != problems_before;
       return rule;
     }
     ForEachField(node, path, {"containerQuery", "nodeQuery", "resources", "containerLabel"},
@@ -609,6 +615,7 @@ class Decoder {
                      rule.container_label = DecodeString(value, field_path);
                    }
                  });
+    rule.malformed = problems_.size() != problems_before;
     return rule;
   }
 

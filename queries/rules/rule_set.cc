@@ -245,26 +245,37 @@ RuleSet::RuleSet(std::vector<Rule> custom, std::vector<Rule> external,
 
 CompileResult CompileRules(const config::RulesConfig& config, const CompileOptions& options) {
   Compiler compiler(options);
+  // The parser has reported what makes a rule malformed; its rule set is never built.
+  bool malformed = false;
   std::vector<Rule> custom;
   std::vector<Rule> external;
   for (size_t i = 0; i < config.rules.size(); ++i) {
-    if (auto rule = compiler.CompileRule(config.rules[i], RuleKind::kCustom, static_cast<int>(i))) {
+    if (config.rules[i].malformed) {
+      malformed = true;
+    } else if (auto rule =
+                   compiler.CompileRule(config.rules[i], RuleKind::kCustom, static_cast<int>(i))) {
       custom.push_back(*std::move(rule));
     }
   }
   for (size_t i = 0; i < config.external_rules.size(); ++i) {
-    if (auto rule = compiler.CompileRule(config.external_rules[i], RuleKind::kExternal,
-                                         static_cast<int>(i))) {
+    if (config.external_rules[i].malformed) {
+      malformed = true;
+    } else if (auto rule = compiler.CompileRule(config.external_rules[i], RuleKind::kExternal,
+                                                static_cast<int>(i))) {
       external.push_back(*std::move(rule));
     }
   }
   std::optional<ResourceRules> resource_rules;
   if (config.resource_rules.has_value()) {
-    resource_rules = compiler.CompileResourceRules(*config.resource_rules);
+    if (config.resource_rules->cpu.malformed || config.resource_rules->memory.malformed) {
+      malformed = true;
+    } else {
+      resource_rules = compiler.CompileResourceRules(*config.resource_rules);
+    }
   }
   CompileResult result;
   result.problems = compiler.TakeProblems();
-  if (result.problems.empty()) {
+  if (result.problems.empty() && !malformed) {
     result.rule_set = std::make_shared<const RuleSet>(std::move(custom), std::move(external),
                                                       std::move(resource_rules));
   }

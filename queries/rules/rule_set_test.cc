@@ -96,6 +96,30 @@ TEST(CompileRulesTest, ReportsEveryProblemNotJustTheFirst) {
   EXPECT_EQ(result.problems[2].pos.line, 6);
 }
 
+// A rule the parser already reported is skipped (no second message for it), the others are still
+// checked, and no rule set is built from the remains.
+TEST(CompileRulesTest, MalformedRulesAreSkippedButTheOthersChecked) {
+  const auto parsed = config::ParseRulesConfig(
+      "rules:\n- seriesQuery: [a]\n  metricsQuery: x\n"
+      "- seriesQuery: up\n  name: {matches: \"(\"}\n  metricsQuery: x\n"
+      "- seriesQuery: up\n  metricsQuery: x\n");
+  ASSERT_EQ(parsed.problems.size(), 1u);
+  EXPECT_TRUE(parsed.config.rules[0].malformed);
+  EXPECT_FALSE(parsed.config.rules[1].malformed);
+  const auto result = CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper()});
+  ASSERT_EQ(result.problems.size(), 1u);
+  EXPECT_EQ(result.problems[0].pos.line, 5);
+  EXPECT_EQ(result.rule_set, nullptr);
+
+  const auto only_malformed =
+      config::ParseRulesConfig("rules:\n- seriesQuery: up\n  colour: x\n  metricsQuery: x\n");
+  ASSERT_TRUE(only_malformed.config.rules[0].malformed);
+  const auto skipped =
+      CompileRules(only_malformed.config, {.mapper = model::BuiltinResourceMapper()});
+  EXPECT_TRUE(skipped.problems.empty());
+  EXPECT_EQ(skipped.rule_set, nullptr);
+}
+
 TEST(CompileRulesTest, UnknownResourcesAreAcceptedWithoutAKubernetesApi) {
   const std::string yaml =
       "rules:\n- seriesQuery: up\n  resources:\n    overrides:\n      widget:\n        group: "
