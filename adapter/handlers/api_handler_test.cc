@@ -96,18 +96,21 @@ TEST(ApiHandlerReadyzTest, VerboseShowsTheLastListingOfEachRule) {
   Snapshot<registry::MetricRegistry> registry;
   FakePrometheusClient prometheus;
   telemetry::AdapterMetrics metrics{"v", "c"};
-  ApiHandler handler{
-      rules,
-      registry,
-      model::BuiltinResourceMapper(),
-      prometheus,
-      metrics,
-      [] { return true; },
-      {.standalone = true, .git_version = "v", .git_commit = "c", .relist_details = [] {
-         return std::string(
-             "rules[0]: ok, 3 series, listed at T\n"
-             "externalRules[0]: failed (UNAVAILABLE) at T\n");
-       }}};
+  ApiHandler handler{rules,
+                     registry,
+                     model::BuiltinResourceMapper(),
+                     prometheus,
+                     metrics,
+                     [] { return true; },
+                     {.standalone = true,
+                      .git_version = "v",
+                      .git_commit = "c",
+                      .platform = "",
+                      .relist_details = [] {
+                        return std::string(
+                            "rules[0]: ok, 3 series, listed at T\n"
+                            "externalRules[0]: failed (UNAVAILABLE) at T\n");
+                      }}};
   const auto get = [&](std::string_view target) {
     auto request = http::ParseRequestTarget("GET", target);
     EXPECT_TRUE(request.ok()) << request.status();
