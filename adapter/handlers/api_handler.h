@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapter/async/task.h"
 #include "adapter/handlers/metric_memo.h"
@@ -58,8 +59,13 @@ class ApiHandler {
                                      const absl::StatusOr<Route>& route);
   // Plan, query, render (metric_plan.h).
   async::Task<http::Response> Metric(const http::Request& request, const Route& route);
+  // metrics.k8s.io: plan, query every batch at once, render (resource_metrics.h).
+  async::Task<http::Response> ResourceMetrics(const http::Request& request, const Route& route);
   // The backend's answer for `promql`, or its error.
   async::Task<absl::StatusOr<prometheus::QueryResultPtr>> Query(std::string promql);
+  // The answers for all of `queries`, sent together, in the same order.
+  async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>> QueryAll(
+      std::vector<std::string> queries);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 
