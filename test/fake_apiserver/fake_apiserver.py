@@ -725,6 +725,10 @@ class FakeApiServer:
             self._api_services[(group, version)] = ApiService(
                 group, version, url, str(ca_file), str(client_cert), str(client_key))
 
+    def remove_api_service(self, group, version):
+        with self._lock:
+            self._api_services.pop((group, version), None)
+
     def api_services(self):
         with self._lock:
             return list(self._api_services.values())
