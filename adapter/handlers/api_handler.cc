@@ -182,38 +182,90 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>>
-ApiHandler::QueryAll(std::vector<std::string> queries) {
-  using Answers = std::vector<absl::StatusOr<prometheus::QueryResultPtr>>;
-  // The last answer in, from whichever thread, completes the wait with all of them.
-  struct Gather {
-    std::mutex mutex;
-    Answers answers;       // guarded by mutex
-    size_t remaining = 0;  // guarded by mutex
-    async::Completion<Answers> done;
-  };
-  co_return co_await async::Await<Answers>([this, &queries](async::Completion<Answers> done) {
-    if (queries.empty()) {
-      done(Answers());
+namespace {
+
+using QueryAnswers = std::vector<absl::StatusOr<prometheus::QueryResultPtr>>;
+
+// The queries of one QueryAll: at most kMaxQueriesInFlightPerRequest are out at once, and each
+// answer lets the next one go. Thread-safe: answers arrive on any thread, inline or later.
+class QueryWindow : public std::enable_shared_from_this<QueryWindow> {
+ public:
+  QueryWindow(prometheus::Client& prometheus, std::chrono::system_clock::time_point now,
+              std::vector<std::string> queries, async::Completion<QueryAnswers> done)
+      : prometheus_(prometheus),
+        now_(now),
+        queries_(std::move(queries)),
+        answers_(queries_.size(), absl::UnknownError("no answer")),
+        remaining_(queries_.size()),
+        done_(std::move(done)) {}
+
+  // Sends what the window allows. Whoever finds another thread (or an outer call on this one,
+  // when an answer came inline) already sending leaves the sending to it, so that inline answers
+  // never nest calls.
+  void Pump() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (pumping_) {
+      pump_again_ = true;
       return;
     }
-    auto gather = std::make_shared<Gather>();
-    gather->answers.resize(queries.size(), absl::UnknownError("no answer"));
-    gather->remaining = queries.size();
-    gather->done = std::move(done);
-    const auto now = clock_.Now();
-    for (size_t i = 0; i < queries.size(); ++i) {
-      prometheus_.Query(std::move(queries[i]), now,
-                        [gather, i](absl::StatusOr<prometheus::QueryResultPtr> answer) {
-                          std::unique_lock<std::mutex> lock(gather->mutex);
-                          gather->answers[i] = std::move(answer);
-                          if (--gather->remaining == 0) {
-                            Answers answers = std::move(gather->answers);
-                            lock.unlock();
-                            gather->done(std::move(answers));
-                          }
-                        });
+    pumping_ = true;
+    do {
+      pump_again_ = false;
+      while (in_flight_ < kMaxQueriesInFlightPerRequest && next_ < queries_.size()) {
+        const size_t i = next_++;
+        ++in_flight_;
+        lock.unlock();
+        prometheus_.Query(
+            std::move(queries_[i]), now_,
+            [self = shared_from_this(), i](absl::StatusOr<prometheus::QueryResultPtr> answer) {
+              self->Answer(i, std::move(answer));
+            });
+        lock.lock();
+      }
+    } while (pump_again_);
+    pumping_ = false;
+  }
+
+ private:
+  void Answer(size_t i, absl::StatusOr<prometheus::QueryResultPtr> answer) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    answers_[i] = std::move(answer);
+    --in_flight_;
+    if (--remaining_ == 0) {
+      QueryAnswers answers = std::move(answers_);
+      lock.unlock();
+      done_(std::move(answers));
+      return;
     }
+    lock.unlock();
+    Pump();
+  }
+
+  prometheus::Client& prometheus_;
+  const std::chrono::system_clock::time_point now_;
+  std::mutex mutex_;
+  std::vector<std::string> queries_;  // guarded by mutex_ (each taken once)
+  QueryAnswers answers_;              // guarded by mutex_
+  size_t remaining_;                  // guarded by mutex_
+  size_t next_ = 0;                   // guarded by mutex_
+  size_t in_flight_ = 0;              // guarded by mutex_
+  bool pumping_ = false;              // guarded by mutex_
+  bool pump_again_ = false;           // guarded by mutex_
+  async::Completion<QueryAnswers> done_;
+};
+
+}  // namespace
+
+async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>>
+ApiHandler::QueryAll(std::vector<std::string> queries) {
+  co_return co_await async::Await<QueryAnswers>([this,
+                                                 &queries](async::Completion<QueryAnswers> done) {
+    if (queries.empty()) {
+      done(QueryAnswers());
+      return;
+    }
+    std::make_shared<QueryWindow>(prometheus_, clock_.Now(), std::move(queries), std::move(done))
+        ->Pump();
   });
 }
 

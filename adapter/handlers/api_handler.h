@@ -5,6 +5,7 @@
 // Beast-free: the server hands it an http::Request and awaits the http::Response.
 
 #include <array>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,11 @@
 #include "queries/rules/rule_set.h"
 
 namespace ma::handlers {
+
+// One metrics.k8s.io request sends a CPU and a memory query per namespace; this many at most are
+// out at once, so that `kubectl top pod -A` in a cluster of many namespaces waits its turn
+// instead of filling the backend's bulkhead queue (and failing with 429).
+inline constexpr size_t kMaxQueriesInFlightPerRequest = 16;
 
 struct ApiHandlerOptions {
   bool standalone = true;  // no Kubernetes API: `*` with a labelSelector cannot be answered
@@ -63,7 +69,8 @@ class ApiHandler {
   async::Task<http::Response> ResourceMetrics(const http::Request& request, const Route& route);
   // The backend's answer for `promql`, or its error.
   async::Task<absl::StatusOr<prometheus::QueryResultPtr>> Query(std::string promql);
-  // The answers for all of `queries`, sent together, in the same order.
+  // The answers for all of `queries`, in the same order; at most kMaxQueriesInFlightPerRequest
+  // are sent at once.
   async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>> QueryAll(
       std::vector<std::string> queries);
   http::Response Discovery(const Route& route) const;

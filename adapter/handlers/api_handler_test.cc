@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <map>
+#include <thread>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "adapter/api/status.h"
 #include "adapter/http/url.h"
 #include "queries/base/strings.h"
@@ -675,6 +678,48 @@ TEST_F(ResourceMetricsTest, NonFiniteSamplesLeaveThePodOutAndAreCounted) {
   EXPECT_THAT(response.body, HasSubstr("web-2"));
   EXPECT_THAT(Get("/metrics").body,
               HasSubstr(R"(metrics_adapter_non_finite_values_total{api="resource"} 1)"));
+}
+
+TEST_F(ResourceMetricsTest, AnswersArrivingLaterFromAnotherThreadAreGathered) {
+  AnswerShop();  // shop's two queries answer at once; billing's two wait
+  prometheus_.Hold();
+  std::thread backend([this] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (prometheus_.pending() < 2 && absl::Now() < deadline) {
+      std::this_thread::yield();
+    }
+    prometheus_.Release(Vector({{{{"pod", "api-1"}, {"container", "api"}}, 1, kNoonMs}}));
+  });
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/pods");
+  backend.join();
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"api","usage":{"cpu":"1","memory":"1"})"));
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"web-2")"));
+}
+
+TEST_F(ResourceMetricsTest, ARequestKeepsAtMostAWindowOfQueriesInFlight) {
+  // Two queries per namespace: more namespaces than the window holds.
+  const size_t namespaces = kMaxQueriesInFlightPerRequest;
+  for (size_t i = 0; i < namespaces; ++i) {
+    objects_.objects[Cat("ns-", i)] = {{"p", {}}};
+  }
+  prometheus_.Hold();
+  size_t seen_in_flight = 0;
+  std::thread backend([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (prometheus_.pending() < static_cast<int>(kMaxQueriesInFlightPerRequest) &&
+           absl::Now() < deadline) {
+      std::this_thread::yield();
+    }
+    seen_in_flight = prometheus_.queries().size();
+    prometheus_.Release(Vector({}));
+  });
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/pods");
+  backend.join();
+  EXPECT_EQ(seen_in_flight, kMaxQueriesInFlightPerRequest);
+  ASSERT_EQ(response.status, 200) << response.body;
+  // billing and shop, and the added namespaces, two queries each.
+  EXPECT_EQ(prometheus_.queries().size(), 2 * (namespaces + 2));
 }
 
 TEST_F(ResourceMetricsTest, BackendDownIsServiceUnavailableNotAShortList) {
