@@ -1,7 +1,6 @@
 #include "adapter/handlers/api_handler.h"
 
 #include <chrono>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -182,91 +181,12 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-namespace {
-
-using QueryAnswers = std::vector<absl::StatusOr<prometheus::QueryResultPtr>>;
-
-// The queries of one QueryAll: at most kMaxQueriesInFlightPerRequest are out at once, and each
-// answer lets the next one go. Thread-safe: answers arrive on any thread, inline or later.
-class QueryWindow : public std::enable_shared_from_this<QueryWindow> {
- public:
-  QueryWindow(prometheus::Client& prometheus, std::chrono::system_clock::time_point now,
-              std::vector<std::string> queries, async::Completion<QueryAnswers> done)
-      : prometheus_(prometheus),
-        now_(now),
-        queries_(std::move(queries)),
-        answers_(queries_.size(), absl::UnknownError("no answer")),
-        remaining_(queries_.size()),
-        done_(std::move(done)) {}
-
-  // Sends what the window allows. Whoever finds another thread (or an outer call on this one,
-  // when an answer came inline) already sending leaves the sending to it, so that inline answers
-  // never nest calls.
-  void Pump() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (pumping_) {
-      pump_again_ = true;
-      return;
-    }
-    pumping_ = true;
-    do {
-      pump_again_ = false;
-      while (in_flight_ < kMaxQueriesInFlightPerRequest && next_ < queries_.size()) {
-        const size_t i = next_++;
-        ++in_flight_;
-        lock.unlock();
-        prometheus_.Query(
-            std::move(queries_[i]), now_,
-            [self = shared_from_this(), i](absl::StatusOr<prometheus::QueryResultPtr> answer) {
-              self->Answer(i, std::move(answer));
-            });
-        lock.lock();
-      }
-    } while (pump_again_);
-    pumping_ = false;
-  }
-
- private:
-  void Answer(size_t i, absl::StatusOr<prometheus::QueryResultPtr> answer) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    answers_[i] = std::move(answer);
-    --in_flight_;
-    if (--remaining_ == 0) {
-      QueryAnswers answers = std::move(answers_);
-      lock.unlock();
-      done_(std::move(answers));
-      return;
-    }
-    lock.unlock();
-    Pump();
-  }
-
-  prometheus::Client& prometheus_;
-  const std::chrono::system_clock::time_point now_;
-  std::mutex mutex_;
-  std::vector<std::string> queries_;  // guarded by mutex_ (each taken once)
-  QueryAnswers answers_;              // guarded by mutex_
-  size_t remaining_;                  // guarded by mutex_
-  size_t next_ = 0;                   // guarded by mutex_
-  size_t in_flight_ = 0;              // guarded by mutex_
-  bool pumping_ = false;              // guarded by mutex_
-  bool pump_again_ = false;           // guarded by mutex_
-  async::Completion<QueryAnswers> done_;
-};
-
-}  // namespace
-
-async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>>
-ApiHandler::QueryAll(std::vector<std::string> queries) {
-  co_return co_await async::Await<QueryAnswers>([this,
-                                                 &queries](async::Completion<QueryAnswers> done) {
-    if (queries.empty()) {
-      done(QueryAnswers());
-      return;
-    }
-    std::make_shared<QueryWindow>(prometheus_, clock_.Now(), std::move(queries), std::move(done))
-        ->Pump();
-  });
+async::Task<absl::StatusOr<QueryAnswers>> ApiHandler::QueryAll(std::vector<std::string> queries) {
+  co_return co_await async::Await<QueryAnswers>(
+      [this, &queries](async::Completion<QueryAnswers> done) {
+        SendQueries(prometheus_, clock_.Now(), std::move(queries), kMaxQueriesInFlightPerRequest,
+                    std::move(done));
+      });
 }
 
 async::Task<absl::StatusOr<prometheus::QueryResultPtr>> ApiHandler::Query(std::string promql) {

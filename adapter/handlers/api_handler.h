@@ -14,6 +14,7 @@
 #include "adapter/async/task.h"
 #include "adapter/handlers/metric_memo.h"
 #include "adapter/handlers/metric_request.h"
+#include "adapter/handlers/query_window.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
 #include "adapter/objects/object_lister.h"
@@ -71,8 +72,7 @@ class ApiHandler {
   async::Task<absl::StatusOr<prometheus::QueryResultPtr>> Query(std::string promql);
   // The answers for all of `queries`, in the same order; at most kMaxQueriesInFlightPerRequest
   // are sent at once.
-  async::Task<absl::StatusOr<std::vector<absl::StatusOr<prometheus::QueryResultPtr>>>> QueryAll(
-      std::vector<std::string> queries);
+  async::Task<absl::StatusOr<QueryAnswers>> QueryAll(std::vector<std::string> queries);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 
