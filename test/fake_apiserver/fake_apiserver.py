@@ -9,8 +9,9 @@ kube-apiserver v1.32:
     aggregated-discovery Accept types are not served, so clients fall back to these documents,
     and /openapi/* answers 404 as a server without OpenAPI would;
   * GET, LIST and WATCH of every registered resource, namespaced or not, with labelSelector,
-    fieldSelector (metadata.name, metadata.namespace), limit/continue, one global increasing
-    resourceVersion, and the Accept variants `as=PartialObjectMetadata(List)` and `as=Table`;
+    fieldSelector (metadata.name, metadata.namespace; a pod's status.phase and spec.nodeName),
+    limit/continue, one global increasing resourceVersion, and the Accept variants
+    `as=PartialObjectMetadata(List)` and `as=Table`;
   * WATCH as chunked JSON lines from a bounded history: events after the requested
     resourceVersion, a 410 `Expired` ERROR event when the history no longer reaches back that
     far, BOOKMARKs every `bookmark_interval_s` when asked for, the end after timeoutSeconds;
