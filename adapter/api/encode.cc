@@ -188,7 +188,110 @@ void WriteStatusDetails(json::Writer& out, const StatusDetails& details) {
   out.EndObject();
 }
 
+constexpr std::string_view kResourceMetricsGroupVersion = "metrics.k8s.io/v1beta1";
+
+// The ObjectMeta fields metrics-server fills, in Go's field order; labels omitted when empty.
+void WriteObjectMeta(json::Writer& out, std::string_view name, std::string_view namespace_name,
+                     int64_t creation_ms, const model::LabelSet& labels) {
+  out.Key("metadata");
+  out.StartObject();
+  out.OptionalString("name", name);
+  out.OptionalString("namespace", namespace_name);
+  out.Key("creationTimestamp");
+  out.String(FormatTimestamp(creation_ms));
+  if (!labels.empty()) {
+    out.Key("labels");
+    out.StringMap(labels);
+  }
+  out.EndObject();
+}
+
+void WriteUsage(json::Writer& out, const ResourceUsage& usage) {
+  out.Key("usage");
+  out.StartObject();
+  out.Key("cpu");
+  out.String(usage.cpu);
+  out.Key("memory");
+  out.String(usage.memory);
+  out.EndObject();
+}
+
+// Inside a list an item carries no kind and apiVersion; alone it does.
+void WritePodMetrics(json::Writer& out, const PodMetrics& item, bool with_type) {
+  out.StartObject();
+  if (with_type) {
+    WriteTypeMeta(out, "PodMetrics", kResourceMetricsGroupVersion);
+  }
+  WriteObjectMeta(out, item.name, item.namespace_name, item.creation_ms, item.labels);
+  out.Key("timestamp");
+  out.String(FormatTimestamp(item.timestamp_ms));
+  out.Key("window");
+  out.String(FormatGoDuration(item.window_ms));
+  out.Key("containers");
+  out.StartArray();
+  for (const ContainerMetrics& container : item.containers) {
+    out.StartObject();
+    out.Key("name");
+    out.String(container.name);
+    WriteUsage(out, container.usage);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.EndObject();
+}
+
+void WriteNodeMetrics(json::Writer& out, const NodeMetrics& item, bool with_type) {
+  out.StartObject();
+  if (with_type) {
+    WriteTypeMeta(out, "NodeMetrics", kResourceMetricsGroupVersion);
+  }
+  WriteObjectMeta(out, item.name, "", item.creation_ms, item.labels);
+  out.Key("timestamp");
+  out.String(FormatTimestamp(item.timestamp_ms));
+  out.Key("window");
+  out.String(FormatGoDuration(item.window_ms));
+  WriteUsage(out, item.usage);
+  out.EndObject();
+}
+
+template <typename Item, typename WriteItem>
+std::string EncodeResourceMetricsList(std::string_view kind, const std::vector<Item>& items,
+                                      WriteItem write_item) {
+  json::Writer out;
+  out.StartObject();
+  WriteTypeMeta(out, kind, kResourceMetricsGroupVersion);
+  out.EmptyObject("metadata");
+  out.Key("items");
+  out.StartArray();
+  for (const Item& item : items) {
+    write_item(out, item, false);
+  }
+  out.EndArray();
+  out.EndObject();
+  return Finish(std::move(out));
+}
+
 }  // namespace
+
+std::string EncodePodMetricsList(const std::vector<PodMetrics>& items) {
+  return EncodeResourceMetricsList("PodMetricsList", items, WritePodMetrics);
+}
+
+std::string EncodePodMetrics(const PodMetrics& item) {
+  json::Writer out;
+  WritePodMetrics(out, item, true);
+  return Finish(std::move(out));
+}
+
+std::string EncodeNodeMetricsList(const std::vector<NodeMetrics>& items) {
+  return EncodeResourceMetricsList("NodeMetricsList", items, WriteNodeMetrics);
+}
+
+std::string EncodeNodeMetrics(const NodeMetrics& item) {
+  json::Writer out;
+  WriteNodeMetrics(out, item, true);
+  return Finish(std::move(out));
+}
 
 std::string EncodeMetricValueList(const std::vector<CustomMetricValue>& items,
                                   std::string_view version) {

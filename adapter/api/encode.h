@@ -25,6 +25,13 @@ std::string EncodeMetricValueList(const std::vector<CustomMetricValue>& items,
 // external.metrics.k8s.io/v1beta1 ExternalMetricValueList.
 std::string EncodeExternalMetricValueList(const std::vector<ExternalMetricValue>& items);
 
+// metrics.k8s.io/v1beta1: a list (PodMetricsList, NodeMetricsList) or one object with its own
+// kind and apiVersion (a get by name).
+std::string EncodePodMetricsList(const std::vector<PodMetrics>& items);
+std::string EncodePodMetrics(const PodMetrics& item);
+std::string EncodeNodeMetricsList(const std::vector<NodeMetrics>& items);
+std::string EncodeNodeMetrics(const NodeMetrics& item);
+
 // APIResourceList for `group_version` ("external.metrics.k8s.io/v1beta1"). Prints the list as
 // given: callers keep it non-empty (client-go reports an empty list as an error).
 std::string EncodeAPIResourceList(std::string_view group_version,

@@ -189,6 +189,53 @@ TEST(EncodeMetricValueListTest, SelectorEcho) {
 }
 
 // Go's encoding/json string escaping, byte for byte.
+// metrics.k8s.io documents in metrics-server's shape (its wire examples, byte for byte).
+TEST(EncodeResourceMetricsTest, ContractExamples) {
+  const NodeMetrics node = {.name = "node-1",
+                            .labels = {{"kubernetes.io/hostname", "node-1"}},
+                            .creation_ms = kMarchFirstNoon + 5000,
+                            .timestamp_ms = kMarchFirstNoon,
+                            .window_ms = 10062,
+                            .usage = {"224628621n", "1255272Ki"}};
+  EXPECT_EQ(EncodeNodeMetricsList({node}),
+            R"({"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},)"
+            R"("items":[{"metadata":{"name":"node-1","creationTimestamp":"2025-03-01T12:00:05Z",)"
+            R"("labels":{"kubernetes.io/hostname":"node-1"}},"timestamp":"2025-03-01T12:00:00Z",)"
+            R"("window":"10.062s","usage":{"cpu":"224628621n","memory":"1255272Ki"}}]})"
+            "\n");
+  const PodMetrics pod = {.name = "web-7d9f8",
+                          .namespace_name = "default",
+                          .labels = {{"app", "web"}},
+                          .creation_ms = kMarchFirstNoon + 5000,
+                          .timestamp_ms = kMarchFirstNoon,
+                          .window_ms = 15000,
+                          .containers = {{"app", {"3204711n", "24816Ki"}}}};
+  EXPECT_EQ(EncodePodMetricsList({pod}),
+            R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},)"
+            R"("items":[{"metadata":{"name":"web-7d9f8","namespace":"default",)"
+            R"("creationTimestamp":"2025-03-01T12:00:05Z","labels":{"app":"web"}},)"
+            R"("timestamp":"2025-03-01T12:00:00Z","window":"15s","containers":[{"name":"app",)"
+            R"("usage":{"cpu":"3204711n","memory":"24816Ki"}}]}]})"
+            "\n");
+  // Alone, an object carries its kind; without labels it has no labels key.
+  PodMetrics bare = pod;
+  bare.labels.clear();
+  bare.containers.clear();
+  EXPECT_EQ(
+      EncodePodMetrics(bare),
+      R"({"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{)"
+      R"("name":"web-7d9f8","namespace":"default","creationTimestamp":"2025-03-01T12:00:05Z"},)"
+      R"("timestamp":"2025-03-01T12:00:00Z","window":"15s","containers":[]})"
+      "\n");
+  constexpr std::string_view kNodeType =
+      R"({"kind":"NodeMetrics","apiVersion":"metrics.k8s.io/v1beta1",)";
+  EXPECT_EQ(EncodeNodeMetrics(node).substr(0, kNodeType.size()), kNodeType);
+  EXPECT_EQ(EncodePodMetricsList({}),
+            R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},)"
+            R"("items":[]})"
+            "\n");
+}
+
 TEST(EncodeTest, StringsEscapedAsGoDoes) {
   struct Case {
     std::string raw;

@@ -1,6 +1,7 @@
 #include "adapter/api/quantity.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <iterator>
 #include <string>
@@ -25,6 +26,12 @@ constexpr int kExactFractionDigits = 100;
 constexpr size_t kPrintBufferSize = 160;
 // DecimalSI suffixes for exponents -9, -6, ..., 18.
 constexpr std::string_view kDecimalSuffixes[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+// BinarySI suffixes for powers 1024^0 ... 1024^6.
+constexpr std::string_view kBinarySuffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+constexpr uint64_t kBinaryBase = 1024;
+// Whole numbers below this are read back exactly from the nano digits; a Go Quantity caps binary
+// values at 2^63-1 anyway.
+constexpr size_t kMaxWholeDigits = 18;
 
 // |value| * 10^9 rounded half away from zero, as decimal digits without leading zeros ("" for
 // zero), and the sign.
@@ -111,6 +118,29 @@ absl::StatusOr<std::string> FormatDecimalQuantity(double value) {
     return amount.status();
   }
   return DecimalSi(*amount);
+}
+
+absl::StatusOr<std::string> FormatBinaryQuantity(double value) {
+  absl::StatusOr<NanoAmount> amount = ToNanoAmount(value);
+  if (!amount.ok()) {
+    return amount.status();
+  }
+  const std::string& nanos = amount->nanos;
+  const bool whole = nanos.size() > static_cast<size_t>(kNanoDigits) &&
+                     nanos.find_first_not_of('0', nanos.size() - kNanoDigits) == std::string::npos;
+  if (!whole || nanos.size() - kNanoDigits > kMaxWholeDigits) {
+    return DecimalSi(*amount);
+  }
+  uint64_t magnitude = std::stoull(nanos.substr(0, nanos.size() - kNanoDigits));
+  if (magnitude < kBinaryBase) {
+    return DecimalSi(*amount);
+  }
+  size_t power = 0;
+  while (magnitude % kBinaryBase == 0 && power + 1 < std::size(kBinarySuffixes)) {
+    magnitude /= kBinaryBase;
+    ++power;
+  }
+  return absl::StrCat(amount->negative ? "-" : "", magnitude, ToAbsl(kBinarySuffixes[power]));
 }
 
 absl::StatusOr<std::string> FormatMetricValue(double value) {

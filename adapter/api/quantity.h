@@ -27,4 +27,10 @@ absl::StatusOr<std::string> FormatDecimalQuantity(double value);
 // that up to 1m, where a "0" would read as no load at all. Errors as FormatDecimalQuantity.
 absl::StatusOr<std::string> FormatMetricValue(double value);
 
+// The canonical BinarySI string of `value` (memory in bytes, as metrics.k8s.io serves it): a whole
+// number of at least 1024 bytes is written with the largest binary suffix that divides it ("2Ki",
+// "1255272Ki", "3Gi"); anything else falls back to DecimalSI at nano precision as Go does ("1k"
+// for 1000, "512", "1500m"). Errors as FormatDecimalQuantity.
+absl::StatusOr<std::string> FormatBinaryQuantity(double value);
+
 }  // namespace ma::api

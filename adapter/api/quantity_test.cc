@@ -113,3 +113,35 @@ TEST(FormatMetricValueTest, MilliPrecisionUnlessThatWouldBeZero) {
 
 }  // namespace
 }  // namespace ma::api
+
+namespace ma::api {
+namespace {
+
+// BinarySI strings as Go's resource.Quantity marshals memory in metrics.k8s.io answers.
+TEST(FormatBinaryQuantityTest, GoBinarySiStrings) {
+  const Case cases[] = {
+      {0, "0"},
+      {512, "512"},
+      {1000, "1k"},
+      {1023, "1023"},
+      {1024, "1Ki"},
+      {1536, "1536"},
+      {2048, "2Ki"},
+      {1572864, "1536Ki"},
+      {1285398528, "1255272Ki"},
+      {3.0 * (1 << 30), "3Gi"},
+      {1.5, "1500m"},
+      {-2048, "-2Ki"},
+      {1024.5, "1024500m"},
+  };
+  for (const auto& c : cases) {
+    const auto text = FormatBinaryQuantity(c.value);
+    ASSERT_TRUE(text.ok()) << c.value << ": " << text.status();
+    EXPECT_EQ(*text, c.expected) << c.value;
+  }
+  EXPECT_FALSE(FormatBinaryQuantity(std::nan("")).ok());
+  EXPECT_FALSE(FormatBinaryQuantity(1e22).ok());
+}
+
+}  // namespace
+}  // namespace ma::api

@@ -18,4 +18,8 @@ inline constexpr int64_t kMaxTimestampMillis = 253402300799999;  // 9999-12-31T2
 // kMinTimestampMillis / kMaxTimestampMillis.
 std::string FormatTimestamp(int64_t unix_millis);
 
+// metav1.Duration text, as Go's time.Duration.String() writes a whole number of milliseconds:
+// "0s", "500ms", "1.5s", "5m0s", "1h0m0s", "-30s". The `window` of metrics.k8s.io objects.
+std::string FormatGoDuration(int64_t millis);
+
 }  // namespace ma::api

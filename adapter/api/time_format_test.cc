@@ -37,3 +37,21 @@ TEST(FormatTimestampTest, Rfc3339UtcWholeSeconds) {
 
 }  // namespace
 }  // namespace ma::api
+
+namespace ma::api {
+namespace {
+
+TEST(FormatGoDurationTest, GoDurationStrings) {
+  const std::pair<int64_t, std::string> cases[] = {
+      {0, "0s"},        {1, "1ms"},          {500, "500ms"},        {1000, "1s"},
+      {1500, "1.5s"},   {10062, "10.062s"},  {60000, "1m0s"},       {90000, "1m30s"},
+      {300000, "5m0s"}, {3600000, "1h0m0s"}, {3661500, "1h1m1.5s"}, {-30000, "-30s"},
+      {-250, "-250ms"},
+  };
+  for (const auto& [millis, want] : cases) {
+    EXPECT_EQ(FormatGoDuration(millis), want) << millis;
+  }
+}
+
+}  // namespace
+}  // namespace ma::api

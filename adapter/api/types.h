@@ -43,6 +43,39 @@ struct ExternalMetricValue {
   std::string value{};  // a canonical Quantity string
 };
 
+// The usage of one container or node, as canonical Quantity strings: CPU in cores (DecimalSI),
+// memory in bytes (BinarySI).
+struct ResourceUsage {
+  std::string cpu{};
+  std::string memory{};
+};
+
+struct ContainerMetrics {
+  std::string name{};
+  ResourceUsage usage{};
+};
+
+// metrics.k8s.io/v1beta1 PodMetrics and NodeMetrics. `creation_ms` is when the answer was made (as
+// metrics-server and prometheus-adapter set it); `labels` are the object's own.
+struct PodMetrics {
+  std::string name{};
+  std::string namespace_name{};
+  model::LabelSet labels{};
+  int64_t creation_ms = 0;
+  int64_t timestamp_ms = 0;
+  int64_t window_ms = 0;
+  std::vector<ContainerMetrics> containers{};
+};
+
+struct NodeMetrics {
+  std::string name{};
+  model::LabelSet labels{};
+  int64_t creation_ms = 0;
+  int64_t timestamp_ms = 0;
+  int64_t window_ms = 0;
+  ResourceUsage usage{};
+};
+
 // metav1.APIResource (discovery).
 struct APIResource {
   std::string name{};           // "pods/http_requests"

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "adapter/api/status.h"
 #include "adapter/app/delegated_auth.h"
@@ -13,6 +14,7 @@
 #include "adapter/cli/rules_file.h"
 #include "adapter/discovery/relister.h"
 #include "adapter/handlers/api_handler.h"
+#include "adapter/handlers/resource_metrics.h"
 #include "adapter/kube/api_client.h"
 #include "adapter/kube/http_api_client.h"
 #include "adapter/kube/kubeconfig.h"
@@ -177,11 +179,18 @@ int Serve(const Options& options) {
   if (kubernetes.has_value()) {
     object_cache = std::make_unique<objects::ObjectCache>(
         mapper, objects::ListWatcherFactory(*kubernetes->lister));
+    std::vector<objects::Collection> at_start;
     if (!file.rule_set->custom_rules().empty()) {
-      if (const auto status = object_cache->WatchAtStart({{"", "pods"}}); !status.ok()) {
-        MA_LOG(ERROR) << "unable to watch pods: " << status.message();
-        return 1;
-      }
+      at_start.push_back(model::GroupResource{"", "pods"});
+    }
+    if (file.rule_set->resource_rules().has_value()) {
+      // metrics.k8s.io reports on Running pods and on nodes.
+      at_start.push_back(handlers::RunningPods());
+      at_start.push_back(handlers::Nodes());
+    }
+    if (const auto status = object_cache->WatchAtStart(at_start); !status.ok()) {
+      MA_LOG(ERROR) << "unable to watch pods and nodes: " << status.message();
+      return 1;
     }
   }
   handlers::ApiHandler handler(

@@ -102,6 +102,11 @@ class NamedObjects final : public objects::ObjectLister {
       const selector::LabelSelector& /*selector*/) override {
     return names_;
   }
+  absl::StatusOr<std::vector<objects::ListedObject>> Objects(
+      const objects::Collection& /*collection*/, std::string_view /*namespace_name*/,
+      const selector::LabelSelector& /*selector*/) override {
+    return absl::UnimplementedError("explain does not cover metrics.k8s.io");
+  }
   bool synced() const override { return true; }
 
  private:

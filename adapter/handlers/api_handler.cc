@@ -4,9 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_join.h"
 #include "adapter/api/encode.h"
 #include "adapter/api/status.h"
 #include "adapter/handlers/metric_plan.h"
+#include "adapter/handlers/resource_metrics.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/check.h"
 #include "queries/base/status_macros.h"
@@ -32,6 +34,8 @@ std::string_view RouteName(RouteKind kind) {
       return "custom_metric";
     case RouteKind::kExternalMetric:
       return "external_metric";
+    case RouteKind::kResourceMetrics:
+      return "resource_metrics";
     case RouteKind::kHealthz:
     case RouteKind::kLivez:
     case RouteKind::kReadyz:
@@ -148,6 +152,8 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
     case RouteKind::kCustomMetric:
     case RouteKind::kExternalMetric:
       co_return co_await Metric(request, *route);
+    case RouteKind::kResourceMetrics:
+      co_return co_await ResourceMetrics(request, *route);
     case RouteKind::kApis:
     case RouteKind::kGroup:
     case RouteKind::kGroupVersion:
@@ -175,10 +181,19 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
+async::Task<absl::StatusOr<QueryAnswers>> ApiHandler::QueryAll(std::vector<std::string> queries) {
+  co_return co_await async::Await<QueryAnswers>(
+      [this, &queries](async::Completion<QueryAnswers> done) {
+        SendQueries(prometheus_, clock_.Now(), std::move(queries), kMaxQueriesInFlightPerRequest,
+                    std::move(done));
+      });
+}
+
 http::Response ApiHandler::Discovery(const Route& route) const {
   const auto rules = rules_.Get();
   const bool custom = rules != nullptr && !rules->custom_rules().empty();
   const bool external = rules != nullptr && !rules->external_rules().empty();
+  const bool resource = rules != nullptr && rules->resource_rules().has_value();
   const auto group_of = [](std::string_view name) {
     api::APIGroup group;
     group.name = std::string(name);
@@ -196,16 +211,30 @@ http::Response ApiHandler::Discovery(const Route& route) const {
     if (external) {
       groups.push_back(group_of(kExternalGroup));
     }
+    if (resource) {
+      groups.push_back(group_of(kResourceMetricsGroup));
+    }
     return Json(api::EncodeAPIGroupList(groups));
   }
-  const bool served = route.group == kCustomGroup ? custom : external;
+  const bool served = route.group == kCustomGroup     ? custom
+                      : route.group == kExternalGroup ? external
+                                                      : resource;
   if (!served) {
     return api::StatusResponse(
         absl::NotFoundError(Cat("no rules serve ", route.group, " (the rules file has no ",
-                                route.group == kCustomGroup ? "rules" : "externalRules", ")")));
+                                route.group == kCustomGroup     ? "rules"
+                                : route.group == kExternalGroup ? "externalRules"
+                                                                : "resourceRules",
+                                ")")));
   }
   if (route.kind == RouteKind::kGroup) {
     return Json(api::EncodeAPIGroup(group_of(route.group)));
+  }
+  if (route.group == kResourceMetricsGroup) {
+    // As metrics-server lists them.
+    return Json(api::EncodeAPIResourceList(Cat(route.group, "/", route.version),
+                                           {{"nodes", "", false, "NodeMetrics", {"get", "list"}},
+                                            {"pods", "", true, "PodMetrics", {"get", "list"}}}));
   }
   const auto registry = registry_.Get();
   std::vector<api::APIResource> resources;
@@ -315,6 +344,68 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
   }
   if (memoized) {
     memo_.PutBody(memo_key, plan, *result, *body);
+  }
+  co_return Json(*std::move(body));
+}
+
+async::Task<http::Response> ApiHandler::ResourceMetrics(const http::Request& request,
+                                                        const Route& route) {
+  const std::shared_ptr<const rules::RuleSet> rules = rules_.Get();
+  if (rules == nullptr || !rules->resource_rules().has_value()) {
+    co_return ErrorResponse(request,
+                            absl::NotFoundError(Cat("no rules serve ", kResourceMetricsGroup,
+                                                    " (the rules file has no "
+                                                    "resourceRules)")));
+  }
+  absl::StatusOr<ResourceMetricsRequest> parsed = ParseResourceMetricsRequest(route, request.query);
+  if (!parsed.ok()) {
+    co_return ErrorResponse(request, parsed.status());
+  }
+  if (options_.standalone || options_.objects == nullptr) {
+    co_return ErrorResponse(
+        request, absl::FailedPreconditionError(
+                     "metrics.k8s.io lists pods and nodes from the Kubernetes API, and this "
+                     "adapter runs with --standalone"));
+  }
+  absl::StatusOr<ResourceMetricsPlan> plan =
+      PlanResourceMetrics(*std::move(parsed), rules, *options_.objects);
+  if (!plan.ok()) {
+    co_return ErrorResponse(request, plan.status());
+  }
+  std::vector<std::string> queries = plan->Queries();
+  for (const auto& promql : queries) {
+    MA_VLOG(4) << request.path << " -> " << promql;
+  }
+  const auto answers = co_await QueryAll(std::move(queries));
+  if (!answers.ok()) {
+    co_return ErrorResponse(request, answers.status());
+  }
+  // One failed batch fails the answer: a list that silently lacks a namespace would read as
+  // pods without load (prometheus-adapter drops them and answers 200).
+  std::vector<const model::QueryResult*> results;
+  for (const auto& answer : *answers) {
+    if (!answer.ok()) {
+      co_return ErrorResponse(request, BackendError(answer.status(), "resource metrics"));
+    }
+    results.push_back(answer->get());
+  }
+  planner::UsageNotes notes;
+  absl::StatusOr<std::string> body = RenderResourceMetrics(
+      *plan, results,
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+          .count(),
+      notes);
+  for (size_t i = 0; i < notes.non_finite.size(); ++i) {
+    metrics_.RecordNonFiniteValue("resource");
+  }
+  if (!notes.missing.empty() || !notes.non_finite.empty() || notes.negative > 0) {
+    MA_VLOG(2) << request.path << ": left out for having no CPU or memory sample: "
+               << absl::StrJoin(notes.missing, ",") << "; left out for a NaN or infinite sample: "
+               << absl::StrJoin(notes.non_finite, ",")
+               << "; negative samples reported as 0: " << notes.negative;
+  }
+  if (!body.ok()) {
+    co_return ErrorResponse(request, body.status());
   }
   co_return Json(*std::move(body));
 }

@@ -5,13 +5,16 @@
 // Beast-free: the server hands it an http::Request and awaits the http::Response.
 
 #include <array>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapter/async/task.h"
 #include "adapter/handlers/metric_memo.h"
 #include "adapter/handlers/metric_request.h"
+#include "adapter/handlers/query_window.h"
 #include "adapter/handlers/route.h"
 #include "adapter/http/message.h"
 #include "adapter/objects/object_lister.h"
@@ -24,6 +27,11 @@
 #include "queries/rules/rule_set.h"
 
 namespace ma::handlers {
+
+// One metrics.k8s.io request sends a CPU and a memory query per namespace; this many at most are
+// out at once, so that `kubectl top pod -A` in a cluster of many namespaces waits its turn
+// instead of filling the backend's bulkhead queue (and failing with 429).
+inline constexpr size_t kMaxQueriesInFlightPerRequest = 16;
 
 struct ApiHandlerOptions {
   bool standalone = true;  // no Kubernetes API: `*` with a labelSelector cannot be answered
@@ -62,6 +70,11 @@ class ApiHandler {
                                      const absl::StatusOr<Route>& route);
   // Plan, query, render (metric_plan.h).
   async::Task<http::Response> Metric(const http::Request& request, const Route& route);
+  // metrics.k8s.io: plan, query every batch at once, render (resource_metrics.h).
+  async::Task<http::Response> ResourceMetrics(const http::Request& request, const Route& route);
+  // The answers for all of `queries`, in the same order; at most kMaxQueriesInFlightPerRequest
+  // are sent at once.
+  async::Task<absl::StatusOr<QueryAnswers>> QueryAll(std::vector<std::string> queries);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

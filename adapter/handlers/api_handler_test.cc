@@ -7,7 +7,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "adapter/api/status.h"
 #include "adapter/async/task.h"
 #include "adapter/async/task_context.h"
@@ -15,6 +18,7 @@
 #include "adapter/http/url.h"
 #include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
+#include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
 #include "test/testing/run_task.h"
 
@@ -402,10 +406,41 @@ class FakeObjects : public objects::ObjectLister {
     }
     return out;
   }
+  // Pods come from `objects`, nodes from `nodes`.
+  absl::StatusOr<std::vector<objects::ListedObject>> Objects(
+      const objects::Collection& collection, std::string_view namespace_name,
+      const selector::LabelSelector& selector) override {
+    calls.push_back(Cat(collection.String(), " ", namespace_name, " ", selector.String()));
+    if (!synced_value) {
+      return api::WithPublicMessage(absl::UnavailableError("not listed"),
+                                    "the adapter has not listed pods yet");
+    }
+    std::vector<objects::ListedObject> out;
+    if (collection.resource.resource == "nodes") {
+      for (const auto& [name, labels] : nodes) {
+        if (selector.Matches(labels)) {
+          out.push_back({"", name, labels});
+        }
+      }
+      return out;
+    }
+    for (const auto& [ns, named] : objects) {
+      if (!namespace_name.empty() && ns != namespace_name) {
+        continue;
+      }
+      for (const auto& [name, labels] : named) {
+        if (selector.Matches(labels)) {
+          out.push_back({ns, name, labels});
+        }
+      }
+    }
+    return out;
+  }
   bool synced() const override { return synced_value; }
 
   bool synced_value = true;
   std::map<std::string, std::map<std::string, model::LabelSet>> objects;
+  std::map<std::string, model::LabelSet> nodes;
   std::vector<std::string> calls;
 };
 
@@ -530,6 +565,293 @@ TEST_F(KubernetesApiHandlerTest, ReadinessWaitsForTheObjectCache) {
   // Liveness does not depend on the Kubernetes API.
   objects_.synced_value = false;
   EXPECT_EQ(Get("/livez").status, 200);
+}
+
+// metrics.k8s.io from resourceRules: templates kept short so that the queries read at a glance.
+constexpr std::string_view kResourceRules = R"yaml(resourceRules:
+  cpu:
+    containerQuery: 'sum by (<<.GroupBy>>) (cpu{<<.LabelMatchers>>})'
+    nodeQuery: 'sum by (<<.GroupBy>>) (node_cpu{<<.LabelMatchers>>})'
+    resources:
+      overrides:
+        namespace: {resource: namespace}
+        pod: {resource: pod}
+        node: {resource: node}
+    containerLabel: container
+  memory:
+    containerQuery: 'sum by (<<.GroupBy>>) (mem{<<.LabelMatchers>>})'
+    nodeQuery: 'sum by (<<.GroupBy>>) (node_mem{<<.LabelMatchers>>})'
+    resources:
+      overrides:
+        namespace: {resource: namespace}
+        pod: {resource: pod}
+        instance: {resource: node}
+    containerLabel: container
+  window: 5m
+)yaml";
+
+// 2025-03-01T12:00:00Z
+constexpr int64_t kNoonMs = 1740830400000;
+
+class ResourceMetricsTest : public ::testing::Test {
+ protected:
+  ResourceMetricsTest() {
+    auto parsed = config::ParseRulesConfig(kResourceRules);
+    EXPECT_TRUE(parsed.problems.empty());
+    auto compiled = rules::CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper()});
+    EXPECT_TRUE(compiled.problems.empty()) << compiled.problems.front().message;
+    rules_.Set(compiled.rule_set);
+    prometheus_.SetDefaultQueryAnswer(absl::UnavailableError("dial tcp 10.1.2.3:9090: refused"));
+    objects_.objects["shop"] = {{"web-1", {{"app", "web"}}}, {"web-2", {{"app", "web"}}}};
+    objects_.objects["billing"] = {{"api-1", {{"app", "api"}}}};
+    objects_.nodes = {{"node-1", {{"zone", "a"}}}, {"node-2", {{"zone", "b"}}}};
+  }
+
+  http::Response Get(std::string_view target) {
+    auto request = http::ParseRequestTarget("GET", target);
+    EXPECT_TRUE(request.ok()) << request.status();
+    absl::StatusOr<http::Response> response = testing::RunTask(handler_.Handle(*request));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : http::Response{};
+  }
+
+  static model::QueryResult Vector(std::vector<model::Sample> samples) {
+    model::QueryResult result;
+    result.samples = std::move(samples);
+    return result;
+  }
+
+  void AnswerShop() {
+    prometheus_.SetQueryAnswer(
+        R"(sum by (pod,container) (cpu{namespace="shop",pod=~"web-1|web-2"}))",
+        Vector({{{{"pod", "web-1"}, {"container", "app"}}, 0.25, kNoonMs},
+                {{{"pod", "web-2"}, {"container", "app"}}, 0.5, kNoonMs},
+                {{{"pod", "gone-9"}, {"container", "app"}}, 7, kNoonMs}}));
+    prometheus_.SetQueryAnswer(
+        R"(sum by (pod,container) (mem{namespace="shop",pod=~"web-1|web-2"}))",
+        Vector({{{{"pod", "web-1"}, {"container", "app"}}, 1048576, kNoonMs},
+                {{{"pod", "web-2"}, {"container", "app"}}, 2097152, kNoonMs}}));
+  }
+
+  Snapshot<rules::RuleSet> rules_;
+  Snapshot<registry::MetricRegistry> registry_;
+  FakePrometheusClient prometheus_;
+  telemetry::AdapterMetrics metrics_{"v0.1.0", "abc"};
+  FakeObjects objects_;
+  testing::FakeClock clock_{
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(kNoonMs + 5000))};
+  ApiHandler handler_{
+      rules_,
+      registry_,
+      model::BuiltinResourceMapper(),
+      prometheus_,
+      metrics_,
+      [] { return true; },
+      {.standalone = false, .objects = &objects_, .git_version = "", .git_commit = ""},
+      clock_};
+};
+
+TEST_F(ResourceMetricsTest, DiscoveryListsNodesAndPodsAsMetricsServerDoes) {
+  EXPECT_THAT(
+      Get("/apis").body,
+      HasSubstr(
+          R"({"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}])"));
+  EXPECT_THAT(Get("/apis/metrics.k8s.io").body, HasSubstr(R"("kind":"APIGroup")"));
+  EXPECT_EQ(
+      Get("/apis/metrics.k8s.io/v1beta1").body,
+      R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"metrics.k8s.io/v1beta1","resources":[{"name":"nodes","singularName":"","namespaced":false,"kind":"NodeMetrics","verbs":["get","list"]},{"name":"pods","singularName":"","namespaced":true,"kind":"PodMetrics","verbs":["get","list"]}]})"
+      "\n");
+}
+
+TEST_F(ResourceMetricsTest, PodsOfANamespaceFromTheRunningPodsWatch) {
+  AnswerShop();
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(
+      response.body,
+      R"({"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"metadata":{"name":"web-1","namespace":"shop","creationTimestamp":"2025-03-01T12:00:05Z","labels":{"app":"web"}},)"
+      R"("timestamp":"2025-03-01T12:00:00Z","window":"5m0s","containers":[{"name":"app","usage":{"cpu":"250m","memory":"1Mi"}}]},)"
+      R"({"metadata":{"name":"web-2","namespace":"shop","creationTimestamp":"2025-03-01T12:00:05Z","labels":{"app":"web"}},)"
+      R"("timestamp":"2025-03-01T12:00:00Z","window":"5m0s","containers":[{"name":"app","usage":{"cpu":"500m","memory":"2Mi"}}]}]})"
+      "\n");
+  EXPECT_THAT(objects_.calls, ElementsAre("pods (status.phase=Running) shop "));
+}
+
+TEST_F(ResourceMetricsTest, EveryNamespaceIsOneBatchOfTwoQueries) {
+  AnswerShop();
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (cpu{namespace="billing",pod="api-1"}))",
+                             Vector({{{{"pod", "api-1"}, {"container", "api"}}, 1.5, kNoonMs}}));
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (mem{namespace="billing",pod="api-1"}))",
+                             Vector({{{{"pod", "api-1"}, {"container", "api"}}, 3000, kNoonMs}}));
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/pods");
+  ASSERT_EQ(response.status, 200) << response.body;
+  // Sorted by namespace, then name.
+  const auto api = response.body.find(R"("name":"api-1")");
+  const auto web1 = response.body.find(R"("name":"web-1")");
+  const auto web2 = response.body.find(R"("name":"web-2")");
+  EXPECT_LT(api, web1);
+  EXPECT_LT(web1, web2);
+  EXPECT_EQ(response.body.find("gone-9"), std::string::npos);
+  EXPECT_THAT(response.body, HasSubstr(R"({"cpu":"1500m","memory":"3000"})"));
+  EXPECT_EQ(prometheus_.queries().size(), 4u);
+}
+
+TEST_F(ResourceMetricsTest, SelectorsNarrowTheObjects) {
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (cpu{namespace="shop",pod="web-2"}))",
+                             Vector({{{{"pod", "web-2"}, {"container", "app"}}, 0.5, kNoonMs}}));
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (mem{namespace="shop",pod="web-2"}))",
+                             Vector({{{{"pod", "web-2"}, {"container", "app"}}, 10, kNoonMs}}));
+  const auto response =
+      Get("/apis/metrics.k8s.io/v1beta1/"
+          "pods?labelSelector=app%3Dweb&fieldSelector=metadata.name!%3Dweb-1");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"web-2")"));
+  EXPECT_THAT(objects_.calls, ElementsAre("pods (status.phase=Running)  app=web"));
+  // Nothing left to ask about: an empty list and no query.
+  const size_t queries_before = prometheus_.queries().size();
+  const auto none =
+      Get("/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=metadata.namespace%3Dnowhere");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_THAT(none.body, HasSubstr(R"("items":[])"));
+  EXPECT_EQ(prometheus_.queries().size(), queries_before);
+}
+
+TEST_F(ResourceMetricsTest, MalformedSelectorsAreBadRequests) {
+  for (const std::string path :
+       {"/apis/metrics.k8s.io/v1beta1/pods?labelSelector=a%3D%3D%3D",
+        "/apis/metrics.k8s.io/v1beta1/nodes?fieldSelector=spec.nodeName%3Dx",
+        "/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=metadata.name"}) {
+    const auto response = Get(path);
+    EXPECT_EQ(response.status, 400) << path;
+    EXPECT_THAT(response.body, HasSubstr(R"("reason":"BadRequest")")) << path;
+  }
+  EXPECT_THAT(objects_.calls, IsEmpty());
+}
+
+TEST_F(ResourceMetricsTest, GetByNameAndItsNotFoundWording) {
+  AnswerShop();
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (cpu{namespace="shop",pod="web-1"}))",
+                             Vector({{{{"pod", "web-1"}, {"container", "app"}}, 0.25, kNoonMs}}));
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (mem{namespace="shop",pod="web-1"}))",
+                             Vector({{{{"pod", "web-1"}, {"container", "app"}}, 1024, kNoonMs}}));
+  const auto found = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_THAT(
+      found.body,
+      HasSubstr(
+          R"({"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"web-1")"));
+  // Not a Running pod we know of: no query at all.
+  const size_t queries_before = prometheus_.queries().size();
+  const auto unknown = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-9");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(unknown.body, HasSubstr(R"(podmetrics.metrics.k8s.io \"shop/web-9\" not found)"));
+  EXPECT_EQ(prometheus_.queries().size(), queries_before);
+  // Known, but without samples.
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (cpu{namespace="shop",pod="web-2"}))",
+                             Vector({}));
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (mem{namespace="shop",pod="web-2"}))",
+                             Vector({}));
+  const auto no_metrics = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-2");
+  EXPECT_EQ(no_metrics.status, 404);
+  EXPECT_THAT(no_metrics.body, HasSubstr(R"(podmetrics.metrics.k8s.io \"shop/web-2\" not found)"));
+  const auto node = Get("/apis/metrics.k8s.io/v1beta1/nodes/node-9");
+  EXPECT_EQ(node.status, 404);
+  EXPECT_THAT(node.body, HasSubstr(R"(nodemetrics.metrics.k8s.io \"node-9\" not found)"));
+}
+
+TEST_F(ResourceMetricsTest, NodesUseEachRulesNodeLabel) {
+  prometheus_.SetQueryAnswer(
+      R"(sum by (node) (node_cpu{node=~"node-1|node-2"}))",
+      Vector({{{{"node", "node-1"}}, 2.5, kNoonMs}, {{{"node", "node-2"}}, 1, kNoonMs}}));
+  prometheus_.SetQueryAnswer(R"(sum by (instance) (node_mem{instance=~"node-1|node-2"}))",
+                             Vector({{{{"instance", "node-1"}}, 4294967296, kNoonMs - 1000}}));
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/nodes");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(
+      response.body,
+      R"({"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"metadata":{"name":"node-1","creationTimestamp":"2025-03-01T12:00:05Z","labels":{"zone":"a"}},)"
+      R"("timestamp":"2025-03-01T11:59:59Z","window":"5m0s","usage":{"cpu":"2500m","memory":"4Gi"}}]})"
+      "\n");
+  EXPECT_THAT(objects_.calls, ElementsAre("nodes  "));
+}
+
+TEST_F(ResourceMetricsTest, NonFiniteSamplesLeaveThePodOutAndAreCounted) {
+  prometheus_.SetQueryAnswer(
+      R"(sum by (pod,container) (cpu{namespace="shop",pod=~"web-1|web-2"}))",
+      Vector({{{{"pod", "web-1"}, {"container", "app"}}, std::nan(""), kNoonMs},
+              {{{"pod", "web-2"}, {"container", "app"}}, 0.5, kNoonMs}}));
+  prometheus_.SetQueryAnswer(R"(sum by (pod,container) (mem{namespace="shop",pod=~"web-1|web-2"}))",
+                             Vector({{{{"pod", "web-1"}, {"container", "app"}}, 1, kNoonMs},
+                                     {{{"pod", "web-2"}, {"container", "app"}}, 1, kNoonMs}}));
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.body.find("web-1"), std::string::npos);
+  EXPECT_THAT(response.body, HasSubstr("web-2"));
+  EXPECT_THAT(Get("/metrics").body,
+              HasSubstr(R"(metrics_adapter_non_finite_values_total{api="resource"} 1)"));
+}
+
+TEST_F(ResourceMetricsTest, AnswersArrivingLaterFromAnotherThreadAreGathered) {
+  AnswerShop();  // shop's two queries answer at once; billing's two wait
+  prometheus_.Hold();
+  std::thread backend([this] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (prometheus_.pending() < 2 && absl::Now() < deadline) {
+      std::this_thread::yield();
+    }
+    prometheus_.Release(Vector({{{{"pod", "api-1"}, {"container", "api"}}, 1, kNoonMs}}));
+  });
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/pods");
+  backend.join();
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"api","usage":{"cpu":"1","memory":"1"})"));
+  EXPECT_THAT(response.body, HasSubstr(R"("name":"web-2")"));
+}
+
+TEST_F(ResourceMetricsTest, ARequestKeepsAtMostAWindowOfQueriesInFlight) {
+  // Two queries per namespace: more namespaces than the window holds.
+  const size_t namespaces = kMaxQueriesInFlightPerRequest;
+  for (size_t i = 0; i < namespaces; ++i) {
+    objects_.objects[Cat("ns-", i)] = {{"p", {}}};
+  }
+  prometheus_.Hold();
+  size_t seen_in_flight = 0;
+  std::thread backend([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (prometheus_.pending() < static_cast<int>(kMaxQueriesInFlightPerRequest) &&
+           absl::Now() < deadline) {
+      std::this_thread::yield();
+    }
+    seen_in_flight = prometheus_.queries().size();
+    prometheus_.Release(Vector({}));
+  });
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/pods");
+  backend.join();
+  EXPECT_EQ(seen_in_flight, kMaxQueriesInFlightPerRequest);
+  ASSERT_EQ(response.status, 200) << response.body;
+  // billing and shop, and the added namespaces, two queries each.
+  EXPECT_EQ(prometheus_.queries().size(), 2 * (namespaces + 2));
+}
+
+TEST_F(ResourceMetricsTest, BackendDownIsServiceUnavailableNotAShortList) {
+  const auto response = Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_THAT(response.body, HasSubstr("the metrics backend is unavailable"));
+  EXPECT_EQ(response.body.find("10.1.2.3"), std::string::npos);
+}
+
+TEST_F(ResourceMetricsTest, NotListedYetIsServiceUnavailable) {
+  objects_.synced_value = false;
+  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1/nodes").status, 503);
+  EXPECT_THAT(prometheus_.queries(), IsEmpty());
+}
+
+TEST_F(ApiHandlerTest, WithoutResourceRulesMetricsApiIsNotServed) {
+  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1").status, 404);
+  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1/nodes").status, 404);
+  EXPECT_EQ(Get("/apis").body.find(R"("name":"metrics.k8s.io")"), std::string::npos);
 }
 
 }  // namespace

@@ -48,6 +48,32 @@ absl::StatusOr<Route> MatchCustom(Route route, const std::vector<std::string>& r
   return absl::InvalidArgumentError("invalid request path");
 }
 
+// metrics.k8s.io/v1beta1 as metrics-server serves it: nodes, nodes/{name}, pods,
+// namespaces/{ns}/pods, namespaces/{ns}/pods/{name}.
+absl::StatusOr<Route> MatchResourceMetrics(Route route, const std::vector<std::string>& rest,
+                                           const std::vector<std::string>& segments) {
+  route.kind = RouteKind::kResourceMetrics;
+  std::vector<std::string> tail = rest;
+  if (tail.size() >= 3 && tail[0] == "namespaces") {
+    route.namespace_name = tail[1];
+    tail.erase(tail.begin(), tail.begin() + 2);
+    if (tail[0] != "pods") {
+      return NotFound(segments);
+    }
+  }
+  if (tail.empty() || tail.size() > 2 || (tail[0] != "pods" && tail[0] != "nodes")) {
+    return NotFound(segments);
+  }
+  route.resource = tail[0];
+  if (tail.size() == 2) {
+    if (route.resource == "pods" && route.namespace_name.empty()) {
+      return NotFound(segments);  // a pod is got within its namespace
+    }
+    route.name = tail[1];
+  }
+  return route;
+}
+
 absl::StatusOr<Route> MatchHealth(RouteKind kind, const std::vector<std::string>& segments) {
   if (segments.size() > 2) {
     return NotFound(segments);
@@ -66,7 +92,7 @@ std::vector<std::string> ServedVersions(std::string_view group) {
   if (group == kCustomGroup) {
     return {"v1beta2", "v1beta1"};
   }
-  if (group == kExternalGroup) {
+  if (group == kExternalGroup || group == kResourceMetricsGroup) {
     return {"v1beta1"};
   }
   return {};
@@ -120,6 +146,9 @@ absl::StatusOr<Route> MatchRoute(const std::vector<std::string>& segments) {
     return route;
   }
   const std::vector<std::string> rest(segments.begin() + 3, segments.end());
+  if (route.group == kResourceMetricsGroup) {
+    return MatchResourceMetrics(std::move(route), rest, segments);
+  }
   if (route.group == kCustomGroup) {
     if (rest.size() < 3) {
       return NotFound(segments);

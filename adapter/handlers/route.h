@@ -14,6 +14,7 @@ namespace ma::handlers {
 
 inline constexpr std::string_view kCustomGroup = "custom.metrics.k8s.io";
 inline constexpr std::string_view kExternalGroup = "external.metrics.k8s.io";
+inline constexpr std::string_view kResourceMetricsGroup = "metrics.k8s.io";
 
 enum class RouteKind {
   kApis,          // /apis
@@ -21,6 +22,7 @@ enum class RouteKind {
   kGroupVersion,  // /apis/<group>/<version>: APIResourceList
   kCustomMetric,  // custom.metrics.k8s.io object, objects or namespace metric
   kExternalMetric,
+  kResourceMetrics,  // metrics.k8s.io nodes[/{name}], pods, namespaces/{ns}/pods[/{name}]
   kHealthz,
   kLivez,
   kReadyz,
@@ -36,7 +38,8 @@ struct Route {
   std::string group;    // kGroup, kGroupVersion, metrics
   std::string version;  // kGroupVersion, metrics
   // Metric routes. For `namespaces/{ns}/metrics/{m}` resource is "namespaces", name is {ns} and
-  // namespace_name is "" (a namespace object is root-scoped).
+  // namespace_name is "" (a namespace object is root-scoped). kResourceMetrics: resource is
+  // "pods" or "nodes", name "" for a list.
   std::string namespace_name;
   std::string resource;
   std::string name;  // "*" for a wildcard

@@ -28,6 +28,13 @@ TEST(MatchRouteTest, MetricRoutes) {
        "", "namespaces", "shop", "cost"},
       {"/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth",
        RouteKind::kExternalMetric, "shop", "", "", "queue_depth"},
+      {"/apis/metrics.k8s.io/v1beta1/nodes", RouteKind::kResourceMetrics, "", "nodes", "", ""},
+      {"/apis/metrics.k8s.io/v1beta1/nodes/n1", RouteKind::kResourceMetrics, "", "nodes", "n1", ""},
+      {"/apis/metrics.k8s.io/v1beta1/pods", RouteKind::kResourceMetrics, "", "pods", "", ""},
+      {"/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods", RouteKind::kResourceMetrics, "shop",
+       "pods", "", ""},
+      {"/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1", RouteKind::kResourceMetrics,
+       "shop", "pods", "web-1", ""},
   };
   for (const auto& c : cases) {
     auto route = MatchRoute(Segments(c.path));
@@ -50,6 +57,8 @@ TEST(MatchRouteTest, DiscoveryAndAuxiliaryRoutes) {
       {"/apis/custom.metrics.k8s.io", RouteKind::kGroup},
       {"/apis/custom.metrics.k8s.io/v1beta2", RouteKind::kGroupVersion},
       {"/apis/external.metrics.k8s.io/v1beta1", RouteKind::kGroupVersion},
+      {"/apis/metrics.k8s.io", RouteKind::kGroup},
+      {"/apis/metrics.k8s.io/v1beta1", RouteKind::kGroupVersion},
       {"/healthz", RouteKind::kHealthz},
       {"/readyz/ping", RouteKind::kReadyz},
       {"/livez", RouteKind::kLivez},
@@ -76,6 +85,12 @@ TEST(MatchRouteTest, UnknownAndMalformed) {
        absl::StatusCode::kInvalidArgument},
       {"/apis/custom.metrics.k8s.io/v1beta1/a/b/c/d/e/f", absl::StatusCode::kInvalidArgument},
       {"/healthz/a/b", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta2/pods", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta1/namespaces/shop/nodes", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta1/namespaces/shop", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta1/pods/a/b", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta1/pods/web-1", absl::StatusCode::kNotFound},
+      {"/apis/metrics.k8s.io/v1beta1/services", absl::StatusCode::kNotFound},
   };
   for (const auto& [path, code] : cases) {
     EXPECT_EQ(MatchRoute(Segments(path)).status().code(), code) << path;

@@ -30,7 +30,7 @@ TEST(ListWatcherFactoryTest, CacheFillsFromTheList) {
   FakeApiClient client;
   client.SetJson("/api/v1/pods", std::string(kPods));
   ObjectCache cache(model::BuiltinResourceMapper(), ListWatcherFactory(client));
-  ASSERT_TRUE(cache.WatchAtStart({{"", "pods"}}).ok());
+  ASSERT_TRUE(cache.WatchAtStart({model::GroupResource{"", "pods"}}).ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!cache.synced() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -49,9 +49,9 @@ ObjectCache::ObjectCache(std::shared_ptr<const model::ResourceMapper> mapper, Wa
 
 ObjectCache::~ObjectCache() { Stop(); }
 
-absl::Status ObjectCache::WatchAtStart(const std::vector<model::GroupResource>& resources) {
-  for (const auto& resource : resources) {
-    auto store = StoreFor(resource, /*at_start=*/true);
+absl::Status ObjectCache::WatchAtStart(const std::vector<Collection>& collections) {
+  for (const auto& collection : collections) {
+    auto store = StoreFor(collection, /*at_start=*/true);
     if (!store.ok()) {
       return store.status();
     }
@@ -59,10 +59,11 @@ absl::Status ObjectCache::WatchAtStart(const std::vector<model::GroupResource>& 
   return absl::OkStatus();
 }
 
-absl::StatusOr<ObjectCache::Store*> ObjectCache::StoreFor(const model::GroupResource& resource,
+absl::StatusOr<ObjectCache::Store*> ObjectCache::StoreFor(const Collection& collection,
                                                           bool at_start) {
+  const model::GroupResource& resource = collection.resource;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (const auto it = stores_.find(resource); it != stores_.end()) {
+  if (const auto it = stores_.find(collection); it != stores_.end()) {
     if (at_start) {
       at_start_.push_back(it->second.get());
     }
@@ -73,8 +74,8 @@ absl::StatusOr<ObjectCache::Store*> ObjectCache::StoreFor(const model::GroupReso
   }
   if (stores_.size() >= kMaxWatchedResources) {
     return absl::ResourceExhaustedError(Cat("the object cache watches at most ",
-                                            kMaxWatchedResources, " resources; ", resource.String(),
-                                            " is not one of them"));
+                                            kMaxWatchedResources, " resources; ",
+                                            collection.String(), " is not one of them"));
   }
   auto info = mapper_->Normalize(resource.group, resource.resource);
   if (!info.ok()) {
@@ -85,6 +86,7 @@ absl::StatusOr<ObjectCache::Store*> ObjectCache::StoreFor(const model::GroupReso
   Store* raw = store.get();
   kube::ListWatchOptions options;
   options.collection_path = CollectionPath(raw->info);
+  options.field_selector = collection.field_selector;
   options.metadata_only = true;
   kube::ListWatchHandlers handlers;
   handlers.replace = [raw](std::vector<kube::KubeObject> objects) {
@@ -93,19 +95,19 @@ absl::StatusOr<ObjectCache::Store*> ObjectCache::StoreFor(const model::GroupReso
   handlers.event = [raw](kube::WatchEventType type, kube::KubeObject object) {
     Apply(*raw, type, std::move(object));
   };
-  handlers.error = [name = resource.String()](const absl::Status& status) {
+  handlers.error = [name = collection.String()](const absl::Status& status) {
     MA_LOG(WARNING) << "listing or watching " << name
                     << " failed; the watch retries after a backoff: " << status;
   };
   raw->watch = factory_(std::move(options), std::move(handlers));
   if (raw->watch == nullptr) {
-    return absl::InternalError(Cat("no watch could be made for ", resource.String()));
+    return absl::InternalError(Cat("no watch could be made for ", collection.String()));
   }
-  stores_.emplace(resource, std::move(store));
+  stores_.emplace(collection, std::move(store));
   if (at_start) {
     at_start_.push_back(raw);
   }
-  MA_LOG(INFO) << "watching the metadata of " << resource.String() << " ("
+  MA_LOG(INFO) << "watching the metadata of " << collection.String() << " ("
                << CollectionPath(raw->info) << ")";
   raw->watch->Start();
   return raw;
@@ -169,6 +171,22 @@ void ObjectCache::Apply(Store& store, kube::WatchEventType type, kube::KubeObjec
   ++store.size;
 }
 
+absl::Status ObjectCache::Readable(const Store& store, const Collection& collection) {
+  if (!store.synced) {
+    const auto message = Cat("the adapter has not listed ", collection.String(),
+                             " from the Kubernetes API yet; retry shortly");
+    return api::WithPublicMessage(absl::UnavailableError(message), message);
+  }
+  if (store.overflow) {
+    return api::WithPublicMessage(
+        absl::UnavailableError(Cat("more than ", kMaxObjectsPerResource, " ", collection.String(),
+                                   " in the object cache")),
+        Cat("the cluster holds too many ", collection.resource.String(),
+            " for the adapter's object cache; the adapter's log has the details"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> ObjectCache::Names(
     const model::GroupResource& resource, std::string_view namespace_name,
     const selector::LabelSelector& selector) {
@@ -181,17 +199,8 @@ absl::StatusOr<std::vector<std::string>> ObjectCache::Names(
   std::vector<std::string> names;
   {
     std::lock_guard<std::mutex> lock(store.mutex);
-    if (!store.synced) {
-      const auto message = Cat("the adapter has not listed ", resource.String(),
-                               " from the Kubernetes API yet; retry shortly");
-      return api::WithPublicMessage(absl::UnavailableError(message), message);
-    }
-    if (store.overflow) {
-      return api::WithPublicMessage(
-          absl::UnavailableError(Cat("more than ", kMaxObjectsPerResource, " ", resource.String(),
-                                     " in the object cache")),
-          Cat("the cluster holds too many ", resource.String(),
-              " for the adapter's object cache; the adapter's log has the details"));
+    if (auto readable = Readable(store, resource); !readable.ok()) {
+      return readable;
     }
     const auto collect = [&](const NamesToLabels& objects) {
       for (const auto& [name, labels] : objects) {
@@ -215,6 +224,39 @@ absl::StatusOr<std::vector<std::string>> ObjectCache::Names(
     names.erase(std::unique(names.begin(), names.end()), names.end());
   }
   return names;
+}
+
+absl::StatusOr<std::vector<ListedObject>> ObjectCache::Objects(
+    const Collection& collection, std::string_view namespace_name,
+    const selector::LabelSelector& selector) {
+  auto found = StoreFor(collection, /*at_start=*/false);
+  if (!found.ok()) {
+    return api::WithPublicMessage(found.status(),
+                                  Cat("the adapter cannot list ", collection.resource.String(),
+                                      "; the adapter's log has the details"));
+  }
+  Store& store = **found;
+  std::vector<ListedObject> objects;
+  std::lock_guard<std::mutex> lock(store.mutex);
+  if (auto readable = Readable(store, collection); !readable.ok()) {
+    return readable;
+  }
+  const auto collect = [&](const std::string& ns, const NamesToLabels& named) {
+    for (const auto& [name, labels] : named) {
+      if (selector.Matches(labels)) {
+        objects.push_back({ns, name, labels});
+      }
+    }
+  };
+  if (namespace_name.empty()) {
+    for (const auto& [ns, named] : store.by_namespace) {
+      collect(ns, named);
+    }
+  } else if (const auto it = store.by_namespace.find(namespace_name);
+             it != store.by_namespace.end()) {
+    collect(it->first, it->second);
+  }
+  return objects;
 }
 
 bool ObjectCache::synced() const {

@@ -29,7 +29,7 @@ namespace ma::objects {
 // Past this many objects a resource's cache refuses to answer (503) rather than answer from a
 // partial list: the largest supported clusters hold 150,000 pods.
 inline constexpr size_t kMaxObjectsPerResource = 300000;
-// Resources watched at once; only resources that some metric describes are ever watched.
+// Collections watched at once; only resources that some metric describes are ever watched.
 inline constexpr size_t kMaxWatchedResources = 64;
 
 // A running LIST+WATCH of one collection. The seam between the cache and kube::ListWatcher, so
@@ -59,15 +59,18 @@ class ObjectCache final : public ObjectLister {
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
-  // Starts watching `resources` now; synced() waits for them. kNotFound names a resource the
+  // Starts watching `collections` now; synced() waits for them. kNotFound names a resource the
   // mapper does not know; kResourceExhausted past kMaxWatchedResources.
-  absl::Status WatchAtStart(const std::vector<model::GroupResource>& resources);
+  absl::Status WatchAtStart(const std::vector<Collection>& collections);
 
   // A resource not watched yet is watched from now on (lazily, for resources only some requests
   // need), and this first request is kUnavailable like any request before the first LIST.
   absl::StatusOr<std::vector<std::string>> Names(const model::GroupResource& resource,
                                                  std::string_view namespace_name,
                                                  const selector::LabelSelector& selector) override;
+  absl::StatusOr<std::vector<ListedObject>> Objects(
+      const Collection& collection, std::string_view namespace_name,
+      const selector::LabelSelector& selector) override;
 
   // True once every resource passed to WatchAtStart has been listed, and from then on: a
   // resource watched later answers 503 until it is listed, but does not make /readyz fail, which
@@ -82,8 +85,10 @@ class ObjectCache final : public ObjectLister {
  private:
   struct Store;
 
-  // The store for `resource`, started if new; kUnavailable/kResourceExhausted when it cannot be.
-  absl::StatusOr<Store*> StoreFor(const model::GroupResource& resource, bool at_start);
+  // The store for `collection`, started if new; kUnavailable/kResourceExhausted when it cannot be.
+  absl::StatusOr<Store*> StoreFor(const Collection& collection, bool at_start);
+  // OK when `store` can answer requests, else the error they get. Called under the store's lock.
+  static absl::Status Readable(const Store& store, const Collection& collection);
   static void Replace(Store& store, std::vector<kube::KubeObject> objects);
   static void Apply(Store& store, kube::WatchEventType type, kube::KubeObject object);
 
@@ -91,9 +96,9 @@ class ObjectCache final : public ObjectLister {
   const WatchFactory factory_;
 
   mutable std::mutex mutex_;
-  std::map<model::GroupResource, std::unique_ptr<Store>> stores_;  // guarded by mutex_
-  std::vector<Store*> at_start_;                                   // guarded by mutex_
-  bool stopped_ = false;                                           // guarded by mutex_
+  std::map<Collection, std::unique_ptr<Store>> stores_;  // guarded by mutex_
+  std::vector<Store*> at_start_;                         // guarded by mutex_
+  bool stopped_ = false;                                 // guarded by mutex_
   mutable std::atomic<bool> synced_latch_{false};
 };
 

@@ -28,7 +28,10 @@ struct FakeWatches {
 
   WatchFactory Factory() {
     return [this](kube::ListWatchOptions options, kube::ListWatchHandlers handlers) {
-      auto& entry = by_path[options.collection_path];
+      // A filtered watch of the same collection is a watch of its own.
+      auto& entry = by_path[options.field_selector.empty()
+                                ? options.collection_path
+                                : options.collection_path + "?" + options.field_selector];
       entry.options = std::move(options);
       entry.handlers = std::move(handlers);
       return std::make_unique<FakeWatch>(entry);
@@ -83,6 +86,33 @@ TEST(CollectionPathTest, CoreAndGroups) {
             "/apis/networking.k8s.io/v1/ingresses");
 }
 
+TEST_F(ObjectCacheTest, AFilteredCollectionIsItsOwnWatchAndListsObjectsWithLabels) {
+  const Collection running{kPods, "status.phase=Running"};
+  ASSERT_TRUE(cache_.WatchAtStart({kPods, running}).ok());
+  auto& filtered = watches_.by_path.at("/api/v1/pods?status.phase=Running");
+  EXPECT_EQ(filtered.options.field_selector, "status.phase=Running");
+  EXPECT_TRUE(filtered.options.metadata_only);
+  EXPECT_EQ(cache_.Objects(running, "", {}).status().code(), absl::StatusCode::kUnavailable);
+  Pods().replace({Object("shop", "pending-1")});
+  filtered.handlers.replace({Object("shop", "web-2", {{"app", "web"}}),
+                             Object("billing", "api-1", {{"app", "api"}}),
+                             Object("shop", "web-1", {{"app", "web"}})});
+  EXPECT_TRUE(cache_.synced());
+  const auto all = cache_.Objects(running, "", {});
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<std::string> names;
+  for (const auto& object : *all) {
+    names.push_back(Cat(object.namespace_name, "/", object.name, " ", object.labels.at("app")));
+  }
+  EXPECT_THAT(names, ElementsAre("billing/api-1 api", "shop/web-1 web", "shop/web-2 web"));
+  const auto shop = cache_.Objects(running, "shop", Selector("app=web"));
+  ASSERT_TRUE(shop.ok());
+  EXPECT_EQ(shop->size(), 2u);
+  EXPECT_THAT(*cache_.Objects(running, "nowhere", {}), IsEmpty());
+  // The unfiltered watch is untouched by the filtered one.
+  EXPECT_THAT(*cache_.Names(kPods, "shop", {}), ElementsAre("pending-1"));
+}
+
 TEST_F(ObjectCacheTest, ReadyOnceTheStartResourcesHaveListed) {
   ASSERT_TRUE(cache_.WatchAtStart({kPods, kNodes}).ok());
   ASSERT_TRUE(watches_.by_path.contains("/api/v1/pods"));
@@ -99,7 +129,8 @@ TEST_F(ObjectCacheTest, ReadyOnceTheStartResourcesHaveListed) {
 }
 
 TEST_F(ObjectCacheTest, UnknownStartResourceIsAnError) {
-  EXPECT_EQ(cache_.WatchAtStart({{"example.com", "widgets"}}).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cache_.WatchAtStart({model::GroupResource{"example.com", "widgets"}}).code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ObjectCacheTest, NotSyncedIsUnavailableNotEmpty) {

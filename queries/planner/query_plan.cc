@@ -9,34 +9,12 @@
 #include "absl/strings/str_join.h"
 #include "queries/base/status_macros.h"
 #include "queries/base/strings.h"
+#include "queries/planner/object_name.h"
 #include "queries/promql/promql.h"
 #include "queries/template/template.h"
 
 namespace ma::planner {
 namespace {
-
-// Kubernetes object and namespace names are DNS labels or subdomains; a few resources allow ':'.
-// Anything else cannot name an object, and must not reach a query (LabelValuesByName hands values
-// to templates unquoted).
-constexpr size_t kMaxObjectNameBytes = 253;
-
-bool IsValidObjectName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxObjectNameBytes) {
-    return false;
-  }
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == ':';
-  });
-}
-
-absl::Status ValidateName(std::string_view what, std::string_view name) {
-  if (IsValidObjectName(name)) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      Cat(what, " ", GoQuote(name), " is not a valid Kubernetes name"));
-}
 
 const model::GroupResource kNamespaces{"", "namespaces"};
 
@@ -88,10 +66,10 @@ absl::StatusOr<CustomPlan> PlanCustom(const registry::MetricRegistry& registry,
                                       const CustomRequest& request, ObjectNames objects) {
   const bool namespaced = !request.namespace_name.empty();
   if (namespaced) {
-    MA_RETURN_IF_ERROR(ValidateName("namespace", request.namespace_name));
+    MA_RETURN_IF_ERROR(ValidateObjectName("namespace", request.namespace_name));
   }
   for (const auto& name : objects.names) {
-    MA_RETURN_IF_ERROR(ValidateName("object name", name));
+    MA_RETURN_IF_ERROR(ValidateObjectName("object name", name));
   }
   const auto not_found = [&](std::string_view detail = {}) {
     return absl::NotFoundError(Cat(NotFoundMessage(request.metric, request.resource),
@@ -140,7 +118,7 @@ absl::StatusOr<CustomPlan> PlanCustom(const registry::MetricRegistry& registry,
 absl::StatusOr<ExternalPlan> PlanExternal(const registry::MetricRegistry& registry,
                                           const ExternalRequest& request) {
   if (!request.namespace_name.empty()) {
-    MA_RETURN_IF_ERROR(ValidateName("namespace", request.namespace_name));
+    MA_RETURN_IF_ERROR(ValidateObjectName("namespace", request.namespace_name));
   }
   const auto* entry = registry.FindExternal(request.metric);
   if (entry == nullptr) {

@@ -13,6 +13,10 @@ VALUE at RATE per second (a counter whose rate() is RATE). Lines starting with `
 the metric type; without one, names ending in `_total` are counters and others gauges. Other `#`
 lines and blank lines are ignored.
 
+With --timestamps every sample carries its timestamp (wall clock, milliseconds), and counters grow
+by exactly RATE per second of those timestamps: irate() and rate() then give RATE itself, whatever
+the scrape jitter, so a test can compare rates exactly.
+
 HTTP endpoints:
     GET  /metrics   the exposition (text format 0.0.4)
     GET  /healthz   "ok"
@@ -159,9 +163,13 @@ def format_series(key):
 class Registry:
     """The exporter's series. Thread-safe: every method takes the one lock."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock=time.monotonic, timestamps=False):
         self._lock = threading.Lock()
-        self._clock = clock
+        self.timestamps = timestamps
+        # With timestamps the clock is the samples' own: whole milliseconds as an integer, so
+        # that differences are exact (epoch seconds as a float are not).
+        self._clock = (lambda: time.time_ns() // 1_000_000) if timestamps else clock
+        self._seconds_per_tick = 1 / 1000 if timestamps else 1
         self._types = {}
         # key -> (value at start, rate per second, start time)
         self._series = {}
@@ -200,8 +208,10 @@ class Registry:
                     lines.append(f"# TYPE {name} {self._type_of(name)}")
                     last_name = name
                 value, rate, start = self._series[key]
-                current = value + rate * (now - start) if rate else value
-                lines.append(f"{format_series(key)} {format_value(current)}")
+                elapsed = (now - start) * self._seconds_per_tick
+                current = value + rate * elapsed if rate else value
+                stamp = f" {now}" if self.timestamps else ""
+                lines.append(f"{format_series(key)} {format_value(current)}{stamp}")
             return "\n".join(lines) + "\n"
 
 
@@ -273,9 +283,11 @@ def main(argv=None):
     parser.add_argument("--port-file", help="write the bound port here once listening")
     parser.add_argument("--spec", action="append", default=[], help="spec file (repeatable)")
     parser.add_argument("--metric", action="append", default=[], help="one spec line (repeatable)")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="give every sample its timestamp (see above)")
     args = parser.parse_args(argv)
 
-    registry = Registry()
+    registry = Registry(timestamps=args.timestamps)
     try:
         for path in args.spec:
             with open(path, encoding="utf-8") as f:

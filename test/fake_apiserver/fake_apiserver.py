@@ -9,14 +9,19 @@ kube-apiserver v1.32:
     aggregated-discovery Accept types are not served, so clients fall back to these documents,
     and /openapi/* answers 404 as a server without OpenAPI would;
   * GET, LIST and WATCH of every registered resource, namespaced or not, with labelSelector,
-    fieldSelector (metadata.name, metadata.namespace), limit/continue, one global increasing
-    resourceVersion, and the Accept variants `as=PartialObjectMetadata(List)` and `as=Table`;
+    fieldSelector (metadata.name, metadata.namespace; a pod's status.phase and spec.nodeName),
+    limit/continue, one global increasing resourceVersion, and the Accept variants
+    `as=PartialObjectMetadata(List)` and `as=Table`;
   * WATCH as chunked JSON lines from a bounded history: events after the requested
     resourceVersion, a 410 `Expired` ERROR event when the history no longer reaches back that
     far, BOOKMARKs every `bookmark_interval_s` when asked for, the end after timeoutSeconds;
   * POST tokenreviews and subjectaccessreviews, answered from tables the test fills and recorded
     so that a test can assert on exactly what its client sent;
-  * kube-system/extension-apiserver-authentication, an ordinary ConfigMap built from PEM files.
+  * kube-system/extension-apiserver-authentication, an ordinary ConfigMap built from PEM files;
+  * the aggregator's part for APIServices the test registers (add_api_service): the group in
+    /apis and /apis/<group>, and every /apis/<group>/<version>[/...] request proxied over TLS to
+    the backing server with the front-proxy client certificate and the caller's identity in
+    X-Remote-User / X-Remote-Group, as kube-aggregator does.
 
 Its own clients authenticate with a certificate signed by `client_ca_file` or with one of
 `client_tokens`; every authenticated client may do everything.
@@ -27,6 +32,8 @@ Library use (all state lives in the FakeApiServer, so it survives stop() and res
     fake.start()                       # a free loopback port, kept across restarts
     fake.add_pod("shop", "web-1", {"app": "web"})
     fake.stop(); fake.delete_pod("shop", "web-1"); fake.start()   # same port
+    fake.add_api_service("metrics.k8s.io", "v1beta1", "https://127.0.0.1:6443", ca_file,
+                         front_proxy_cert, front_proxy_key)   # then kubectl top works
 
 Script use: `fake_apiserver.py --cert-file F --key-file F --client-ca-file F [--port N]
 [--port-file F] [--objects FILE.json] [--client-token T]`; serves until SIGTERM or SIGINT.
@@ -41,6 +48,7 @@ import collections
 import copy
 import dataclasses
 import datetime
+import http.client
 import http.server
 import json
 import pathlib
@@ -68,6 +76,10 @@ MAX_RECORDED_REQUESTS = 10000
 MAX_RECORDED_REVIEWS = 10000
 WATCH_POLL_S = 0.2  # how often a WATCH notices stop()
 START_TIMEOUT_S = 10
+MAX_PROXIED_BODY_BYTES = 16 * 1024 * 1024  # an APIService's answer passed through
+PROXY_TIMEOUT_S = 30
+# The groups kube-apiserver gives an authenticated user beyond its certificate's organisations.
+AUTHENTICATED_GROUP = "system:authenticated"
 
 SERVER_VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "gitCommit": "0" * 40,
@@ -141,6 +153,21 @@ DEFAULT_RESOURCES = (
              "SubjectAccessReview", False, verbs=_CREATE_ONLY),
 )
 _REVIEW_KINDS = ("TokenReview", "SubjectAccessReview")
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiService:
+    """An APIService the fake aggregates: requests for group/version go to `url`."""
+    group: str
+    version: str
+    url: str  # https://host:port of the backing server
+    ca_file: str  # trusted for the backing server's certificate (the APIService's caBundle)
+    client_cert: str  # the front-proxy client certificate the aggregator presents
+    client_key: str
+
+    @property
+    def group_version(self):
+        return f"{self.group}/{self.version}"
 
 
 class ApiError(Exception):
@@ -286,13 +313,18 @@ def parse_label_selector(text):
     return lambda labels: all(r(labels) for r in requirements)
 
 
-_FIELD_LABELS = {"metadata.name": "name", "metadata.namespace": "namespace"}
+_FIELD_LABELS = {"metadata.name": ("metadata", "name"),
+                 "metadata.namespace": ("metadata", "namespace")}
+# Fields kube-apiserver also selects pods by (a subset of pkg/registry/core/pod's field set).
+_POD_FIELD_LABELS = {"spec.nodeName": ("spec", "nodeName"), "status.phase": ("status", "phase")}
 
 
-def parse_field_selector(text):
-    """metadata.name / metadata.namespace with =, ==, !=; returns a predicate over objects."""
+def parse_field_selector(text, kind=None):
+    """metadata.name / metadata.namespace (and a pod's spec.nodeName / status.phase) with =, ==,
+    !=; returns a predicate over objects."""
     if len(text) > MAX_SELECTOR_BYTES:
         raise ApiError(400, "BadRequest", f"fieldSelector longer than {MAX_SELECTOR_BYTES} bytes")
+    fields = dict(_FIELD_LABELS, **(_POD_FIELD_LABELS if kind == "Pod" else {}))
     terms = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         m = re.fullmatch(r"([^=!]+?)\s*(!=|==|=)\s*(.*)", part)
@@ -300,13 +332,13 @@ def parse_field_selector(text):
             raise ApiError(400, "BadRequest", f"invalid selector: '{text}'; can't understand "
                            f"'{part}'")
         field, op, value = m.groups()
-        if field not in _FIELD_LABELS:
+        if field not in fields:
             raise ApiError(400, "BadRequest", f"field label not supported: {field}")
-        meta_key = _FIELD_LABELS[field]
+        section, key = fields[field]
         if op == "!=":
-            terms.append(lambda o, k=meta_key, v=value: o["metadata"].get(k, "") != v)
+            terms.append(lambda o, s=section, k=key, v=value: (o.get(s) or {}).get(k, "") != v)
         else:
-            terms.append(lambda o, k=meta_key, v=value: o["metadata"].get(k, "") == v)
+            terms.append(lambda o, s=section, k=key, v=value: (o.get(s) or {}).get(k, "") == v)
     return lambda obj: all(t(obj) for t in terms)
 
 
@@ -492,6 +524,7 @@ class FakeApiServer:
         self._token_reviews = collections.deque(maxlen=MAX_RECORDED_REVIEWS)
         self._access_reviews = collections.deque(maxlen=MAX_RECORDED_REVIEWS)
         self._requests = collections.deque(maxlen=MAX_RECORDED_REQUESTS)
+        self._api_services = {}  # (group, version) -> ApiService
         self._server = None
         self._thread = None
         for namespace in ("default", "kube-system", "kube-public"):
@@ -666,6 +699,40 @@ class FakeApiServer:
                        "conditions": [{"type": "Ready",
                                        "status": "True" if phase == "Running" else "False"}]},
         })
+
+    def set_pod_phase(self, namespace, name, phase):
+        pod = self.get("pods", name, namespace)
+        if pod is None:
+            raise KeyError(f"pod {namespace}/{name} does not exist")
+        pod["status"]["phase"] = phase
+        return self.put("pods", pod)
+
+    def add_node(self, name, labels=None, cpu="4", memory="16Gi"):
+        """A Node as kube-apiserver returns one, with capacity and allocatable (kubectl top node
+        prints usage as a share of allocatable)."""
+        resources = {"cpu": cpu, "memory": memory, "pods": "110"}
+        return self.put("nodes", {
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
+                                                  **(labels or {})}},
+            "spec": {},
+            "status": {"capacity": dict(resources), "allocatable": dict(resources),
+                       "conditions": [{"type": "Ready", "status": "True"}],
+                       "addresses": [{"type": "Hostname", "address": name}]},
+        })
+
+    def add_api_service(self, group, version, url, ca_file, client_cert, client_key):
+        """Aggregates group/version: see the module docstring."""
+        with self._lock:
+            self._api_services[(group, version)] = ApiService(
+                group, version, url, str(ca_file), str(client_cert), str(client_key))
+
+    def remove_api_service(self, group, version):
+        with self._lock:
+            self._api_services.pop((group, version), None)
+
+    def api_services(self):
+        with self._lock:
+            return list(self._api_services.values())
 
     def set_pod_labels(self, namespace, name, labels):
         pod = self.get("pods", name, namespace)
@@ -1017,8 +1084,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(401, "Unauthorized", "Unauthorized")
         if not segments:
             paths = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"]
-            paths += sorted({f"/apis/{r.group}" for r in self.fake.resources if r.group} |
-                            {f"/apis/{r.group_version}" for r in self.fake.resources if r.group})
+            served = list(self.fake.resources) + self.fake.api_services()
+            paths += sorted({f"/apis/{r.group}" for r in served if r.group} |
+                            {f"/apis/{r.group_version}" for r in served if r.group})
             self._send_json(200, {"paths": paths})
             return
         if segments == ["version"]:
@@ -1053,6 +1121,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 doc["apiVersion"] = "v1"
                 self._send_json(200, doc)
                 return
+            service = self._api_service(segments[1], segments[2])
+            if service is not None:
+                self._proxy(method, service, user)
+                return
             self._group_version(method, segments[1], segments[2], segments[3:], query)
             return
         self._send_text(404, "404 page not found\n")
@@ -1064,17 +1136,71 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _groups(self):
         groups = []
-        for r in self.fake.resources:
+        for r in list(self.fake.resources) + self.fake.api_services():
             if r.group and r.group not in groups:
                 groups.append(r.group)
         return groups
 
     def _group_doc(self, group):
         versions = []
-        for r in self.fake.resources:
+        for r in list(self.fake.resources) + self.fake.api_services():
             if r.group == group and r.version not in [v["version"] for v in versions]:
                 versions.append({"groupVersion": r.group_version, "version": r.version})
         return {"name": group, "versions": versions, "preferredVersion": versions[0]}
+
+    def _api_service(self, group, version):
+        with self.fake._lock:
+            return self.fake._api_services.get((group, version))
+
+    def _organisations(self):
+        cert = self.request.getpeercert() or {}
+        return [value for rdn in cert.get("subject", ()) for key, value in rdn
+                if key == "organizationName"]
+
+    def _proxy(self, method, service, user):
+        """Forwards the request as kube-aggregator does: same method, path and query; TLS with the
+        front-proxy client certificate; the caller's identity in X-Remote-* headers; no
+        credentials of the caller's own. The answer goes back unchanged; an unreachable service
+        is 503, as the aggregator answers."""
+        url = urllib.parse.urlsplit(service.url)
+        context = ssl.create_default_context(cafile=service.ca_file)
+        context.load_cert_chain(service.client_cert, service.client_key)
+        body = None
+        if method in ("POST", "PUT", "PATCH"):
+            body = self.rfile.read(min(int(self.headers.get("Content-Length") or 0),
+                                       MAX_BODY_BYTES))
+        connection = http.client.HTTPSConnection(url.hostname, url.port, context=context,
+                                                 timeout=PROXY_TIMEOUT_S)
+        try:
+            connection.putrequest(method, self.path, skip_accept_encoding=True)
+            connection.putheader("X-Remote-User", user)
+            # kube-apiserver's groups of a certificate user: its organisations, then
+            # system:authenticated; one header line each.
+            for group in self._organisations() + [AUTHENTICATED_GROUP]:
+                connection.putheader("X-Remote-Group", group)
+            connection.putheader("Accept", self.headers.get("Accept", "application/json"))
+            connection.putheader("User-Agent", self.headers.get("User-Agent", ""))
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            data = response.read(MAX_PROXIED_BODY_BYTES + 1)
+            if len(data) > MAX_PROXIED_BODY_BYTES:
+                raise ApiError(502, "InternalError", f"{service.group_version} answered more "
+                               f"than {MAX_PROXIED_BODY_BYTES} bytes")
+            content_type = response.getheader("Content-Type", "application/json")
+            status = response.status
+        except (OSError, http.client.HTTPException) as e:
+            self.fake._log(f"proxy to {service.url} for {self.path} failed: {e!r}")
+            raise ApiError(503, "ServiceUnavailable",
+                           "the server is currently unable to handle the request")
+        finally:
+            connection.close()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _group_version(self, method, group, version, rest, query):
         resources = [r for r in self.fake.resources if r.group == group and r.version == version]
@@ -1118,7 +1244,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._get_one(resource, namespace, name)
             return
         label_pred = parse_label_selector(query.get("labelSelector", ""))
-        field_pred = parse_field_selector(query.get("fieldSelector", ""))
+        field_pred = parse_field_selector(query.get("fieldSelector", ""), resource.kind)
         if query.get("watch", "") in ("1", "true"):
             self._watch(resource, namespace, label_pred, field_pred, query)
             return

@@ -442,7 +442,7 @@ class Cluster:
     def __init__(self, rules=DEFAULT_RULES, metrics_spec=DEFAULT_METRICS_SPEC, start_adapter=True,
                  adapter_bin=ADAPTER_BIN, adapter_args=(),
                  relist_interval=DEFAULT_RELIST_INTERVAL, tmp_root=None, kube=False,
-                 kube_auth_flags=True):
+                 kube_auth_flags=True, exporter_timestamps=False, honor_labels=False):
         self.rules = pathlib.Path(rules)
         self.metrics_spec = pathlib.Path(metrics_spec)
         self.want_adapter = start_adapter
@@ -452,6 +452,10 @@ class Cluster:
         self.tmp_root = tmp_root
         self.kube = kube
         self.kube_auth_flags = kube_auth_flags
+        # The exporter's --timestamps (exact rates), and Prometheus keeping the exporter's own
+        # `job` and `instance` labels (as series of several exporters look in a cluster).
+        self.exporter_timestamps = exporter_timestamps
+        self.honor_labels = honor_labels
         self.fake = None  # the fake kube-apiserver when kube=True
         # Where dump_logs() writes when a start fails or a test fails.
         self.log_stream = sys.stderr
@@ -593,8 +597,10 @@ class Cluster:
 
     def _start_exporter(self):
         port_file = self.tmp / "exporter.port"
-        child = Child("exporter", [sys.executable, EXPORTER, "--spec", self.metrics_spec,
-                                   "--port-file", port_file], self.tmp / "exporter.log")
+        argv = [sys.executable, EXPORTER, "--spec", self.metrics_spec, "--port-file", port_file]
+        if self.exporter_timestamps:
+            argv.append("--timestamps")
+        child = Child("exporter", argv, self.tmp / "exporter.log")
         self.children["exporter"] = child
         child.start()
         wait_until(port_file.exists, CHILD_START_TIMEOUT_S, f"the exporter to write {port_file}",
@@ -630,6 +636,7 @@ class Cluster:
             "  evaluation_interval: 1s\n"
             "scrape_configs:\n"
             f"- job_name: {SCRAPE_JOB}\n"
+            f"  honor_labels: {'true' if self.honor_labels else 'false'}\n"
             "  static_configs:\n"
             f"  - targets: ['127.0.0.1:{self.exporter_port}']\n",
             encoding="utf-8")
@@ -687,8 +694,10 @@ class Cluster:
         job = f'job="{SCRAPE_JOB}"'
         self.wait_for_query(f"count_over_time(up{{{job}}}[1m]) >= {MIN_SCRAPES}", bool,
                             f"{MIN_SCRAPES} scrapes of the exporter by Prometheus")
+        # With honor_labels a series may name a job of its own.
+        series = '__name__!=""' if self.honor_labels else job
         self.wait_for_query(
-            f"group by (__name__) ({{{job}}})",
+            f"group by (__name__) ({{{series}}})",
             lambda r: set(names) <= {s["metric"].get("__name__") for s in r},
             f"Prometheus to hold samples of {', '.join(names)}")
 

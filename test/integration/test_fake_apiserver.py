@@ -3,13 +3,15 @@
 The adapter's Kubernetes tests are only as good as the fake they run against, so real kubectl
 v1.32 is pointed at it through a kubeconfig: label and field selectors, chunked LISTs
 (limit/continue), `get --watch`, discovery (`api-resources`), the authentication ConfigMap and
-the fake's own client authentication. The WATCH edge cases kubectl does not reach (410 Expired,
+the fake's own client authentication, and its aggregator part (an APIService proxied with the
+front-proxy certificate and X-Remote-* headers). The WATCH edge cases kubectl does not reach (410 Expired,
 bookmarks, PartialObjectMetadata, selector transitions) and the review tables are checked over
 HTTPS with the standard library. No Prometheus and no adapter are involved.
 """
 
 import contextlib
 import http.client
+import http.server
 import json
 import os
 import pathlib
@@ -278,6 +280,94 @@ class FakeApiServerTest(unittest.TestCase):
         self.assertTrue(watches, "kubectl sent no WATCH")
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(watches[-1]).query)
         self.assertTrue(query["resourceVersion"][0].isdigit(), watches[-1])
+
+    def test_kubectl_get_pods_by_phase_and_nodes(self):
+        self.fake.add_pod("shop", "starting-1", {"app": "web"}, phase="Pending")
+        self.fake.add_node("node-7", {"zone": "z"}, cpu="8", memory="32Gi")
+        try:
+            out = self.kubectl_ok("get", "pods", "-A", "--field-selector", "status.phase=Pending",
+                                  "-o", "name")
+            self.assertEqual(out.split(), ["pod/starting-1"])
+            out = self.kubectl_ok("get", "pods", "-A", "--field-selector",
+                                  "status.phase=Running", "-o", "name")
+            self.assertEqual(set(out.split()), {f"pod/{name}" for _, name, _ in PODS})
+            node = json.loads(self.kubectl_ok("get", "node", "node-7", "-o", "json"))
+            self.assertEqual(node["status"]["allocatable"]["memory"], "32Gi")
+            self.assertEqual(node["metadata"]["labels"]["zone"], "z")
+            # A pod that leaves the phase leaves a WATCH filtered by it, as a deletion.
+            rv = self.get_json("/api/v1/pods?fieldSelector=status.phase%3DPending")[
+                "metadata"]["resourceVersion"]
+            self.fake.set_pod_phase("shop", "starting-1", "Running")
+            events = self.watch(f"/api/v1/pods?fieldSelector=status.phase%3DPending"
+                                f"&resourceVersion={rv}")
+            self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in events],
+                             [("DELETED", "starting-1")])
+        finally:
+            self.fake.delete_pod("shop", "starting-1")
+            self.fake.delete("nodes", "node-7")
+
+    def test_kubectl_reaches_an_aggregated_api_through_the_fake(self):
+        seen = []
+
+        class Backend(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                cert = self.request.getpeercert() or {}
+                cn = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+                seen.append({"path": self.path, "cn": cn,
+                             "user": self.headers.get_all("X-Remote-User"),
+                             "groups": self.headers.get_all("X-Remote-Group"),
+                             "authorization": self.headers.get("Authorization")})
+                doc = ({"kind": "APIResourceList", "apiVersion": "v1",
+                        "groupVersion": "example.metrics.k8s.io/v1beta1",
+                        "resources": [{"name": "things", "singularName": "", "namespaced": True,
+                                       "kind": "Thing", "verbs": ["get", "list"]}]}
+                       if self.path.split("?")[0] == "/apis/example.metrics.k8s.io/v1beta1"
+                       else {"kind": "ThingList", "apiVersion": "example.metrics.k8s.io/v1beta1",
+                             "metadata": {}, "items": []})
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        context = harness.ssl.SSLContext(harness.ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.pki.server_crt), str(self.pki.server_key))
+        context.load_verify_locations(str(self.pki.front_proxy_ca_crt))
+        context.verify_mode = harness.ssl.CERT_REQUIRED
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        cert, key = self.pki.front_proxy_client
+        self.fake.add_api_service("example.metrics.k8s.io", "v1beta1",
+                                  f"https://127.0.0.1:{server.server_address[1]}",
+                                  self.pki.ca_crt, cert, key)
+        try:
+            out = self.kubectl_ok("api-versions")
+            self.assertIn("example.metrics.k8s.io/v1beta1", out.split())
+            out = self.kubectl_ok("api-resources", "--api-group=example.metrics.k8s.io",
+                                  "-o", "name")
+            self.assertEqual(out.split(), ["things.example.metrics.k8s.io"])
+            doc = json.loads(self.kubectl_ok(
+                "get", "--raw", "/apis/example.metrics.k8s.io/v1beta1/namespaces/shop/things"
+                "?labelSelector=app%3Dweb"))
+            self.assertEqual(doc["kind"], "ThingList")
+            proxied = [s for s in seen if "/namespaces/shop/things" in s["path"]]
+            self.assertEqual(len(proxied), 1, seen)
+            self.assertEqual(proxied[0], {
+                # kubectl's --request-timeout travels along, as through kube-apiserver.
+                "path": "/apis/example.metrics.k8s.io/v1beta1/namespaces/shop/things"
+                        f"?labelSelector=app%3Dweb&timeout={harness.CLIENT_TIMEOUT_S}s",
+                "cn": [harness.FRONT_PROXY_CN], "user": ["metrics-adapter-test"],
+                "groups": ["system:masters", "system:authenticated"], "authorization": None})
+        finally:
+            self.fake.remove_api_service("example.metrics.k8s.io", "v1beta1")
+            server.shutdown()
+            server.server_close()
 
     def test_kubectl_api_resources(self):
         out = self.kubectl_ok("api-resources", "--no-headers")
