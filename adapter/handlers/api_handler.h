@@ -40,7 +40,7 @@ struct ApiHandlerOptions {
   objects::ObjectLister* objects = nullptr;
   std::string git_version;
   std::string git_commit;
-  std::string platform;  // "linux/amd64", as Go's GOOS/GOARCH name it
+  std::string platform = "";  // "linux/amd64", as Go's GOOS/GOARCH name it
   // Under the first-relist check of /readyz?verbose: the last listing of each rule, one line
   // each (discovery::Relister::DescribeRuleStates). Optional.
   std::function<std::string()> relist_details = nullptr;
