@@ -106,14 +106,18 @@ void DelegatedAuth::Start(UpdateClientCas update_cas) {
       [authenticator = authenticator_,
        update_cas = std::move(update_cas)](const auth::AuthenticationConfig& config) {
         // The bundles first: a header authenticator without its CA would refuse the proxy.
-        if (const auto status = update_cas(config.client_ca_pem, config.requestheader_ca_pem);
-            !status.ok()) {
-          MA_LOG(ERROR) << "keeping the previous client CAs: " << status;
-          return;
-        }
+        MA_RETURN_IF_ERROR(update_cas(config.client_ca_pem, config.requestheader_ca_pem));
         authenticator->UpdateSettings(config.Settings());
+        return absl::OkStatus();
       });
   watcher_->Start();
+}
+
+absl::Status DelegatedAuth::ReloadCaFiles() {
+  if (watcher_ == nullptr) {
+    return absl::FailedPreconditionError("delegated authentication has not started");
+  }
+  return watcher_->ReloadFiles();
 }
 
 void DelegatedAuth::Stop() {

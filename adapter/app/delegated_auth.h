@@ -28,8 +28,8 @@ inline constexpr std::chrono::seconds kAuthenticationConfigMapStartTimeout{30};
 using UpdateClientCas = std::function<absl::Status(std::string_view client_ca_pem,
                                                    std::string_view requestheader_ca_pem)>;
 
-// Thread-safe: Wrap's handler may be called from any thread; Start and Stop are called once each
-// from the thread that runs `serve`. The API clients must outlive this object.
+// Thread-safe: Wrap's handler and ReloadCaFiles may be called from any thread; Start and Stop are
+// called once each from the thread that runs `serve`. The API clients must outlive this object.
 class DelegatedAuth {
  public:
   // Reads the ConfigMap (a missing one is empty, as in Go) and merges it with the flags; fails
@@ -51,6 +51,11 @@ class DelegatedAuth {
   // server's bundles for new connections.
   void Start(UpdateClientCas update_cas);
   void Stop();
+
+  // Reads --client-ca-file and --requestheader-client-ca-file again (a file watcher saw them
+  // change) and applies the result as a ConfigMap change would; after Start. On error (naming
+  // the file) the current bundles stay.
+  absl::Status ReloadCaFiles();
 
  private:
   DelegatedAuth(const Options& options, kube::ApiClient& authentication,

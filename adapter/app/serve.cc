@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "adapter/api/status.h"
+#include "adapter/app/certificate_reload.h"
 #include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/version.h"
@@ -212,6 +213,14 @@ int Serve(const Options& options) {
           return server.UpdateClientCas(client_ca, requestheader_ca);
         });
   }
+  // Rotated certificates and CA bundles apply to new connections without a restart.
+  CertificateReloader certificate_reloader(
+      scheduler, metrics,
+      ServingFiles(
+          **server, metrics, options.client_ca_file, options.requestheader_client_ca_file,
+          [&server = **server, auth = kubernetes.has_value() ? kubernetes->auth.get() : nullptr] {
+            return auth != nullptr ? auth->ReloadCaFiles() : server.ReloadClientCaFiles();
+          }));
   relister.Start(scheduler);
   cached_prometheus.Start(scheduler);
   if (discovery_mapper != nullptr) {
@@ -223,6 +232,7 @@ int Serve(const Options& options) {
                << " external rules from " << options.config;
   (*server)->Run();
   MA_LOG(INFO) << "shutting down";
+  certificate_reloader.Stop();
   relister.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();

@@ -1,5 +1,6 @@
 #include "adapter/server/tls_context.h"
 
+#include <ctime>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,19 @@ absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& option
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   return context;
+}
+
+absl::StatusOr<absl::Time> ServingCertificateNotAfter(SSL_CTX* context) {
+  X509* leaf = context == nullptr ? nullptr : SSL_CTX_get0_certificate(context);
+  if (leaf == nullptr) {
+    return absl::FailedPreconditionError("the TLS context has no serving certificate");
+  }
+  struct tm not_after {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &not_after) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the serving certificate's notAfter cannot be read: ", DrainOpenSslErrors()));
+  }
+  return absl::FromTM(not_after, absl::UTCTimeZone());
 }
 
 }  // namespace ma::server

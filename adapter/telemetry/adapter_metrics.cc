@@ -257,6 +257,17 @@ struct AdapterMetrics::Impl {
           .Name("metrics_adapter_backend_short_circuited_total")
           .Help("Reads failed fast by an open breaker without calling the backend")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& certificate_reloads =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_certificate_reloads_total")
+          .Help("Certificate and CA bundle files read again after a change, by file and outcome")
+          .Register(*registry);
+  prometheus::Gauge& serving_certificate_expiry =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_serving_certificate_expiry_timestamp_seconds")
+          .Help("When the serving certificate of new connections expires, in Unix seconds")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -414,6 +425,15 @@ void AdapterMetrics::RecordBreakerTransition(std::string_view backend, std::stri
 
 void AdapterMetrics::RecordShortCircuit(std::string_view backend) {
   impl_->short_circuited.Add(BackendLabel(backend)).Increment();
+}
+
+void AdapterMetrics::RecordCertificateReload(std::string_view file, bool ok) {
+  impl_->certificate_reloads.Add({{"file", std::string(file)}, {"outcome", ok ? "ok" : "error"}})
+      .Increment();
+}
+
+void AdapterMetrics::SetServingCertificateExpiry(double unix_seconds) {
+  impl_->serving_certificate_expiry.Set(unix_seconds);
 }
 
 std::string AdapterMetrics::Serialize() const {
