@@ -6,7 +6,9 @@
 // own clients; and the filter that puts both in front of the API handler.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -60,12 +62,15 @@ class DelegatedAuth {
  private:
   DelegatedAuth(const Options& options, kube::ApiClient& authentication,
                 auth::AuthenticationConfig initial_config,
+                std::map<std::string, std::string> initial_data,
                 std::shared_ptr<auth::Authenticator> authenticator,
                 std::shared_ptr<auth::Authorizer> authorizer);
 
   kube::ApiClient& authentication_;
   const auth::AuthenticationFlags flags_;
   const auth::AuthenticationConfig initial_config_;
+  // The ConfigMap's data that initial_config_ was merged from.
+  const std::map<std::string, std::string> initial_data_;
   std::shared_ptr<auth::Authenticator> authenticator_;
   std::shared_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<auth::AuthenticationConfigWatcher> watcher_;

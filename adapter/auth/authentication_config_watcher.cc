@@ -8,11 +8,13 @@
 
 namespace ma::auth {
 
-AuthenticationConfigWatcher::AuthenticationConfigWatcher(kube::ApiClient& client,
-                                                         AuthenticationFlags flags,
-                                                         AuthenticationConfig initial,
-                                                         OnChange on_change)
-    : flags_(std::move(flags)), on_change_(std::move(on_change)), current_(std::move(initial)) {
+AuthenticationConfigWatcher::AuthenticationConfigWatcher(
+    kube::ApiClient& client, AuthenticationFlags flags, AuthenticationConfig initial,
+    OnChange on_change, std::map<std::string, std::string> initial_data)
+    : flags_(std::move(flags)),
+      on_change_(std::move(on_change)),
+      current_(std::move(initial)),
+      last_data_(std::move(initial_data)) {
   kube::ListWatchOptions options;
   options.collection_path =
       Cat("/api/v1/namespaces/", kAuthenticationConfigMapNamespace, "/configmaps");

@@ -25,10 +25,12 @@ class AuthenticationConfigWatcher {
   // one, so that the same data is tried again on the next change.
   using OnChange = std::function<absl::Status(const AuthenticationConfig& config)>;
 
-  // `initial` is what was applied at start (from FetchAuthenticationConfigMap), so that an
-  // unchanged ConfigMap does not call `on_change`.
+  // `initial` is what was applied at start, merged from `initial_data` (the ConfigMap's data from
+  // FetchAuthenticationConfigMap), so that an unchanged ConfigMap does not call `on_change` and
+  // ReloadFiles before the watch's first answer merges with what was read at start.
   AuthenticationConfigWatcher(kube::ApiClient& client, AuthenticationFlags flags,
-                              AuthenticationConfig initial, OnChange on_change);
+                              AuthenticationConfig initial, OnChange on_change,
+                              std::map<std::string, std::string> initial_data = {});
   ~AuthenticationConfigWatcher();  // stops
   AuthenticationConfigWatcher(const AuthenticationConfigWatcher&) = delete;
   AuthenticationConfigWatcher& operator=(const AuthenticationConfigWatcher&) = delete;

@@ -81,14 +81,20 @@ TEST(AuthenticationConfigWatcherTest, ReloadFilesReadsTheFlagsCaFilesAgain) {
   testing::TempDir dir("auth_watcher_test");
   AuthenticationFlags flags;
   flags.client_ca_file = dir.Write("client-ca.crt", "CA1");
-  absl::StatusOr<AuthenticationConfig> initial = MergeAuthenticationConfig(flags, {});
+  // The ConfigMap read at start: its front-proxy settings stay when a file is reloaded before
+  // the watch has answered.
+  const std::map<std::string, std::string> data = ProxyConfigMap("PROXY CA", "front-proxy-client");
+  absl::StatusOr<AuthenticationConfig> initial = MergeAuthenticationConfig(flags, data);
   ASSERT_TRUE(initial.ok()) << initial.status();
   Recorder recorder;
   bool refuse = false;
-  AuthenticationConfigWatcher watcher(client, flags, *initial, [&](const AuthenticationConfig& c) {
-    recorder.Add(c);
-    return refuse ? absl::InvalidArgumentError("bad bundle") : absl::OkStatus();
-  });
+  AuthenticationConfigWatcher watcher(
+      client, flags, *initial,
+      [&](const AuthenticationConfig& c) {
+        recorder.Add(c);
+        return refuse ? absl::InvalidArgumentError("bad bundle") : absl::OkStatus();
+      },
+      data);
   EXPECT_TRUE(watcher.ReloadFiles().ok());  // unchanged: no call
   dir.Write("client-ca.crt", "CA2");
   EXPECT_TRUE(watcher.ReloadFiles().ok());
@@ -104,6 +110,8 @@ TEST(AuthenticationConfigWatcherTest, ReloadFilesReadsTheFlagsCaFilesAgain) {
   const std::vector<AuthenticationConfig> configs = recorder.configs();
   ASSERT_EQ(configs.size(), 3u);
   EXPECT_EQ(configs[0].client_ca_pem, "CA2");
+  EXPECT_EQ(configs[0].requestheader_ca_pem, "PROXY CA");
+  EXPECT_THAT(configs[0].request_header.allowed_names, ElementsAre("front-proxy-client"));
   EXPECT_EQ(configs[1].client_ca_pem, "CA3");
   EXPECT_EQ(configs[2].client_ca_pem, "CA3");
 }
