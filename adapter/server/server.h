@@ -40,9 +40,9 @@ struct ServerStats {
   uint64_t rejected_connections = 0;
 };
 
-// Thread-safe: every method but Run may be called from any thread; Run is
-// called once. The handler is called on a connection's strand, and its task runs there from start
-// to end (a suspended task resumes there too), so it must never block.
+// Thread-safe: every method but Run may be called from any thread; Run is called once. The
+// handler is called on a connection's strand, and its task runs there from start to end (a
+// suspended task resumes there too), so it must never block.
 class Server {
  public:
   // Loads or generates the certificate, loads the client CA bundles and binds the port; every
