@@ -80,17 +80,19 @@ absl::StatusOr<std::unique_ptr<DelegatedAuth>> DelegatedAuth::Create(
                     << "): requests proxied by the aggregator cannot be authenticated";
   }
   return std::unique_ptr<DelegatedAuth>(new DelegatedAuth(options, authentication,
-                                                          std::move(config), authenticator,
+                                                          std::move(config), data, authenticator,
                                                           std::shared_ptr(*std::move(authorizer))));
 }
 
 DelegatedAuth::DelegatedAuth(const Options& options, kube::ApiClient& authentication,
                              auth::AuthenticationConfig initial_config,
+                             std::map<std::string, std::string> initial_data,
                              std::shared_ptr<auth::Authenticator> authenticator,
                              std::shared_ptr<auth::Authorizer> authorizer)
     : authentication_(authentication),
       flags_(AuthenticationFlagsFrom(options)),
       initial_config_(std::move(initial_config)),
+      initial_data_(std::move(initial_data)),
       authenticator_(std::move(authenticator)),
       authorizer_(std::move(authorizer)) {}
 
@@ -106,14 +108,19 @@ void DelegatedAuth::Start(UpdateClientCas update_cas) {
       [authenticator = authenticator_,
        update_cas = std::move(update_cas)](const auth::AuthenticationConfig& config) {
         // The bundles first: a header authenticator without its CA would refuse the proxy.
-        if (const auto status = update_cas(config.client_ca_pem, config.requestheader_ca_pem);
-            !status.ok()) {
-          MA_LOG(ERROR) << "keeping the previous client CAs: " << status;
-          return;
-        }
+        MA_RETURN_IF_ERROR(update_cas(config.client_ca_pem, config.requestheader_ca_pem));
         authenticator->UpdateSettings(config.Settings());
-      });
+        return absl::OkStatus();
+      },
+      initial_data_);
   watcher_->Start();
+}
+
+absl::Status DelegatedAuth::ReloadCaFiles() {
+  if (watcher_ == nullptr) {
+    return absl::FailedPreconditionError("delegated authentication has not started");
+  }
+  return watcher_->ReloadFiles();
 }
 
 void DelegatedAuth::Stop() {

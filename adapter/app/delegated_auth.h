@@ -6,7 +6,9 @@
 // own clients; and the filter that puts both in front of the API handler.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -29,8 +31,8 @@ inline constexpr std::chrono::seconds kAuthenticationConfigMapStartTimeout{30};
 using UpdateClientCas = std::function<absl::Status(std::string_view client_ca_pem,
                                                    std::string_view requestheader_ca_pem)>;
 
-// Thread-safe: Wrap's handler may be called from any thread; Start and Stop are called once each
-// from the thread that runs `serve`. The API clients must outlive this object.
+// Thread-safe: Wrap's handler and ReloadCaFiles may be called from any thread; Start and Stop are
+// called once each from the thread that runs `serve`. The API clients must outlive this object.
 class DelegatedAuth {
  public:
   // Reads the ConfigMap (a missing one is empty, as in Go) and merges it with the flags; fails
@@ -53,15 +55,23 @@ class DelegatedAuth {
   void Start(UpdateClientCas update_cas);
   void Stop();
 
+  // Reads --client-ca-file and --requestheader-client-ca-file again (a file watcher saw them
+  // change) and applies the result as a ConfigMap change would; after Start. On error (naming
+  // the file) the current bundles stay.
+  absl::Status ReloadCaFiles();
+
  private:
   DelegatedAuth(const Options& options, kube::ApiClient& authentication,
                 auth::AuthenticationConfig initial_config,
+                std::map<std::string, std::string> initial_data,
                 std::shared_ptr<auth::Authenticator> authenticator,
                 std::shared_ptr<auth::Authorizer> authorizer);
 
   kube::ApiClient& authentication_;
   const auth::AuthenticationFlags flags_;
   const auth::AuthenticationConfig initial_config_;
+  // The ConfigMap's data that initial_config_ was merged from.
+  const std::map<std::string, std::string> initial_data_;
   std::shared_ptr<auth::Authenticator> authenticator_;
   std::shared_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<auth::AuthenticationConfigWatcher> watcher_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "adapter/api/status.h"
+#include "adapter/app/certificate_reload.h"
 #include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/version.h"
@@ -232,6 +233,14 @@ int Serve(const Options& options) {
           return server.UpdateClientCas(client_ca, requestheader_ca);
         });
   }
+  // Rotated certificates and CA bundles apply to new connections without a restart.
+  CertificateReloader certificate_reloader(
+      scheduler, metrics,
+      ServingFiles(
+          **server, metrics, options.client_ca_file, options.requestheader_client_ca_file,
+          [&server = **server, auth = kubernetes.has_value() ? kubernetes->auth.get() : nullptr] {
+            return auth != nullptr ? auth->ReloadCaFiles() : server.ReloadClientCaFiles();
+          }));
   relister.Start(scheduler);
   reloader.Start(scheduler);
   cached_prometheus.Start(scheduler);
@@ -245,6 +254,7 @@ int Serve(const Options& options) {
   (*server)->Run();
   MA_LOG(INFO) << "shutting down";
   reloader.Stop();
+  certificate_reloader.Stop();
   relister.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();

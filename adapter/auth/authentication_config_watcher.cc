@@ -8,11 +8,13 @@
 
 namespace ma::auth {
 
-AuthenticationConfigWatcher::AuthenticationConfigWatcher(kube::ApiClient& client,
-                                                         AuthenticationFlags flags,
-                                                         AuthenticationConfig initial,
-                                                         OnChange on_change)
-    : flags_(std::move(flags)), on_change_(std::move(on_change)), current_(std::move(initial)) {
+AuthenticationConfigWatcher::AuthenticationConfigWatcher(
+    kube::ApiClient& client, AuthenticationFlags flags, AuthenticationConfig initial,
+    OnChange on_change, std::map<std::string, std::string> initial_data)
+    : flags_(std::move(flags)),
+      on_change_(std::move(on_change)),
+      current_(std::move(initial)),
+      last_data_(std::move(initial_data)) {
   kube::ListWatchOptions options;
   options.collection_path =
       Cat("/api/v1/namespaces/", kAuthenticationConfigMapNamespace, "/configmaps");
@@ -40,22 +42,45 @@ void AuthenticationConfigWatcher::Start() { watcher_->Start(); }
 void AuthenticationConfigWatcher::Stop() { watcher_->Stop(); }
 
 void AuthenticationConfigWatcher::Apply(const std::map<std::string, std::string>& data) {
+  if (const absl::Status status = Merge(data); !status.ok()) {
+    MA_LOG(ERROR) << "configmap/" << kAuthenticationConfigMapName
+                  << " cannot be used; keeping the previous authentication settings: " << status;
+  }
+}
+
+absl::Status AuthenticationConfigWatcher::ReloadFiles() {
+  std::map<std::string, std::string> data;
+  {
+    absl::MutexLock lock(&mu_);
+    data = last_data_;
+  }
+  return Merge(data);
+}
+
+absl::Status AuthenticationConfigWatcher::Merge(const std::map<std::string, std::string>& data) {
+  absl::MutexLock apply_lock(&apply_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    last_data_ = data;
+  }
   absl::StatusOr<AuthenticationConfig> config = MergeAuthenticationConfig(flags_, data);
   if (!config.ok()) {
-    MA_LOG(ERROR) << "configmap/" << kAuthenticationConfigMapName
-                  << " cannot be used; keeping the previous authentication settings: "
-                  << config.status();
-    return;
+    return config.status();
   }
   {
     absl::MutexLock lock(&mu_);
     if (*config == current_) {
-      return;
+      return absl::OkStatus();
     }
-    current_ = *config;
   }
-  MA_LOG(INFO) << "authentication settings changed with configmap/" << kAuthenticationConfigMapName;
-  on_change_(*config);
+  if (absl::Status status = on_change_(*config); !status.ok()) {
+    return status;
+  }
+  MA_LOG(INFO) << "authentication settings changed (configmap/" << kAuthenticationConfigMapName
+               << " or the CA files of the flags)";
+  absl::MutexLock lock(&mu_);
+  current_ = *std::move(config);
+  return absl::OkStatus();
 }
 
 }  // namespace ma::auth

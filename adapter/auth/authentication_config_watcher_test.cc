@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/testing/fake_api_client.h"
+#include "test/testing/temp_dir.h"
 
 namespace ma::auth {
 namespace {
@@ -52,7 +53,10 @@ TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurat
   FakeApiClient client;
   Recorder recorder;
   AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},
-                                      [&](const AuthenticationConfig& c) { recorder.Add(c); });
+                                      [&](const AuthenticationConfig& c) {
+                                        recorder.Add(c);
+                                        return absl::OkStatus();
+                                      });
   watcher.Apply({});  // same as the initial configuration
   watcher.Apply(ProxyConfigMap("CA1", "front-proxy-client"));
   watcher.Apply(ProxyConfigMap("CA1", "front-proxy-client"));
@@ -70,6 +74,46 @@ TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurat
   EXPECT_THAT(configs[1].request_header.allowed_names, ElementsAre("aggregator"));
   EXPECT_EQ(configs[2], AuthenticationConfig{});
   EXPECT_EQ(client.calls(), 0u);
+}
+
+TEST(AuthenticationConfigWatcherTest, ReloadFilesReadsTheFlagsCaFilesAgain) {
+  FakeApiClient client;
+  testing::TempDir dir("auth_watcher_test");
+  AuthenticationFlags flags;
+  flags.client_ca_file = dir.Write("client-ca.crt", "CA1");
+  // The ConfigMap read at start: its front-proxy settings stay when a file is reloaded before
+  // the watch has answered.
+  const std::map<std::string, std::string> data = ProxyConfigMap("PROXY CA", "front-proxy-client");
+  absl::StatusOr<AuthenticationConfig> initial = MergeAuthenticationConfig(flags, data);
+  ASSERT_TRUE(initial.ok()) << initial.status();
+  Recorder recorder;
+  bool refuse = false;
+  AuthenticationConfigWatcher watcher(
+      client, flags, *initial,
+      [&](const AuthenticationConfig& c) {
+        recorder.Add(c);
+        return refuse ? absl::InvalidArgumentError("bad bundle") : absl::OkStatus();
+      },
+      data);
+  EXPECT_TRUE(watcher.ReloadFiles().ok());  // unchanged: no call
+  dir.Write("client-ca.crt", "CA2");
+  EXPECT_TRUE(watcher.ReloadFiles().ok());
+  dir.Write("client-ca.crt", "");
+  EXPECT_THAT(watcher.ReloadFiles().message(), HasSubstr("--client-ca-file"));
+  // A bundle the server refuses is not taken as current: the same file is offered again.
+  refuse = true;
+  dir.Write("client-ca.crt", "CA3");
+  EXPECT_FALSE(watcher.ReloadFiles().ok());
+  refuse = false;
+  EXPECT_TRUE(watcher.ReloadFiles().ok());
+
+  const std::vector<AuthenticationConfig> configs = recorder.configs();
+  ASSERT_EQ(configs.size(), 3u);
+  EXPECT_EQ(configs[0].client_ca_pem, "CA2");
+  EXPECT_EQ(configs[0].requestheader_ca_pem, "PROXY CA");
+  EXPECT_THAT(configs[0].request_header.allowed_names, ElementsAre("front-proxy-client"));
+  EXPECT_EQ(configs[1].client_ca_pem, "CA3");
+  EXPECT_EQ(configs[2].client_ca_pem, "CA3");
 }
 
 // Answers the LIST of the ConfigMap collection; WATCH streams end at once.
@@ -95,6 +139,7 @@ TEST(AuthenticationConfigWatcherTest, ListsTheConfigMapByName) {
                                           seen = c;
                                           changed.Notify();
                                         }
+                                        return absl::OkStatus();
                                       });
   watcher.Start();
   ASSERT_TRUE(changed.WaitForNotificationWithTimeout(kTestWait));

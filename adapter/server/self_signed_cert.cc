@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
@@ -80,7 +81,8 @@ absl::Status WriteFileWithMode(const std::string& path, std::string_view content
   return absl::OkStatus();
 }
 
-// True when both files exist, parse, belong together and the certificate is still valid.
+// True when both files exist, parse, belong together and the certificate stays valid for
+// kSelfSignedRenewBefore.
 bool Reusable(const CertificateFiles& files) {
   absl::StatusOr<std::string> cert_pem = ReadSmallFile(files.cert_file, kMaxPemFileBytes);
   absl::StatusOr<std::string> key_pem = ReadSmallFile(files.key_file, kMaxPemFileBytes);
@@ -93,8 +95,9 @@ bool Reusable(const CertificateFiles& files) {
     return false;
   }
   X509* leaf = certificates->front().get();
+  time_t renew_at = absl::ToTimeT(absl::Now() + kSelfSignedRenewBefore);
   bool reusable = X509_check_private_key(leaf, key->get()) == 1 &&
-                  X509_cmp_current_time(X509_get0_notAfter(leaf)) > 0;
+                  X509_cmp_time(X509_get0_notAfter(leaf), &renew_at) > 0;
   DrainOpenSslErrors();
   return reusable;
 }

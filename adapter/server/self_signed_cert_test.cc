@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "adapter/server/limits.h"
@@ -90,6 +92,24 @@ TEST_F(EnsureSelfSignedCertificateTest, WritesThenReuses) {
   ASSERT_THAT(second, IsOk());
   EXPECT_EQ(Read(second->cert_file), cert);
   EXPECT_EQ(Read(second->key_file), key);
+}
+
+TEST_F(EnsureSelfSignedCertificateTest, PairNearItsExpiryIsReplacedAndOneWithTimeLeftKept) {
+  for (const auto& [validity_left, want_kept] :
+       {std::pair{kSelfSignedRenewBefore - absl::Hours(24), false},
+        std::pair{kSelfSignedRenewBefore + absl::Hours(24), true}}) {
+    absl::StatusOr<PemCertificate> old = GenerateSelfSignedCertificate(
+        absl::Now() + validity_left + kSelfSignedBackdate - kSelfSignedValidity);
+    ASSERT_THAT(old, IsOk());
+    ASSERT_TRUE(std::filesystem::create_directories(cert_dir_) ||
+                std::filesystem::is_directory(cert_dir_));
+    ASSERT_TRUE(WriteTestFile(cert_dir_ + "/apiserver.crt", old->certificate_pem).ok());
+    ASSERT_TRUE(WriteTestFile(cert_dir_ + "/apiserver.key", old->private_key_pem).ok());
+    absl::StatusOr<CertificateFiles> files = EnsureSelfSignedCertificate(cert_dir_);
+    ASSERT_THAT(files, IsOk());
+    EXPECT_EQ(Read(files->cert_file) == old->certificate_pem, want_kept)
+        << "validity left: " << absl::FormatDuration(validity_left);
+  }
 }
 
 struct BrokenPairCase {

@@ -226,12 +226,17 @@ std::optional<absl::Status> ReadError(const beast::error_code& ec) {
 class Server::Impl {
  public:
   Impl(ServerOptions options, http::Handler handler, http::ErrorRenderer render_error,
-       ssl::context ssl_context, ClientCertVerifier verifier)
+       TlsContextOptions tls_options, SslCtxPtr ssl_context, absl::Time not_after,
+       ClientCertVerifier verifier)
       : options_(std::move(options)),
         handler_(std::move(handler)),
         render_error_(std::move(render_error)),
-        ssl_context_(std::move(ssl_context)),
-        client_certificates_requested_(options_.request_client_certificates || verifier.enabled()),
+        tls_options_(std::move(tls_options)),
+        certificate_files_{tls_options_.cert_file, tls_options_.key_file},
+        // asio takes ownership of the native context.
+        ssl_context_(std::make_shared<ssl::context>(ssl_context.release())),
+        not_after_(not_after),
+        client_certificates_requested_(tls_options_.request_client_certificate),
         verifier_(std::make_shared<const ClientCertVerifier>(std::move(verifier))),
         io_context_(options_.threads),
         strand_(net::make_strand(io_context_)),
@@ -281,6 +286,35 @@ class Server::Impl {
     MA_ASSIGN_OR_RETURN(
         ClientCertVerifier verifier,
         ClientCertVerifier::CreateFromPem(client_ca_pem, requestheader_client_ca_pem));
+    verifier_.Set(std::make_shared<const ClientCertVerifier>(std::move(verifier)));
+    return absl::OkStatus();
+  }
+
+  const CertificateFiles& serving_certificate_files() const { return certificate_files_; }
+
+  absl::Time serving_certificate_not_after() const {
+    absl::MutexLock lock(&tls_mu_);
+    return not_after_;
+  }
+
+  absl::Status ReloadServingCertificate() {
+    MA_ASSIGN_OR_RETURN(SslCtxPtr context, CreateServerSslContext(tls_options_));
+    MA_ASSIGN_OR_RETURN(absl::Time not_after, ServingCertificateNotAfter(context.get()));
+    auto replacement = std::make_shared<ssl::context>(context.release());
+    absl::MutexLock lock(&tls_mu_);
+    // Sessions hold the context they started with; the old one goes with the last of them.
+    ssl_context_.swap(replacement);
+    not_after_ = not_after;
+    return absl::OkStatus();
+  }
+
+  absl::Status ReloadClientCaFiles() {
+    if (options_.client_ca_file.empty() && options_.requestheader_client_ca_file.empty()) {
+      return absl::OkStatus();
+    }
+    MA_ASSIGN_OR_RETURN(
+        ClientCertVerifier verifier,
+        ClientCertVerifier::Create(options_.client_ca_file, options_.requestheader_client_ca_file));
     verifier_.Set(std::make_shared<const ClientCertVerifier>(std::move(verifier)));
     return absl::OkStatus();
   }
@@ -504,7 +538,9 @@ class Server::Impl {
   net::awaitable<void> RunSession(tcp::socket socket, std::shared_ptr<Connection> connection) {
     beast::error_code ignored;
     std::string remote_address = EndpointString(socket.remote_endpoint(ignored));
-    TlsStream stream(std::move(socket), ssl_context_);
+    // The certificate of this connection, even if a reload replaces it meanwhile.
+    std::shared_ptr<ssl::context> ssl_context = CurrentSslContext();
+    TlsStream stream(std::move(socket), *ssl_context);
     connection->stream = &stream;
     struct Cleanup {
       Impl* impl;
@@ -577,6 +613,11 @@ class Server::Impl {
     // Let the client read what was written, then see EOF rather than a reset.
     beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
     beast::get_lowest_layer(stream).close();
+  }
+
+  std::shared_ptr<ssl::context> CurrentSslContext() const {
+    absl::MutexLock lock(&tls_mu_);
+    return ssl_context_;
   }
 
   // After an error response the client may still be sending; closing with unread bytes would
@@ -690,11 +731,16 @@ class Server::Impl {
   const ServerOptions options_;
   const http::Handler handler_;
   const http::ErrorRenderer render_error_;
-  // Declared before io_context_: sessions that the io_context destroys still use them.
-  ssl::context ssl_context_;
+  const TlsContextOptions tls_options_;
+  const CertificateFiles certificate_files_;
+  mutable absl::Mutex tls_mu_;
+  // Replaced whole by ReloadServingCertificate; each session holds the one it started with.
+  std::shared_ptr<ssl::context> ssl_context_ ABSL_GUARDED_BY(tls_mu_);
+  absl::Time not_after_ ABSL_GUARDED_BY(tls_mu_);
   // Whether the TLS context sends a CertificateRequest; fixed at creation.
   const bool client_certificates_requested_;
-  // Swapped whole by UpdateClientCas; each connection verifies with the one it took.
+  // Swapped whole by UpdateClientCas and ReloadClientCaFiles; each connection verifies with the
+  // one it took.
   Snapshot<ClientCertVerifier> verifier_;
   mutable absl::Mutex mu_;
   ConnectionSlots slots_ ABSL_GUARDED_BY(mu_){options_.limits.max_connections,
@@ -742,11 +788,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, ht
       ClientCertVerifier::Create(options.client_ca_file, options.requestheader_client_ca_file));
   tls.request_client_certificate = verifier.enabled() || options.request_client_certificates;
   MA_ASSIGN_OR_RETURN(SslCtxPtr ssl_ctx, CreateServerSslContext(tls));
-  // asio takes ownership of the native context.
-  ssl::context ssl_context(ssl_ctx.release());
+  MA_ASSIGN_OR_RETURN(absl::Time not_after, ServingCertificateNotAfter(ssl_ctx.get()));
   auto impl =
       std::make_unique<Impl>(std::move(options), std::move(handler), std::move(render_error),
-                             std::move(ssl_context), std::move(verifier));
+                             std::move(tls), std::move(ssl_ctx), not_after, std::move(verifier));
   MA_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -761,5 +806,13 @@ absl::Status Server::UpdateClientCas(std::string_view client_ca_pem,
                                      std::string_view requestheader_client_ca_pem) {
   return impl_->UpdateClientCas(client_ca_pem, requestheader_client_ca_pem);
 }
+const CertificateFiles& Server::serving_certificate_files() const {
+  return impl_->serving_certificate_files();
+}
+absl::Time Server::serving_certificate_not_after() const {
+  return impl_->serving_certificate_not_after();
+}
+absl::Status Server::ReloadServingCertificate() { return impl_->ReloadServingCertificate(); }
+absl::Status Server::ReloadClientCaFiles() { return impl_->ReloadClientCaFiles(); }
 
 }  // namespace ma::server

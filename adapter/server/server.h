@@ -10,8 +10,10 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "adapter/http/message.h"
 #include "adapter/server/limits.h"
+#include "adapter/server/self_signed_cert.h"
 #include "adapter/telemetry/adapter_metrics.h"
 
 namespace ma::server {
@@ -46,9 +48,9 @@ struct ServerStats {
   uint64_t evicted_connections = 0;
 };
 
-// Thread-safe: Shutdown, UpdateClientCas, port and stats may be called from any thread; Run is
-// called once. The handler is called on a connection's strand, and its task runs there from start
-// to end (a suspended task resumes there too), so it must never block.
+// Thread-safe: every method but Run may be called from any thread; Run is called once. The
+// handler is called on a connection's strand, and its task runs there from start to end (a
+// suspended task resumes there too), so it must never block.
 class Server {
  public:
   // Loads or generates the certificate, loads the client CA bundles and binds the port; every
@@ -75,6 +77,19 @@ class Server {
   // the current ones stay.
   absl::Status UpdateClientCas(std::string_view client_ca_pem,
                                std::string_view requestheader_client_ca_pem);
+
+  // The files the serving certificate and key are read from: the flags', or the pair generated
+  // in cert_dir. A file watcher follows them and calls ReloadServingCertificate.
+  const CertificateFiles& serving_certificate_files() const;
+  // When the certificate that new connections are served with expires.
+  absl::Time serving_certificate_not_after() const;
+  // Reads the serving certificate and key again for connections accepted from now on; open
+  // connections keep the one they started with. A missing, half-written or mismatched pair is an
+  // error naming the file, and the current pair stays.
+  absl::Status ReloadServingCertificate();
+  // Reads options.client_ca_file and options.requestheader_client_ca_file again for connections
+  // accepted from now on; on error (naming the file) the current bundles stay.
+  absl::Status ReloadClientCaFiles();
 
  private:
   class Impl;

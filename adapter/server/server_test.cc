@@ -568,6 +568,151 @@ TEST_F(ServerTest, SelfSignedCertificateIsWrittenAndReused) {
   }
 }
 
+// Two serving pairs, A (the files at start) and B, and the files the server reads.
+class ServerReloadTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    for (PemCertificate* pair : {&a_, &b_}) {
+      absl::StatusOr<PemCertificate> issued =
+          IssueTestCertificate({"localhost", {}, false, false}, nullptr);
+      ASSERT_TRUE(issued.ok()) << issued.status();
+      *pair = *issued;
+    }
+    options_.tls_cert_file = dir_ + "/tls.crt";
+    options_.tls_private_key_file = dir_ + "/tls.key";
+    WritePair(a_.certificate_pem, a_.private_key_pem);
+  }
+
+  void WritePair(std::string_view certificate_pem, std::string_view private_key_pem) {
+    ASSERT_TRUE(WriteTestFile(options_.tls_cert_file, certificate_pem).ok());
+    ASSERT_TRUE(WriteTestFile(options_.tls_private_key_file, private_key_pem).ok());
+  }
+
+  std::string ServedCertificate() {
+    std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+    return client == nullptr ? "" : client->PeerCertificatePem();
+  }
+
+  PemCertificate a_;
+  PemCertificate b_;
+};
+
+TEST_F(ServerReloadTest, NewConnectionsGetTheNewPairAndOpenOnesKeepTheirs) {
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> open = ConnectOrDie();
+  ASSERT_NE(open, nullptr);
+  EXPECT_EQ(open->PeerCertificatePem(), a_.certificate_pem);
+
+  WritePair(b_.certificate_pem, b_.private_key_pem);
+  ASSERT_TRUE(running_->server().ReloadServingCertificate().ok());
+  EXPECT_EQ(ServedCertificate(), b_.certificate_pem);
+  // The connection made before the reload still serves requests on its own session.
+  absl::StatusOr<HttpReply> reply = open->Get("/apis");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+}
+
+struct BadPairCase {
+  std::string name;
+  // Leaves the files in a bad state; `b` is the fixture's second pair.
+  std::function<void(const PemCertificate& b, const ServerOptions& options)> spoil;
+  std::string want_message_part;
+};
+
+class ServerBadReloadTest : public ServerReloadTest,
+                            public ::testing::WithParamInterface<BadPairCase> {};
+
+TEST_P(ServerBadReloadTest, KeepsTheCurrentPairAndNamesTheFile) {
+  Start(RecordingHandler());
+  const absl::Time not_after = running_->server().serving_certificate_not_after();
+  GetParam().spoil(b_, options_);
+  absl::Status status = running_->server().ReloadServingCertificate();
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr(GetParam().want_message_part));
+  EXPECT_EQ(ServedCertificate(), a_.certificate_pem);
+  EXPECT_EQ(running_->server().serving_certificate_not_after(), not_after);
+  // The next good write is taken.
+  WritePair(b_.certificate_pem, b_.private_key_pem);
+  ASSERT_TRUE(running_->server().ReloadServingCertificate().ok());
+  EXPECT_EQ(ServedCertificate(), b_.certificate_pem);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Spoils, ServerBadReloadTest,
+    ::testing::ValuesIn(std::vector<BadPairCase>{
+        {"KeyOfAnotherCertificate",
+         [](const PemCertificate& b, const ServerOptions& o) {
+           // The certificate is B's, the key still A's: a rotation seen half done.
+           ASSERT_TRUE(WriteTestFile(o.tls_cert_file, b.certificate_pem).ok());
+         },
+         "does not match"},
+        {"HalfWrittenCertificate",
+         [](const PemCertificate& b, const ServerOptions& o) {
+           ASSERT_TRUE(WriteTestFile(o.tls_cert_file,
+                                     b.certificate_pem.substr(0, b.certificate_pem.size() / 2))
+                           .ok());
+         },
+         "--tls-cert-file"},
+        {"EmptyKey",
+         [](const PemCertificate& b, const ServerOptions& o) {
+           ASSERT_TRUE(WriteTestFile(o.tls_cert_file, b.certificate_pem).ok());
+           ASSERT_TRUE(WriteTestFile(o.tls_private_key_file, "").ok());
+         },
+         "--tls-private-key-file"},
+        {"DanglingSymlink",
+         [](const PemCertificate&, const ServerOptions& o) {
+           ASSERT_EQ(::unlink(o.tls_cert_file.c_str()), 0);
+           // As a Secret volume's link would after a bad swap; the next write goes through it.
+           ASSERT_EQ(::symlink("missing.crt", o.tls_cert_file.c_str()), 0);
+         },
+         "tls.crt"},
+    }),
+    [](const ::testing::TestParamInfo<BadPairCase>& param_info) { return param_info.param.name; });
+
+TEST_F(ServerTest, ReloadedClientCaChangesWhichCertificatesVerify) {
+  std::map<std::string, PemCertificate> leaves;
+  std::map<std::string, PemCertificate> cas;
+  for (std::string name : {"old", "new"}) {
+    absl::StatusOr<PemCertificate> ca =
+        IssueTestCertificate({name + "-ca", {}, true, false}, nullptr);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    cas[name] = *ca;
+    absl::StatusOr<PemCertificate> leaf =
+        IssueTestCertificate({name + "-user", {}, false, true}, &cas[name]);
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    leaves[name] = *leaf;
+  }
+  options_.client_ca_file = dir_ + "/client-ca.crt";
+  ASSERT_TRUE(WriteTestFile(options_.client_ca_file, cas["old"].certificate_pem).ok());
+  Start(RecordingHandler());
+  // Whether a new connection with `leaf` is verified by the client CA.
+  auto verified = [this](const PemCertificate& leaf) {
+    TlsTestClientOptions client_options;
+    client_options.certificate_pem = leaf.certificate_pem;
+    client_options.private_key_pem = leaf.private_key_pem;
+    std::unique_ptr<TlsTestClient> client = ConnectOrDie(client_options);
+    EXPECT_NE(client, nullptr);
+    if (client == nullptr || !client->Get("/apis").ok()) {
+      return false;
+    }
+    std::optional<http::PeerCertificate> peer = recorder_.requests().back().peer_certificate;
+    return peer.has_value() && peer->verified_by_client_ca;
+  };
+  EXPECT_TRUE(verified(leaves["old"]));
+  EXPECT_FALSE(verified(leaves["new"]));
+
+  ASSERT_TRUE(WriteTestFile(options_.client_ca_file, cas["new"].certificate_pem).ok());
+  ASSERT_TRUE(running_->server().ReloadClientCaFiles().ok());
+  EXPECT_FALSE(verified(leaves["old"]));
+  EXPECT_TRUE(verified(leaves["new"]));
+
+  ASSERT_TRUE(WriteTestFile(options_.client_ca_file, "-----BEGIN CERTIFICATE-----\nAAAA").ok());
+  absl::Status broken = running_->server().ReloadClientCaFiles();
+  EXPECT_THAT(std::string(broken.message()), HasSubstr("--client-ca-file"));
+  EXPECT_TRUE(verified(leaves["new"]));
+}
+
 struct BadConfigCase {
   std::string name;
   std::function<void(const std::string& dir, ServerOptions& options)> mutate;

@@ -1,5 +1,8 @@
 #include "adapter/server/tls_context.h"
 
+#include <openssl/pem.h>
+
+#include <ctime>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -56,12 +59,19 @@ absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& option
         absl::StrCat("cannot load the serving certificate from --tls-cert-file ",
                      GoQuote(options.cert_file), ": ", DrainOpenSslErrors()));
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+  BioPtr key_bio(BIO_new_file(options.key_file.c_str(), "r"));
+  EvpPkeyPtr key(key_bio == nullptr
+                     ? nullptr
+                     : PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot load the private key from --tls-private-key-file ",
                      GoQuote(options.key_file), ": ", DrainOpenSslErrors()));
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  // Checked before use, so that a key of another certificate (a rotation seen half done) is
+  // reported as such rather than as an unreadable key.
+  if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the private key in ", GoQuote(options.key_file), " does not match the certificate in ",
         GoQuote(options.cert_file), ": ", DrainOpenSslErrors()));
@@ -72,6 +82,19 @@ absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& option
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   return context;
+}
+
+absl::StatusOr<absl::Time> ServingCertificateNotAfter(SSL_CTX* context) {
+  X509* leaf = context == nullptr ? nullptr : SSL_CTX_get0_certificate(context);
+  if (leaf == nullptr) {
+    return absl::FailedPreconditionError("the TLS context has no serving certificate");
+  }
+  struct tm not_after {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &not_after) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the serving certificate's notAfter cannot be read: ", DrainOpenSslErrors()));
+  }
+  return absl::FromTM(not_after, absl::UTCTimeZone());
 }
 
 }  // namespace ma::server

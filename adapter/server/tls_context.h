@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "adapter/server/openssl_util.h"
 
 namespace ma::server {
@@ -30,6 +31,11 @@ struct TlsContextOptions {
 // --tls-min-version flag takes them). Older versions are refused.
 absl::StatusOr<int> ParseTlsMinVersion(std::string_view go_name);
 
+// Reads the certificate chain and the key now; a file that is missing, half-written or not PEM,
+// or a key that does not match the certificate, is an error naming the file.
 absl::StatusOr<SslCtxPtr> CreateServerSslContext(const TlsContextOptions& options);
+
+// When the serving certificate of `context` (its leaf) stops being valid.
+absl::StatusOr<absl::Time> ServingCertificateNotAfter(SSL_CTX* context);
 
 }  // namespace ma::server

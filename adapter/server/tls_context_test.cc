@@ -88,5 +88,20 @@ TEST_F(CreateServerSslContextTest, ErrorsNameTheFile) {
   EXPECT_THAT(std::string(context.status().message()), HasSubstr("nope.key"));
 }
 
+TEST(ServingCertificateNotAfterTest, IsTheLeafsNotAfter) {
+  TempDir temp_dir("tls_ctx");
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  absl::StatusOr<PemCertificate> pem = GenerateSelfSignedCertificate(now);
+  ASSERT_THAT(pem, IsOk());
+  TlsContextOptions options;
+  options.cert_file = temp_dir.Write("serving.crt", pem->certificate_pem);
+  options.key_file = temp_dir.Write("serving.key", pem->private_key_pem);
+  absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options);
+  ASSERT_THAT(context, IsOk());
+  absl::StatusOr<absl::Time> not_after = ServingCertificateNotAfter(context->get());
+  ASSERT_THAT(not_after, IsOk());
+  EXPECT_EQ(*not_after, now - kSelfSignedBackdate + kSelfSignedValidity);
+}
+
 }  // namespace
 }  // namespace ma::server

@@ -319,6 +319,17 @@ struct AdapterMetrics::Impl {
           .Help("Idle connections closed to make room for a new one")
           .Register(*registry)
           .Add({});
+  prometheus::Family<prometheus::Counter>& certificate_reloads =
+      prometheus::BuildCounter()
+          .Name("metrics_adapter_certificate_reloads_total")
+          .Help("Certificate and CA bundle files read again after a change, by file and outcome")
+          .Register(*registry);
+  prometheus::Gauge& serving_certificate_expiry =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_serving_certificate_expiry_timestamp_seconds")
+          .Help("When the serving certificate of new connections expires, in Unix seconds")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -505,6 +516,15 @@ void AdapterMetrics::SetOpenConnections(double open) { impl_->open_connections.S
 void AdapterMetrics::RecordConnectionRejected() { impl_->connections_rejected.Increment(); }
 
 void AdapterMetrics::RecordConnectionEvicted() { impl_->connections_evicted.Increment(); }
+
+void AdapterMetrics::RecordCertificateReload(std::string_view file, bool ok) {
+  impl_->certificate_reloads.Add({{"file", std::string(file)}, {"outcome", ok ? "ok" : "error"}})
+      .Increment();
+}
+
+void AdapterMetrics::SetServingCertificateExpiry(double unix_seconds) {
+  impl_->serving_certificate_expiry.Set(unix_seconds);
+}
 
 std::string AdapterMetrics::Serialize() const {
   // Read at scrape time, so never stale.

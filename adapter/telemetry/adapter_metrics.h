@@ -121,6 +121,15 @@ class AdapterMetrics {
   void RecordConnectionRejected();
   void RecordConnectionEvicted();
 
+  // Certificates re-read while running (docs/deploy.md, "Certificate rotation"):
+  //   metrics_adapter_certificate_reloads_total{file,outcome}: `file` is "serving" (certificate
+  //     and key), "client-ca" or "requestheader-client-ca"; `outcome` "ok" or "error" (the
+  //     previous certificate or bundle stays).
+  //   metrics_adapter_serving_certificate_expiry_timestamp_seconds: notAfter of the certificate
+  //     new connections are served with, in Unix seconds.
+  void RecordCertificateReload(std::string_view file, bool ok);
+  void SetServingCertificateExpiry(double unix_seconds);
+
   // The text exposition format (version 0.0.4). It also samples
   //   metrics_adapter_threads: the threads the process runs at that moment (the "Threads:" line
   //     of /proc/self/status; absent where that file is missing). docs/architecture.md, section

@@ -51,6 +51,27 @@ TEST(AdapterMetricsTest, ExposesWhatWasRecorded) {
               HasSubstr(R"(metrics_adapter_build_info{commit="abc1234",version="v1.2.3"} 1)"));
 }
 
+TEST(AdapterMetricsTest, ExposesCertificateReloadsAndExpiry) {
+  AdapterMetrics metrics("v1.2.3", "abc1234");
+  metrics.RecordCertificateReload("serving", true);
+  metrics.RecordCertificateReload("serving", false);
+  metrics.RecordCertificateReload("serving", false);
+  metrics.RecordCertificateReload("client-ca", true);
+  metrics.SetServingCertificateExpiry(1700000000);
+  const std::string text = metrics.Serialize();
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(metrics_adapter_certificate_reloads_total{file="serving",outcome="error"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(metrics_adapter_certificate_reloads_total{file="serving",outcome="ok"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(metrics_adapter_certificate_reloads_total{file="client-ca",outcome="ok"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr("metrics_adapter_serving_certificate_expiry_timestamp_seconds 1700000000"));
+}
+
 TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
   AdapterMetrics metrics("v", "c");
   metrics.RecordCacheHit("prometheus", 1.5);
