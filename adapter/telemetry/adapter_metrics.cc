@@ -395,7 +395,7 @@ void AdapterMetrics::RecordRelist(double seconds, int failed_queries) {
 
 void AdapterMetrics::SetRuleSeries(std::string_view rule, double series) {
   impl_->rule_series.Add({{"rule", std::string(rule)}}).Set(series);
-  impl_->rule_relist_errors.Add({{"rule", std::string(rule)}});  // at zero until one fails
+  impl_->rule_errors.Add({{"rule", std::string(rule)}});  // at zero until one fails
 }
 
 void AdapterMetrics::RecordRuleRelistError(std::string_view rule) {
