@@ -45,9 +45,7 @@ CachingClient::CachingClient(prometheus::Client& inner, telemetry::AdapterMetric
       clock_(clock),
       bulkhead_(options_.backend, options_.bulkhead, metrics),
       rng_(options_.seed != 0 ? options_.seed : std::random_device()()) {
-  metrics_.SetCacheEntries(options_.backend, 0);
-  metrics_.SetBreakersOpen(options_.backend, 0);
-  metrics_.SetBackendLoad(options_.backend, 0, 0);
+  metrics_.InitBackend(options_.backend);
 }
 
 CachingClient::~CachingClient() {

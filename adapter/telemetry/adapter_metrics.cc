@@ -330,6 +330,12 @@ struct AdapterMetrics::Impl {
           .Help("When the serving certificate of new connections expires, in Unix seconds")
           .Register(*registry)
           .Add({});
+  prometheus::Gauge& relist_last_success =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_relist_last_success_timestamp_seconds")
+          .Help("When the last relist without failed queries ended, in Unix seconds")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -369,6 +375,14 @@ AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit
     : impl_(std::make_unique<Impl>()) {
   impl_->build_info.Add({{"version", std::string(version)}, {"commit", std::string(commit)}})
       .Set(1);
+  // Every outcome at zero from the start (see InitBackend).
+  for (const char* result : {"success", "failure"}) {
+    impl_->authentications.Add({{"result", result}});
+  }
+  for (const char* decision : {"allow", "deny", "error"}) {
+    impl_->authorizations.Add({{"decision", decision}});
+  }
+  for (const char* api : {"custom", "external"}) impl_->non_finite.Add({{"api", api}});
 }
 
 AdapterMetrics::~AdapterMetrics() = default;
@@ -403,10 +417,14 @@ void AdapterMetrics::RecordRelist(double seconds, int failed_queries) {
   impl_->relists.Increment();
   impl_->relist_seconds.Observe(seconds);
   impl_->relist_failed_queries.Increment(failed_queries);
+  if (failed_queries == 0) {
+    impl_->relist_last_success.SetToCurrentTime();
+  }
 }
 
 void AdapterMetrics::SetRuleSeries(std::string_view rule, double series) {
   impl_->rule_series.Add({{"rule", std::string(rule)}}).Set(series);
+  impl_->rule_errors.Add({{"rule", std::string(rule)}});  // at zero until one fails
 }
 
 void AdapterMetrics::RecordRuleRelistError(std::string_view rule) {
@@ -434,6 +452,33 @@ void AdapterMetrics::RecordConfigReload(bool ok, double unix_seconds) {
 
 void AdapterMetrics::RecordNonFiniteValue(std::string_view api) {
   impl_->non_finite.Add({{"api", std::string(api)}}).Increment();
+}
+
+void AdapterMetrics::InitBackend(std::string_view backend) {
+  const prometheus::Labels labels = BackendLabel(backend);
+  const auto with = [&labels](std::string_view name, std::string_view value) {
+    prometheus::Labels more = labels;
+    more.emplace(std::string(name), std::string(value));
+    return more;
+  };
+  for (prometheus::Family<prometheus::Counter>* family :
+       {&impl_->cache_hits, &impl_->cache_misses, &impl_->cache_coalesced, &impl_->cache_stale,
+        &impl_->backend_rejected, &impl_->short_circuited}) {
+    family->Add(labels);
+  }
+  for (prometheus::Family<prometheus::Gauge>* family :
+       {&impl_->cache_entries, &impl_->breakers_open, &impl_->backend_in_flight,
+        &impl_->backend_queue}) {
+    family->Add(labels).Set(0);
+  }
+  impl_->cache_value_age.Add(labels, AgeBuckets());
+  impl_->cache_refresh_lag.Add(labels, LatencyBuckets());
+  for (const char* reason : {"capacity", "idle"})
+    impl_->cache_evictions.Add(with("reason", reason));
+  for (const char* outcome : {"ok", "error"}) impl_->cache_refreshes.Add(with("outcome", outcome));
+  for (const char* to : {"open", "half_open", "closed"}) {
+    impl_->breaker_transitions.Add(with("to", to));
+  }
 }
 
 void AdapterMetrics::RecordCacheHit(std::string_view backend, double age_seconds) {

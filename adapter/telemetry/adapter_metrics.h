@@ -48,7 +48,9 @@ class AdapterMetrics {
   // One call to Prometheus: `endpoint` is "query" or "series"; `outcome` "ok" or an error class
   // ("unavailable", "timeout", "bad_data", "error").
   void RecordPrometheusCall(std::string_view endpoint, std::string_view outcome, double seconds);
-  // One relist run.
+  // One relist run. A run without failed queries also sets
+  //   metrics_adapter_relist_last_success_timestamp_seconds: when the last complete relist ended
+  //     (Unix seconds), so an alert can say how long discovery has been failing.
   void RecordRelist(double seconds, int failed_queries);
   // Per rule, after a relist: series its query listed, and whether that listing failed.
   void SetRuleSeries(std::string_view rule, double series);
@@ -81,6 +83,9 @@ class AdapterMetrics {
   //   metrics_adapter_cache_refresh_lag_seconds: how late a refresh-ahead started after it was
   //     due (the maintenance tick and open breakers make it late).
   //   metrics_adapter_cache_refreshes_total{outcome}: refresh-ahead queries, "ok" or "error".
+  // Every series of `backend` at zero, so that rate() and alerts see a series from the start
+  // instead of none until the first event of each kind.
+  void InitBackend(std::string_view backend);
   void RecordCacheHit(std::string_view backend, double age_seconds);
   void RecordCacheMiss(std::string_view backend);
   void RecordCacheCoalesced(std::string_view backend, double count);

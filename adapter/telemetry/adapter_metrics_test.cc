@@ -195,6 +195,20 @@ TEST(AdapterMetricsTest, ThreadsGaugeCountsThreadsAtScrapeTime) {
   EXPECT_EQ(SampleValue(metrics.Serialize(), "metrics_adapter_threads"), before);
 }
 
+TEST(AdapterMetricsTest, OnlyACompleteRelistMovesTheLastSuccessTime) {
+  AdapterMetrics metrics("v1", "abc");
+  const std::string kName = "metrics_adapter_relist_last_success_timestamp_seconds";
+  metrics.RecordRelist(1, /*failed_queries=*/2);
+  EXPECT_EQ(SampleValue(metrics.Serialize(), kName), 0);
+  const double now = static_cast<double>(std::time(nullptr));
+  metrics.RecordRelist(1, /*failed_queries=*/0);
+  const double success = SampleValue(metrics.Serialize(), kName);
+  EXPECT_GE(success, now);
+  EXPECT_LE(success, now + 60);
+  metrics.RecordRelist(1, /*failed_queries=*/1);
+  EXPECT_EQ(SampleValue(metrics.Serialize(), kName), success);
+}
+
 TEST(AdapterMetricsTest, ProcessMetricsAreThoseOfTheOfficialClientsReadAtScrapeTime) {
   AdapterMetrics metrics("v1", "abc");
   const std::string before = metrics.Serialize();
