@@ -85,6 +85,15 @@ CallbackHandler HoldingHandler(std::string path, std::string body, absl::Mutex* 
   };
 }
 
+// Waits, at most kTestWait, until the handler under test holds an answer in `held` (guarded by
+// `mu`).
+template <typename T>
+bool AwaitHeld(absl::Mutex& mu, std::vector<T>& held) {
+  absl::MutexLock lock(&mu);
+  return mu.AwaitWithTimeout(
+      absl::Condition(+[](std::vector<T>* h) { return !h->empty(); }, &held), kTestWait);
+}
+
 std::string ReadFileOrDie(const std::string& path) {
   absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxPemFileBytes);
   EXPECT_TRUE(contents.ok()) << contents.status();
@@ -362,13 +371,7 @@ TEST_F(ServerTest, ClientClosingTheConnectionCancelsItsRequest) {
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Send("GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
-  {
-    absl::MutexLock lock(&mu);
-    ASSERT_TRUE(mu.AwaitWithTimeout(
-        absl::Condition(
-            +[](std::vector<async::Completion<int>>* h) { return !h->empty(); }, &held),
-        kTestWait));
-  }
+  ASSERT_TRUE(AwaitHeld(mu, held));
   client.reset();  // closes the connection
   absl::MutexLock lock(&mu);
   ASSERT_TRUE(
@@ -416,13 +419,7 @@ TEST_F(ServerTest, CancelledRequestLeavesNoPendingCallback) {
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Send("GET /leave HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
-  {
-    absl::MutexLock lock(&mu);
-    ASSERT_TRUE(mu.AwaitWithTimeout(
-        absl::Condition(
-            +[](std::vector<async::Completion<int>>* h) { return !h->empty(); }, &held),
-        kTestWait));
-  }
+  ASSERT_TRUE(AwaitHeld(mu, held));
   client.reset();  // closes the connection
   absl::MutexLock lock(&mu);
   ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
@@ -439,13 +436,7 @@ TEST_F(ServerTest, PipelinedRequestWhileTheFirstWaitsIsServedNext) {
   std::unique_ptr<TlsTestClient> client = ConnectOrDie();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
-  {
-    absl::MutexLock lock(&mu);
-    ASSERT_TRUE(
-        mu.AwaitWithTimeout(absl::Condition(
-                                +[](std::vector<Responder>* h) { return !h->empty(); }, &held),
-                            kTestWait));
-  }
+  ASSERT_TRUE(AwaitHeld(mu, held));
   ASSERT_TRUE(client->Send("GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
   absl::SleepFor(absl::Milliseconds(100));  // let the second request reach the server first
   {
@@ -975,13 +966,7 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosedAndCountedWhenEverySlotIsBu
   std::unique_ptr<TlsTestClient> busy = ConnectOrDie();
   ASSERT_NE(busy, nullptr);
   ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
-  {
-    absl::MutexLock lock(&mu);
-    ASSERT_TRUE(
-        mu.AwaitWithTimeout(absl::Condition(
-                                +[](std::vector<Responder>* h) { return !h->empty(); }, &held),
-                            kTestWait));
-  }
+  ASSERT_TRUE(AwaitHeld(mu, held));
   EXPECT_FALSE(TlsTestClient::Connect(running_->port(), {}).ok());
   EXPECT_EQ(running_->server().stats().rejected_connections, 1u);
   {
