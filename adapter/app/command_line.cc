@@ -1,6 +1,7 @@
 #include "adapter/app/command_line.h"
 
 #include <algorithm>
+#include <iterator>
 #include <string_view>
 
 #include "absl/flags/reflection.h"
@@ -12,6 +13,11 @@ namespace ma::app {
 namespace {
 
 constexpr std::string_view kHeaderFlag = "prometheus_header";
+
+// Flags absl::ParseCommandLine handles itself, which the flag registry does not list.
+constexpr std::string_view kAbslBuiltinFlags[] = {
+    "help",    "helpfull",        "helpshort", "helppackage", "helpon",     "helpmatch",
+    "version", "only_check_args", "flagfile",  "fromenv",     "tryfromenv", "undefok"};
 
 // The absl flag `name` (underscores) refers to, with its `--noNAME` form for booleans.
 const absl::CommandLineFlag* FindDefinedFlag(std::string_view name, bool* negated) {
@@ -65,6 +71,11 @@ absl::StatusOr<CommandLine> NormalizeCommandLine(int argc, const char* const* ar
       } else {
         out.prometheus_headers.emplace_back();  // reported as malformed by OptionsFromFlags
       }
+      continue;
+    }
+    if (std::find(std::begin(kAbslBuiltinFlags), std::end(kAbslBuiltinFlags), name) !=
+        std::end(kAbslBuiltinFlags)) {
+      out.args.push_back(std::move(arg));
       continue;
     }
     bool negated = false;

@@ -44,6 +44,12 @@ TEST(NormalizeCommandLineTest, ValueOfASeparateArgumentIsPassedOnUntouched) {
                                                "--nostandalone", "serve"}));
 }
 
+TEST(NormalizeCommandLineTest, AbslsOwnFlagsPassThrough) {
+  const auto cl = Normalize({"metrics-adapter", "--helpfull", "--flagfile=/etc/flags"});
+  EXPECT_EQ(cl.args,
+            (std::vector<std::string>{"metrics-adapter", "--helpfull", "--flagfile=/etc/flags"}));
+}
+
 TEST(NormalizeCommandLineTest, HelmChartEntrypointArgumentIsDropped) {
   const auto cl = Normalize({"metrics-adapter", "/adapter", "--secure-port=6443", "--v=4"});
   EXPECT_EQ(cl.args, (std::vector<std::string>{"metrics-adapter", "--secure_port=6443", "--v=4"}));

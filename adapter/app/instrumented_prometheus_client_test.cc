@@ -33,27 +33,28 @@ TEST(InstrumentedPrometheusClientTest, RecordsPrometheusAdaptersHistogram) {
   const std::string text = metrics.Serialize();
   const std::string query_labels = std::string("path=\"/api/v1/query\",server=\"") + kServer + "\"";
   EXPECT_THAT(text, HasSubstr(std::string(kHistogram) + "_count{" + query_labels + "} 2"));
-  EXPECT_THAT(text, HasSubstr(std::string(kHistogram) +
-                              "_count{path=\"/api/v1/series\",server=\"" + kServer + "\"} 1"));
+  EXPECT_THAT(text, HasSubstr(std::string(kHistogram) + "_count{path=\"/api/v1/series\",server=\"" +
+                              kServer + "\"} 1"));
   // client_golang's DefBuckets, first to last.
-  EXPECT_THAT(text, HasSubstr(std::string(kHistogram) + "_bucket{" + query_labels +
-                              ",le=\"0.005\"}"));
+  EXPECT_THAT(text,
+              HasSubstr(std::string(kHistogram) + "_bucket{" + query_labels + ",le=\"0.005\"}"));
   EXPECT_THAT(text,
               HasSubstr(std::string(kHistogram) + "_bucket{" + query_labels + ",le=\"10\"} 2"));
-  EXPECT_THAT(text, Not(HasSubstr(std::string(kHistogram) + "_bucket{" + query_labels +
-                                  ",le=\"30\"}")));
+  EXPECT_THAT(text,
+              Not(HasSubstr(std::string(kHistogram) + "_bucket{" + query_labels + ",le=\"30\"}")));
   // Our own series count the same calls.
-  EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_prometheus_requests_total{endpoint="query",outcome="ok"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(metrics_adapter_prometheus_requests_total{endpoint="query",outcome="ok"} 2)"));
 }
 
 TEST(InstrumentedPrometheusClientTest, CallsWithoutAnAnswerAreNotInPrometheusAdaptersHistogram) {
   testing::FakePrometheusClient fake;  // answers kUnavailable
   telemetry::AdapterMetrics metrics("v", "c");
   InstrumentedPrometheusClient client(fake, metrics, kServer);
-  client.Query("up", std::chrono::system_clock::now(),
-               [](absl::StatusOr<prometheus::QueryResultPtr> result) {
-                 EXPECT_FALSE(result.ok());
-               });
+  client.Query(
+      "up", std::chrono::system_clock::now(),
+      [](absl::StatusOr<prometheus::QueryResultPtr> result) { EXPECT_FALSE(result.ok()); });
   const std::string text = metrics.Serialize();
   EXPECT_THAT(text, Not(HasSubstr(std::string(kHistogram) + "_count")));
   EXPECT_THAT(

@@ -27,9 +27,8 @@ TEST(PrometheusAdapterFlagsTest, HonouredFlagsAreDefinedAndNoEffectFlagsAreNot) 
     EXPECT_TRUE(seen.insert(Underscored(flag.name)).second) << "listed twice";
     const std::string absl_name = Underscored(flag.name);
     // --prometheus-header repeats, so NormalizeCommandLine takes it instead of an absl flag.
-    const bool defined =
-        absl_name == "prometheus_header" ||
-        absl::FindCommandLineFlag({absl_name.data(), absl_name.size()}) != nullptr;
+    const bool defined = absl_name == "prometheus_header" ||
+                         absl::FindCommandLineFlag({absl_name.data(), absl_name.size()}) != nullptr;
     switch (flag.effect) {
       case FlagEffect::kHonoured:
         EXPECT_TRUE(defined);
@@ -46,9 +45,9 @@ TEST(PrometheusAdapterFlagsTest, HonouredFlagsAreDefinedAndNoEffectFlagsAreNot) 
     }
   }
   // The flags of every layer are there: a sample of each.
-  for (const char* name : {"prometheus-auth-config", "client-qps", "tls-sni-cert-key",
-                           "authentication-skip-lookup", "audit-webhook-mode", "profiling",
-                           "vmodule", "logtostderr"}) {
+  for (const char* name :
+       {"prometheus-auth-config", "client-qps", "tls-sni-cert-key", "authentication-skip-lookup",
+        "audit-webhook-mode", "profiling", "vmodule", "logtostderr"}) {
     EXPECT_NE(FindPrometheusAdapterFlag(name), nullptr) << name;
   }
 }
@@ -82,7 +81,7 @@ TEST(PrometheusAdapterFlagsTest, MigrationGuideListsEveryFlagInItsSection) {
   const std::string no_effect = section("### Flags accepted without effect");
   for (const PrometheusAdapterFlag& flag : PrometheusAdapterFlags()) {
     const std::string mention = "`--" + std::string(flag.name) + "`";
-    const std::string& where = flag.effect == FlagEffect::kHonoured ? honoured
+    const std::string& where = flag.effect == FlagEffect::kHonoured  ? honoured
                                : flag.effect == FlagEffect::kChanged ? changed
                                                                      : no_effect;
     EXPECT_NE(where.find(mention), std::string::npos)

@@ -33,12 +33,14 @@ absl::Status ApplyPrometheusAuth(const Options& options, kube::PemFiles& files,
   }
   if (config->exec.has_value()) {
     return named(absl::InvalidArgumentError(
-        Cat(config->source, ": exec credential plugins are not supported for Prometheus; use a "
-                            "token, a token file or a client certificate")));
+        Cat(config->source,
+            ": exec credential plugins are not supported for Prometheus; use a "
+            "token, a token file or a client certificate")));
   }
   absl::StatusOr<outbound::TlsOptions> tls = kube::ClusterTlsOptions(*config, files);
   if (!tls.ok()) {
-    return named(absl::Status(tls.status().code(), Cat(config->source, ": ", tls.status().message())));
+    return named(
+        absl::Status(tls.status().code(), Cat(config->source, ": ", tls.status().message())));
   }
   prometheus.tls = *std::move(tls);
   if (prometheus.token_file.empty()) {

@@ -60,18 +60,19 @@ TEST_F(PrometheusAuthTest, NothingWithoutTheFlags) {
 TEST_F(PrometheusAuthTest, KubeconfigGivesCaDataAndToken) {
   options_.prometheus_auth_config = dir_.Write(
       "kubeconfig",
-      Kubeconfig("    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1"
-                 "FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\n",
-                 "    token: s3cret\n"));
+      Kubeconfig(
+          "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1"
+          "FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\n",
+          "    token: s3cret\n"));
   ASSERT_THAT(ApplyPrometheusAuth(options_, files_, prometheus_), IsOk());
   EXPECT_EQ(ReadAll(prometheus_.tls.ca_file), kCaPem);
   EXPECT_THAT(prometheus_.headers, ElementsAre(Pair("Authorization", "Bearer s3cret")));
 }
 
 TEST_F(PrometheusAuthTest, TokenFileFlagWinsOverTheKubeconfigToken) {
-  options_.prometheus_auth_config =
-      dir_.Write("kubeconfig", Kubeconfig("    insecure-skip-tls-verify: true\n",
-                                          "    tokenFile: /var/run/other-token\n"));
+  options_.prometheus_auth_config = dir_.Write(
+      "kubeconfig",
+      Kubeconfig("    insecure-skip-tls-verify: true\n", "    tokenFile: /var/run/other-token\n"));
   prometheus_.token_file = "/etc/prometheus-token";
   ASSERT_THAT(ApplyPrometheusAuth(options_, files_, prometheus_), IsOk());
   EXPECT_TRUE(prometheus_.tls.insecure_skip_verify);
@@ -106,8 +107,9 @@ TEST_F(PrometheusAuthTest, ErrorsNameTheFlag) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("--prometheus-auth-config: "));
 
   options_.prometheus_auth_config = dir_.Write(
-      "exec", Kubeconfig("", "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                             "      command: /bin/get-token\n      interactiveMode: Never\n"));
+      "exec", Kubeconfig("",
+                         "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                         "      command: /bin/get-token\n      interactiveMode: Never\n"));
   status = ApplyPrometheusAuth(options_, files_, prometheus_);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("exec credential plugins"));
