@@ -29,9 +29,8 @@ std::vector<api::APIResource> CustomResources(const rules::RuleSet* /*rules*/,
 
 std::vector<api::APIResource> ExternalResources(const rules::RuleSet* /*rules*/,
                                                 const registry::MetricRegistry* registry) {
-  return registry == nullptr
-             ? std::vector<api::APIResource>()
-             : FromEntries(registry->ExternalDiscovery(), kExternalMetricValueList);
+  return registry == nullptr ? std::vector<api::APIResource>()
+                             : FromEntries(registry->ExternalDiscovery(), kExternalMetricValueList);
 }
 
 constexpr ApiGroupRow kGroups[] = {
@@ -58,8 +57,11 @@ std::vector<api::APIResource> DiscoveryResources(const ApiGroupRow& group,
                                                  const registry::MetricRegistry* registry) {
   std::vector<api::APIResource> resources = group.resources(rules, registry);
   if (resources.empty()) {
-    resources.push_back({std::string(group.placeholder_name), "", true,
-                         std::string(group.placeholder_kind), {"get"}});
+    resources.push_back({std::string(group.placeholder_name),
+                         "",
+                         true,
+                         std::string(group.placeholder_kind),
+                         {"get"}});
   }
   return resources;
 }
