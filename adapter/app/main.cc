@@ -13,6 +13,7 @@
 #include "adapter/app/version.h"
 #include "adapter/cli/check_command.h"
 #include "adapter/cli/explain_command.h"
+#include "adapter/telemetry/log.h"
 
 namespace {
 
@@ -20,6 +21,7 @@ constexpr char kUsage[] =
     "Kubernetes custom and external metrics from Prometheus.\n"
     "\n"
     "  metrics-adapter [serve] --config=FILE --prometheus-url=URL [flags]\n"
+    "    (prometheus-adapter's flags are accepted too: docs/migrating.md)\n"
     "  metrics-adapter check --config=FILE\n"
     "  metrics-adapter explain --config=FILE (--series-file=FILE | --prometheus-url=URL)\n"
     "                          [--object-names=a,b,...] PATH\n"
@@ -30,9 +32,16 @@ constexpr char kUsage[] =
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   const auto command_line = ma::app::NormalizeCommandLine(argc, argv);
+  if (!command_line.ok()) {
+    std::cerr << "metrics-adapter: " << command_line.status().message() << "\n";
+    return 2;
+  }
+  for (const auto& ignored : command_line->ignored_flags) {
+    MA_LOG(WARNING) << ignored;
+  }
   std::vector<char*> args;
-  args.reserve(command_line.args.size());
-  for (const auto& arg : command_line.args) {
+  args.reserve(command_line->args.size());
+  for (const auto& arg : command_line->args) {
     args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT: absl's API wants char*
   }
   const std::vector<char*> positional =
@@ -41,7 +50,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(positional.begin() + (positional.size() > 1 ? 2 : 1),
                                       positional.end());
 
-  auto options = ma::app::OptionsFromFlags(command_line.prometheus_headers);
+  auto options = ma::app::OptionsFromFlags(command_line->prometheus_headers);
   if (!options.ok()) {
     std::cerr << "metrics-adapter: " << options.status().message() << "\n";
     return 2;

@@ -7,6 +7,8 @@
 #include "absl/time/time.h"
 #include "adapter/cache/bulkhead.h"
 #include "adapter/cache/caching_client.h"
+#include "adapter/server/tls_context.h"
+#include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
 
 ABSL_FLAG(std::string, config, "", "rules file (prometheus-adapter's format)");
@@ -21,6 +23,11 @@ ABSL_FLAG(std::string, prometheus_client_tls_cert_file, "", "client certificate 
 ABSL_FLAG(std::string, prometheus_client_tls_key_file, "", "client key for Prometheus");
 ABSL_FLAG(std::string, prometheus_verb, "GET", "GET or POST for queries");
 ABSL_FLAG(absl::Duration, prometheus_timeout, absl::Seconds(30), "timeout of one Prometheus query");
+ABSL_FLAG(std::string, prometheus_auth_config, "",
+          "kubeconfig file whose current context holds the credentials for Prometheus (its "
+          "server is not used: --prometheus-url is)");
+ABSL_FLAG(bool, prometheus_auth_incluster, false,
+          "authenticate to Prometheus with the pod's service account token and CA");
 ABSL_FLAG(absl::Duration, cache_ttl, absl::Seconds(15),
           "how long a Prometheus answer is served from memory; hot keys are refreshed before it "
           "runs out. 0 disables caching (identical concurrent queries are still sent once)");
@@ -39,6 +46,9 @@ ABSL_FLAG(std::string, cert_dir, "apiserver.local.config/certificates",
 ABSL_FLAG(std::string, tls_cert_file, "", "serving certificate (PEM)");
 ABSL_FLAG(std::string, tls_private_key_file, "", "serving key (PEM)");
 ABSL_FLAG(std::string, tls_min_version, "VersionTLS12", "VersionTLS12 or VersionTLS13");
+ABSL_FLAG(std::vector<std::string>, tls_cipher_suites, {},
+          "TLS 1.2 cipher suites, Go's names (e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); "
+          "default: Go's secure defaults");
 ABSL_FLAG(std::string, client_ca_file, "", "CA for client certificates");
 ABSL_FLAG(std::string, requestheader_client_ca_file, "", "CA of the front proxy (aggregator)");
 ABSL_FLAG(std::vector<std::string>, requestheader_allowed_names, {},
@@ -64,7 +74,12 @@ ABSL_FLAG(std::string, lister_kubeconfig, "", "kubeconfig for object lookups");
 ABSL_FLAG(bool, standalone, false,
           "no Kubernetes API: no delegated authn/authz, no object lookups; anonymous requests "
           "are allowed");
-ABSL_FLAG(int, v, 0, "log verbosity");
+ABSL_FLAG(int, v, 0,
+          "log verbosity: 1 relists, 2 client errors, 4 each metric request and its PromQL, 6 "
+          "each call to Prometheus");
+ABSL_FLAG(std::string, vmodule, "",
+          "per-file verbosity, PATTERN=N,...: PATTERN is a glob over source file names without "
+          "extension (api_handler=4)");
 ABSL_FLAG(std::string, series_file, "", "explain: a Prometheus /api/v1/series response body");
 ABSL_FLAG(std::vector<std::string>, object_names, {},
           "explain: the objects a `*` request covers (stands in for the Kubernetes LIST)");
@@ -111,6 +126,12 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   o.prometheus_client_tls_key_file = absl::GetFlag(FLAGS_prometheus_client_tls_key_file);
   o.prometheus_verb = absl::GetFlag(FLAGS_prometheus_verb);
   o.prometheus_timeout = ToMillis(absl::GetFlag(FLAGS_prometheus_timeout));
+  o.prometheus_auth_config = absl::GetFlag(FLAGS_prometheus_auth_config);
+  o.prometheus_auth_incluster = absl::GetFlag(FLAGS_prometheus_auth_incluster);
+  if (o.prometheus_auth_incluster && !o.prometheus_auth_config.empty()) {
+    return absl::InvalidArgumentError(
+        "--prometheus-auth-incluster and --prometheus-auth-config may not be used together");
+  }
   o.cache_ttl = ToMillis(absl::GetFlag(FLAGS_cache_ttl));
   o.cache_max_stale = ToMillis(absl::GetFlag(FLAGS_cache_max_stale));
   if (o.cache_ttl.count() < 0 || o.cache_ttl > cache::kMaxCacheTtl) {
@@ -165,6 +186,12 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
     return absl::InvalidArgumentError(Cat("--tls-min-version ", GoQuote(o.tls_min_version),
                                           " is not VersionTLS12 or VersionTLS13"));
   }
+  o.tls_cipher_suites = absl::GetFlag(FLAGS_tls_cipher_suites);
+  if (!o.tls_cipher_suites.empty()) {
+    if (const auto list = server::Tls12CipherList(o.tls_cipher_suites); !list.ok()) {
+      return list.status();
+    }
+  }
   o.client_ca_file = absl::GetFlag(FLAGS_client_ca_file);
   o.requestheader_client_ca_file = absl::GetFlag(FLAGS_requestheader_client_ca_file);
   o.requestheader_allowed_names = absl::GetFlag(FLAGS_requestheader_allowed_names);
@@ -198,6 +225,10 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   }
   o.lister_kubeconfig = absl::GetFlag(FLAGS_lister_kubeconfig);
   o.verbosity = absl::GetFlag(FLAGS_v);
+  o.vmodule = absl::GetFlag(FLAGS_vmodule);
+  if (const std::string problem = telemetry::CheckVModule(o.vmodule); !problem.empty()) {
+    return absl::InvalidArgumentError(problem);
+  }
   o.series_file = absl::GetFlag(FLAGS_series_file);
   o.object_names = absl::GetFlag(FLAGS_object_names);
   return o;

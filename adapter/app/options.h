@@ -29,6 +29,9 @@ struct Options {
   std::string prometheus_client_tls_key_file;
   std::string prometheus_verb;
   std::chrono::milliseconds prometheus_timeout{std::chrono::seconds(30)};
+  // prometheus-adapter's kubeconfig-style credentials for Prometheus (prometheus_auth.h).
+  std::string prometheus_auth_config;
+  bool prometheus_auth_incluster = false;
 
   // Value cache and bulkheads (adapter/cache).
   std::chrono::milliseconds cache_ttl{std::chrono::seconds(15)};  // 0: no caching
@@ -44,6 +47,7 @@ struct Options {
   std::string tls_cert_file;
   std::string tls_private_key_file;
   std::string tls_min_version;
+  std::vector<std::string> tls_cipher_suites;  // Go's names, already checked
   std::string client_ca_file;
   std::string requestheader_client_ca_file;
   std::vector<std::string> requestheader_allowed_names;
@@ -60,6 +64,7 @@ struct Options {
   std::string lister_kubeconfig;
   bool standalone = false;
   int verbosity = 0;
+  std::string vmodule;  // already checked
 
   // explain.
   std::string series_file;
@@ -68,7 +73,8 @@ struct Options {
 
 // Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
 // (a --prometheus-header without '=', a port out of range, max-age below the relist interval,
-// cache bounds out of range or a --cache-max-stale below --cache-ttl).
+// cache bounds out of range or a --cache-max-stale below --cache-ttl, an unknown cipher suite, a
+// malformed --vmodule, both --prometheus-auth-config and --prometheus-auth-incluster).
 // `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags
 // cannot express (see command_line.h).
 absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers);

@@ -13,6 +13,10 @@ ABSL_DECLARE_FLAG(absl::Duration, cache_max_stale);
 ABSL_DECLARE_FLAG(int64_t, cache_max_entries);
 ABSL_DECLARE_FLAG(int, backend_max_concurrency);
 ABSL_DECLARE_FLAG(int, backend_max_queue);
+ABSL_DECLARE_FLAG(std::vector<std::string>, tls_cipher_suites);
+ABSL_DECLARE_FLAG(std::string, vmodule);
+ABSL_DECLARE_FLAG(std::string, prometheus_auth_config);
+ABSL_DECLARE_FLAG(bool, prometheus_auth_incluster);
 
 namespace ma::app {
 namespace {
@@ -68,6 +72,45 @@ TEST(OptionsTest, CacheFlagsAreValidated) {
       EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
     }
+  }
+}
+
+TEST(OptionsTest, PrometheusAdapterFlagsAreValidated) {
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_tls_cipher_suites,
+                  std::vector<std::string>{"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+                                           "TLS_RSA_WITH_AES_128_CBC_SHA"});
+    absl::SetFlag(&FLAGS_vmodule, std::string("api_handler=4"));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->tls_cipher_suites.size(), 2u);
+    EXPECT_EQ(options->vmodule, "api_handler=4");
+  }
+  struct Case {
+    std::vector<std::string> cipher_suites = {};
+    std::string vmodule = "";
+    bool auth_config_and_incluster = false;
+    const char* want_error;
+  };
+  const Case cases[] = {
+      {.cipher_suites = {"RC4"}, .want_error = "--tls-cipher-suites: cipher suite \"RC4\""},
+      {.vmodule = "api_handler", .want_error = "--vmodule entry"},
+      {.auth_config_and_incluster = true,
+       .want_error = "--prometheus-auth-incluster and --prometheus-auth-config may not be used"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.want_error);
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_tls_cipher_suites, c.cipher_suites);
+    absl::SetFlag(&FLAGS_vmodule, c.vmodule);
+    if (c.auth_config_and_incluster) {
+      absl::SetFlag(&FLAGS_prometheus_auth_config, std::string("/etc/prom-kubeconfig"));
+      absl::SetFlag(&FLAGS_prometheus_auth_incluster, true);
+    }
+    const auto options = OptionsFromFlags({});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
   }
 }
 

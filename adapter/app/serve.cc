@@ -10,6 +10,7 @@
 #include "adapter/app/certificate_reload.h"
 #include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
+#include "adapter/app/prometheus_auth.h"
 #include "adapter/app/version.h"
 #include "adapter/cache/caching_client.h"
 #include "adapter/cli/rules_file.h"
@@ -58,6 +59,7 @@ server::ServerOptions ServerOptionsFrom(const Options& o) {
   s.tls_private_key_file = o.tls_private_key_file;
   s.cert_dir = o.cert_dir;
   s.tls_min_version = o.tls_min_version;
+  s.tls_cipher_suites = o.tls_cipher_suites;
   s.client_ca_file = o.client_ca_file;
   s.requestheader_client_ca_file = o.requestheader_client_ca_file;
   return s;
@@ -102,6 +104,7 @@ absl::StatusOr<KubernetesParts> ConnectToKubernetes(outbound::HttpClient& http,
 
 int Serve(const Options& options) {
   telemetry::SetVerbosity(options.verbosity);
+  telemetry::SetVModule(options.vmodule);  // checked by OptionsFromFlags
   if (options.config.empty()) {
     MA_LOG(ERROR)
         << "no metrics discovery configuration file specified (make sure to use --config)";
@@ -152,14 +155,22 @@ int Serve(const Options& options) {
   Snapshot<rules::RuleSet> rules(file.rule_set);
   Snapshot<registry::MetricRegistry> registry;
 
+  prometheus::PrometheusOptions prometheus_options = PrometheusOptionsFrom(options);
+  // Holds the files of the credentials' `*-data` fields as long as the client may connect.
+  kube::PemFiles prometheus_pem_files;
+  if (const auto status = ApplyPrometheusAuth(options, prometheus_pem_files, prometheus_options);
+      !status.ok()) {
+    MA_LOG(ERROR) << status.message();
+    return 1;
+  }
   auto http_client =
-      prometheus::HttpPrometheusClient::Create(**http, PrometheusOptionsFrom(options));
+      prometheus::HttpPrometheusClient::Create(**http, std::move(prometheus_options));
   if (!http_client.ok()) {
     MA_LOG(ERROR) << http_client.status().message();
     return 1;
   }
   telemetry::AdapterMetrics metrics(GitVersion(), GitCommit());
-  InstrumentedPrometheusClient prometheus(**http_client, metrics);
+  InstrumentedPrometheusClient prometheus(**http_client, metrics, options.prometheus_url);
   // HPA reads are answered from memory; the relister's series listings go to Prometheus as is.
   cache::CacheOptions cache_options;
   cache_options.ttl = options.cache_ttl;

@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "adapter/api/encode.h"
 #include "adapter/api/status.h"
 #include "adapter/handlers/metric_plan.h"
@@ -92,12 +92,6 @@ absl::Status BackendError(const absl::Status& status, std::string_view metric) {
     default:
       return status;
   }
-}
-
-std::vector<api::APIResource> Placeholder(std::string_view name, std::string_view kind) {
-  // client-go treats an empty resource list as an error on every discovery; an entry that
-  // names no metric keeps it quiet until the first metrics are discovered.
-  return {api::APIResource{std::string(name), "", true, std::string(kind), {"get"}}};
 }
 
 }  // namespace
@@ -190,66 +184,32 @@ async::Task<absl::StatusOr<QueryAnswers>> ApiHandler::QueryAll(std::vector<std::
 }
 
 http::Response ApiHandler::Discovery(const Route& route) const {
-  const auto rules = rules_.Get();
-  const bool custom = rules != nullptr && !rules->custom_rules().empty();
-  const bool external = rules != nullptr && !rules->external_rules().empty();
-  const bool resource = rules != nullptr && rules->resource_rules().has_value();
-  const auto group_of = [](std::string_view name) {
+  const auto group_of = [](const ApiGroupRow& row) {
     api::APIGroup group;
-    group.name = std::string(name);
-    for (const auto& version : ServedVersions(name)) {
-      group.versions.push_back({Cat(name, "/", version), version});
+    group.name = std::string(row.name);
+    for (const std::string_view version : row.versions) {
+      group.versions.push_back({Cat(row.name, "/", version), std::string(version)});
     }
     group.preferred_version = group.versions.front();
     return group;
   };
+  // Every group the adapter can serve, whatever the rules give it (api_groups.h says why).
   if (route.kind == RouteKind::kApis) {
     std::vector<api::APIGroup> groups;
-    if (custom) {
-      groups.push_back(group_of(kCustomGroup));
-    }
-    if (external) {
-      groups.push_back(group_of(kExternalGroup));
-    }
-    if (resource) {
-      groups.push_back(group_of(kResourceMetricsGroup));
+    for (const ApiGroupRow& row : ApiGroups()) {
+      groups.push_back(group_of(row));
     }
     return Json(api::EncodeAPIGroupList(groups));
   }
-  const bool served = route.group == kCustomGroup     ? custom
-                      : route.group == kExternalGroup ? external
-                                                      : resource;
-  if (!served) {
-    return api::StatusResponse(
-        absl::NotFoundError(Cat("no rules serve ", route.group, " (the rules file has no ",
-                                route.group == kCustomGroup     ? "rules"
-                                : route.group == kExternalGroup ? "externalRules"
-                                                                : "resourceRules",
-                                ")")));
-  }
+  const ApiGroupRow* row = FindApiGroup(route.group);
+  MA_CHECK(row != nullptr);  // MatchRoute routes only the table's groups here
   if (route.kind == RouteKind::kGroup) {
-    return Json(api::EncodeAPIGroup(group_of(route.group)));
+    return Json(api::EncodeAPIGroup(group_of(*row)));
   }
-  if (route.group == kResourceMetricsGroup) {
-    // As metrics-server lists them.
-    return Json(api::EncodeAPIResourceList(Cat(route.group, "/", route.version),
-                                           {{"nodes", "", false, "NodeMetrics", {"get", "list"}},
-                                            {"pods", "", true, "PodMetrics", {"get", "list"}}}));
-  }
+  const auto rules = rules_.Get();
   const auto registry = registry_.Get();
-  std::vector<api::APIResource> resources;
-  const bool is_custom = route.group == kCustomGroup;
-  const std::string kind = is_custom ? "MetricValueList" : "ExternalMetricValueList";
-  if (registry != nullptr) {
-    for (const auto& entry :
-         is_custom ? registry->CustomDiscovery() : registry->ExternalDiscovery()) {
-      resources.push_back({entry.name, "", entry.namespaced, kind, {"get"}});
-    }
-  }
-  if (resources.empty()) {
-    resources = Placeholder(is_custom ? "custommetrics" : "externalmetrics", kind);
-  }
-  return Json(api::EncodeAPIResourceList(Cat(route.group, "/", route.version), resources));
+  return Json(api::EncodeAPIResourceList(Cat(route.group, "/", route.version),
+                                         DiscoveryResources(*row, rules.get(), registry.get())));
 }
 
 http::Response ApiHandler::Health(const http::Request& request, const Route& route) const {

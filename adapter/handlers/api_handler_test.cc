@@ -154,6 +154,37 @@ TEST_F(ApiHandlerTest, DiscoveryIsNeverEmpty) {
               HasSubstr(R"("resources":[{"name":"externalmetrics")"));
 }
 
+// Rules can change at run time and an APIService whose discovery 404s breaks the cluster's
+// discovery: every group of the table answers every discovery level with 200, whatever the rules.
+TEST_F(ApiHandlerTest, DiscoveryAnswersEveryGroupTheRulesGiveNothing) {
+  for (const std::string_view yaml :
+       {std::string_view("rules: []\n"), std::string_view("{}\n"), kRules}) {
+    SCOPED_TRACE(yaml);
+    auto parsed = config::ParseRulesConfig(yaml);
+    auto compiled = rules::CompileRules(parsed.config, {.mapper = model::BuiltinResourceMapper()});
+    ASSERT_NE(compiled.rule_set, nullptr);
+    rules_.Set(compiled.rule_set);
+    registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, {}));
+    const auto apis = Get("/apis");
+    ASSERT_EQ(apis.status, 200);
+    for (const ApiGroupRow& group : ApiGroups()) {
+      SCOPED_TRACE(group.name);
+      EXPECT_THAT(apis.body, HasSubstr(Cat(R"("name":")", group.name, R"(")")));
+      const auto group_doc = Get(Cat("/apis/", group.name));
+      EXPECT_EQ(group_doc.status, 200);
+      EXPECT_THAT(group_doc.body, HasSubstr(R"("kind":"APIGroup")"));
+      for (const std::string_view version : group.versions) {
+        const auto list = Get(Cat("/apis/", group.name, "/", version));
+        EXPECT_EQ(list.status, 200);
+        EXPECT_THAT(list.body,
+                    HasSubstr(Cat(R"("groupVersion":")", group.name, "/", version, R"(")")));
+        EXPECT_THAT(list.body,
+                    HasSubstr(Cat(R"("resources":[{"name":")", group.placeholder_name, R"(")")));
+      }
+    }
+  }
+}
+
 TEST_F(ApiHandlerTest, ExternalValueFromTheSample) {
   prometheus_.SetQueryAnswer(R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))",
                              Vector({{{{"queue", "orders"}}, 1.5, 1740830400123}}));
@@ -848,10 +879,11 @@ TEST_F(ResourceMetricsTest, NotListedYetIsServiceUnavailable) {
   EXPECT_THAT(prometheus_.queries(), IsEmpty());
 }
 
-TEST_F(ApiHandlerTest, WithoutResourceRulesMetricsApiIsNotServed) {
-  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1").status, 404);
+// Discovery still answers (see DiscoveryAnswersEveryGroupTheRulesGiveNothing); the metrics do not.
+TEST_F(ApiHandlerTest, WithoutResourceRulesMetricsApiServesNoMetrics) {
+  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1").status, 200);
   EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1/nodes").status, 404);
-  EXPECT_EQ(Get("/apis").body.find(R"("name":"metrics.k8s.io")"), std::string::npos);
+  EXPECT_EQ(Get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods").status, 404);
 }
 
 }  // namespace

@@ -89,13 +89,11 @@ absl::StatusOr<Route> MatchHealth(RouteKind kind, const std::vector<std::string>
 }  // namespace
 
 std::vector<std::string> ServedVersions(std::string_view group) {
-  if (group == kCustomGroup) {
-    return {"v1beta2", "v1beta1"};
+  const ApiGroupRow* row = FindApiGroup(group);
+  if (row == nullptr) {
+    return {};
   }
-  if (group == kExternalGroup || group == kResourceMetricsGroup) {
-    return {"v1beta1"};
-  }
-  return {};
+  return {row->versions.begin(), row->versions.end()};
 }
 
 absl::StatusOr<Route> MatchRoute(const std::vector<std::string>& segments) {

@@ -9,12 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "adapter/handlers/api_groups.h"
 
 namespace ma::handlers {
-
-inline constexpr std::string_view kCustomGroup = "custom.metrics.k8s.io";
-inline constexpr std::string_view kExternalGroup = "external.metrics.k8s.io";
-inline constexpr std::string_view kResourceMetricsGroup = "metrics.k8s.io";
 
 enum class RouteKind {
   kApis,          // /apis
@@ -52,7 +49,7 @@ struct Route {
 // metric paths with a malformed shape, as the Go server answers.
 absl::StatusOr<Route> MatchRoute(const std::vector<std::string>& segments);
 
-// The versions served for a group, preferred first; empty for unknown groups.
+// The versions served for a group, preferred first (api_groups.h); empty for unknown groups.
 std::vector<std::string> ServedVersions(std::string_view group);
 
 }  // namespace ma::handlers

@@ -28,44 +28,6 @@ struct HttpApiClient::Job {
   bool retried = false;  // a call already re-sent once after a 401 with a fresh exec token
 };
 
-// curl takes certificates and keys by file name, so kubeconfig `*-data` fields are written to
-// owner-only temporary files that live as long as the client.
-class HttpApiClient::PemFiles {
- public:
-  ~PemFiles() {
-    for (const std::string& path : paths_) {
-      unlink(path.c_str());
-    }
-  }
-
-  absl::StatusOr<std::string> Write(std::string_view pem, std::string_view what) {
-    const char* dir = std::getenv("TMPDIR");
-    std::string pattern = Cat(dir != nullptr && *dir != '\0' ? dir : "/tmp", "/ma-kube-XXXXXX");
-    const int fd = mkstemp(pattern.data());  // creates the file 0600
-    if (fd < 0) {
-      return absl::FailedPreconditionError(
-          Cat("cannot write the ", what, " to a temporary file: ", std::strerror(errno)));
-    }
-    paths_.push_back(pattern);
-    std::string_view left = pem;
-    while (!left.empty()) {
-      const ssize_t n = write(fd, left.data(), left.size());
-      if (n <= 0) {
-        const int error = errno;
-        close(fd);
-        return absl::FailedPreconditionError(
-            Cat("cannot write the ", what, " to \"", pattern, "\": ", std::strerror(error)));
-      }
-      left.remove_prefix(static_cast<size_t>(n));
-    }
-    close(fd);
-    return pattern;
-  }
-
- private:
-  std::vector<std::string> paths_;
-};
-
 namespace {
 
 // The exec thread's name in top -H, ps -L and /proc/<pid>/task/<tid>/comm (at most 15 bytes).
@@ -135,38 +97,13 @@ absl::StatusOr<std::unique_ptr<HttpApiClient>> HttpApiClient::Create(
   const auto fail = [&](const absl::Status& status) {
     return absl::Status(status.code(), Cat(config.source, ": ", status.message()));
   };
-  if (!config.tls_server_name.empty()) {
-    return fail(absl::UnimplementedError(
-        "tls-server-name is not supported: point server at a name the certificate covers"));
-  }
   auto pem_files = std::make_unique<PemFiles>();
-  outbound::TlsOptions tls;
-  tls.insecure_skip_verify = config.insecure_skip_tls_verify;
-  tls.ca_file = config.ca_file;
-  tls.client_cert_file = config.client_certificate_file;
-  tls.client_key_file = config.client_key_file;
-  const auto pem = [&](const std::string& data, std::string_view what,
-                       std::string& file) -> absl::Status {
-    if (data.empty()) {
-      return absl::OkStatus();
-    }
-    absl::StatusOr<std::string> path = pem_files->Write(data, what);
-    if (!path.ok()) {
-      return path.status();
-    }
-    file = *std::move(path);
-    return absl::OkStatus();
-  };
-  for (const absl::Status& s :
-       {pem(config.ca_pem, "certificate-authority-data", tls.ca_file),
-        pem(config.client_certificate_pem, "client-certificate-data", tls.client_cert_file),
-        pem(config.client_key_pem, "client-key-data", tls.client_key_file)}) {
-    if (!s.ok()) {
-      return fail(s);
-    }
+  absl::StatusOr<outbound::TlsOptions> tls = ClusterTlsOptions(config, *pem_files);
+  if (!tls.ok()) {
+    return fail(tls.status());
   }
   absl::StatusOr<std::unique_ptr<outbound::Channel>> http =
-      outbound::Channel::Create(http_client, std::move(tls));
+      outbound::Channel::Create(http_client, *std::move(tls));
   if (!http.ok()) {
     return fail(http.status());
   }

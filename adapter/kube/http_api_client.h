@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "adapter/kube/api_client.h"
+#include "adapter/kube/cluster_tls.h"
 #include "adapter/kube/exec_credential.h"
 #include "adapter/kube/kubeconfig.h"
 #include "adapter/outbound/http_client.h"
@@ -50,7 +51,6 @@ class HttpApiClient final : public ApiClient {
 
  private:
   struct Job;
-  class PemFiles;
 
   HttpApiClient(std::string server, std::unique_ptr<PemFiles> pem_files);
   // Picks the credential and sends, or hands the job to the exec thread when the plugin must run.

@@ -775,6 +775,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options, ht
   }
   TlsContextOptions tls;
   tls.min_version = options.tls_min_version;
+  tls.cipher_suites = options.tls_cipher_suites;
   if (options.tls_cert_file.empty()) {
     MA_ASSIGN_OR_RETURN(CertificateFiles files, EnsureSelfSignedCertificate(options.cert_dir));
     tls.cert_file = std::move(files.cert_file);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -26,6 +27,7 @@ struct ServerOptions {
   std::string tls_private_key_file;
   std::string cert_dir;
   std::string tls_min_version = "VersionTLS12";  // or "VersionTLS13"
+  std::vector<std::string> tls_cipher_suites;    // Go's names; empty: Go's defaults
   std::string client_ca_file;
   std::string requestheader_client_ca_file;
   // Ask TLS clients for a certificate even when no CA bundle is known yet (delegated

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "adapter/server/self_signed_cert.h"
 #include "gmock/gmock.h"
@@ -78,6 +80,56 @@ TEST_F(CreateServerSslContextTest, HardenedDefaults) {
                 request_client_certificate ? SSL_VERIFY_PEER : SSL_VERIFY_NONE);
     }
   }
+}
+
+// The TLS 1.2 suites a context offers, by OpenSSL name.
+std::vector<std::string> Tls12Ciphers(SSL_CTX* ctx) {
+  std::vector<std::string> names;
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+    if (std::string_view(SSL_CIPHER_get_version(cipher)) != "TLSv1.3") {
+      names.emplace_back(SSL_CIPHER_get_name(cipher));
+    }
+  }
+  return names;
+}
+
+TEST(Tls12CipherListTest, MapsGoNamesToOpenSsl) {
+  // The head of prometheus-adapter's manifest list, with Go's alias and a TLS 1.3 name.
+  absl::StatusOr<std::string> list =
+      Tls12CipherList({"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_AES_128_GCM_SHA256",
+                       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_CBC_SHA"});
+  ASSERT_THAT(list, IsOk());
+  EXPECT_EQ(*list, "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA");
+}
+
+TEST(Tls12CipherListTest, RefusesUnknownNamesAndTls13Only) {
+  absl::StatusOr<std::string> unknown =
+      Tls12CipherList({"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"});
+  ASSERT_THAT(unknown, Not(IsOk()));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("\"ECDHE-RSA-AES128-GCM-SHA256\" is not supported"));
+  absl::StatusOr<std::string> tls13 = Tls12CipherList({"TLS_AES_256_GCM_SHA384"});
+  ASSERT_THAT(tls13, Not(IsOk()));
+  EXPECT_THAT(std::string(tls13.status().message()), HasSubstr("names no TLS 1.2 suite"));
+}
+
+TEST_F(CreateServerSslContextTest, CipherSuitesRestrictTls12) {
+  absl::StatusOr<SslCtxPtr> defaults = CreateServerSslContext(options_);
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_THAT(Tls12Ciphers(defaults->get()), ::testing::Contains("ECDHE-ECDSA-AES128-GCM-SHA256"));
+
+  options_.cipher_suites = {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"};
+  absl::StatusOr<SslCtxPtr> context = CreateServerSslContext(options_);
+  ASSERT_THAT(context, IsOk());
+  EXPECT_THAT(Tls12Ciphers(context->get()),
+              ::testing::ElementsAre("ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA"));
+
+  options_.cipher_suites = {"TLS_NOT_A_SUITE"};
+  EXPECT_THAT(CreateServerSslContext(options_), Not(IsOk()));
 }
 
 TEST_F(CreateServerSslContextTest, ErrorsNameTheFile) {

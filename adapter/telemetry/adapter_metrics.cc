@@ -55,6 +55,13 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
+// prometheus-adapter's histogram keeps client_golang's DefBuckets.
+const prometheus::Histogram::BucketBoundaries& GoDefaultBuckets() {
+  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return *buckets;
+}
+
 // Value ages span a TTL (seconds) up to the max-stale bound (minutes).
 const prometheus::Histogram::BucketBoundaries& AgeBuckets() {
   static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
@@ -162,6 +169,13 @@ struct AdapterMetrics::Impl {
       prometheus::BuildHistogram()
           .Name("metrics_adapter_prometheus_request_duration_seconds")
           .Help("Latency of calls to the Prometheus HTTP API, by endpoint")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& prometheus_adapter_seconds =
+      prometheus::BuildHistogram()
+          .Name("prometheus_adapter_prometheus_client_request_duration_seconds")
+          .Help(
+              "Prometheus client query latency in seconds.  Broken down by target prometheus "
+              "endpoint and target server")
           .Register(*registry);
   prometheus::Histogram& relist_seconds = prometheus::BuildHistogram()
                                               .Name("metrics_adapter_relist_duration_seconds")
@@ -410,6 +424,13 @@ void AdapterMetrics::RecordPrometheusCall(std::string_view endpoint, std::string
       .Add({{"endpoint", std::string(endpoint)}, {"outcome", std::string(outcome)}})
       .Increment();
   impl_->prometheus_seconds.Add({{"endpoint", std::string(endpoint)}}, LatencyBuckets())
+      .Observe(seconds);
+}
+
+void AdapterMetrics::RecordPrometheusAdapterCall(std::string_view path, std::string_view server,
+                                                 double seconds) {
+  impl_->prometheus_adapter_seconds
+      .Add({{"path", std::string(path)}, {"server", std::string(server)}}, GoDefaultBuckets())
       .Observe(seconds);
 }
 

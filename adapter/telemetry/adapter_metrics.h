@@ -48,6 +48,11 @@ class AdapterMetrics {
   // One call to Prometheus: `endpoint` is "query" or "series"; `outcome` "ok" or an error class
   // ("unavailable", "timeout", "bad_data", "error").
   void RecordPrometheusCall(std::string_view endpoint, std::string_view outcome, double seconds);
+  // The same call as prometheus-adapter counts it, so that its users' dashboards keep working:
+  //   prometheus_adapter_prometheus_client_request_duration_seconds{path,server}, a histogram
+  //   with Go's default buckets (5ms to 10s); `path` is "/api/v1/query" or "/api/v1/series",
+  //   `server` the --prometheus-url. Only calls Prometheus answered are recorded, as there.
+  void RecordPrometheusAdapterCall(std::string_view path, std::string_view server, double seconds);
   // One relist run. A run without failed queries also sets
   //   metrics_adapter_relist_last_success_timestamp_seconds: when the last complete relist ended
   //     (Unix seconds), so an alert can say how long discovery has been failing.

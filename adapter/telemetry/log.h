@@ -10,7 +10,11 @@
 // Lines go to stderr whole, one write each.
 //
 //   MA_LOG(INFO) << "relist done in " << seconds << "s";
-//   MA_VLOG(4) << "query " << promql;   // only with -v=4 or more
+//   MA_VLOG(4) << "query " << promql;   // only with -v=4 or more (or --vmodule=<file>=4)
+//
+// Levels: 1 relists and API discovery refreshes, 2 client errors (4xx) and watch restarts,
+// 4 every metric request with its PromQL, 6 every call to Prometheus (prometheus-adapter's -v=6
+// logs the same calls as URLs). docs/migrating.md compares them with prometheus-adapter's.
 
 #include <atomic>
 #include <cstdint>
@@ -27,6 +31,17 @@ enum class LogFormat { kText, kJson };
 // Set once at start from -v; read on every MA_VLOG.
 void SetVerbosity(int level);
 int Verbosity();
+
+// --vmodule, klog's syntax: comma-separated PATTERN=LEVEL, where PATTERN is a glob (`*`, `?`)
+// over a source file's name without directory and extension (`api_handler=4`, `*cache*=2`). The
+// first matching pattern sets that file's level in place of -v. Set once at start, before any
+// thread logs. Returns "" or what is malformed (and then changes nothing).
+std::string SetVModule(std::string_view spec);
+// What SetVModule would say about `spec`, without setting anything.
+std::string CheckVModule(std::string_view spec);
+
+// Whether MA_VLOG(level) written in `file` (its __FILE__) logs.
+bool VLogIsOn(int level, const char* file);
 
 // Set once at start from --logging-format, before other threads log.
 void SetLogFormat(LogFormat format);

@@ -703,15 +703,40 @@ class Cluster:
 
     # ---- adapter ---------------------------------------------------------------------------
 
-    def start_adapter(self, rules=None, extra_args=(), cert_dir=None):
+    def start_adapter(self, rules=None, extra_args=(), cert_dir=None, argv=None):
         """Starts the adapter (standalone, TLS from the generated certs); waits for /readyz.
 
         With cert_dir, the adapter gets no certificate files but --cert-dir=cert_dir, where it
         writes (or reuses) its self-signed apiserver.crt; readiness then trusts that file.
+        With argv, the adapter gets exactly that command line after the binary (a copy of
+        another program's, say) and nothing of the harness's own; the caller puts this
+        cluster's ports and paths in it, and cert_dir says where its certificate appears.
         """
         if "adapter" in self.children and self.children["adapter"].running():
             raise HarnessError("the adapter is already running; stop_adapter() first")
         self._check_adapter_bin()
+        if argv is not None:
+            if cert_dir is None:
+                raise HarnessError("start_adapter(argv=...) needs the cert_dir the argv names")
+            argv = [self.adapter_bin, *argv]
+            ready_ca = pathlib.Path(cert_dir) / SELF_SIGNED_CERT
+        else:
+            argv, ready_ca = self._adapter_argv(rules, extra_args, cert_dir)
+        child = Child("adapter", argv, self.tmp / "adapter.log")
+        self.children["adapter"] = child
+        child.start()
+
+        def ready():
+            if not ready_ca.exists():
+                return False
+            r = self.curl("/readyz", ca_file=ready_ca)
+            return r.status == 200
+
+        wait_until(ready, ADAPTER_READY_TIMEOUT_S, f"the adapter to answer 200 on {self.base_url}"
+                   "/readyz (curl with the generated CA)", check=child.check_running)
+
+    def _adapter_argv(self, rules, extra_args, cert_dir):
+        """The harness's own command line for the adapter, and the CA that verifies it."""
         argv = [
             self.adapter_bin, "serve", f"--config={rules or self.rules}",
             f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}"
@@ -727,18 +752,7 @@ class Cluster:
         if self.relist_interval:
             argv.append(f"--metrics-relist-interval={self.relist_interval}")
         argv += self.adapter_args + list(extra_args)
-        child = Child("adapter", argv, self.tmp / "adapter.log")
-        self.children["adapter"] = child
-        child.start()
-
-        def ready():
-            if not ready_ca.exists():
-                return False
-            r = self.curl("/readyz", ca_file=ready_ca)
-            return r.status == 200
-
-        wait_until(ready, ADAPTER_READY_TIMEOUT_S, f"the adapter to answer 200 on {self.base_url}"
-                   "/readyz (curl with the generated CA)", check=child.check_running)
+        return argv, ready_ca
 
     def _check_adapter_bin(self):
         if not os.access(self.adapter_bin, os.X_OK):
