@@ -13,6 +13,7 @@ ABSL_DECLARE_FLAG(absl::Duration, cache_max_stale);
 ABSL_DECLARE_FLAG(int64_t, cache_max_entries);
 ABSL_DECLARE_FLAG(int, backend_max_concurrency);
 ABSL_DECLARE_FLAG(int, backend_max_queue);
+ABSL_DECLARE_FLAG(absl::Duration, shutdown_delay_duration);
 
 namespace ma::app {
 namespace {
@@ -68,6 +69,29 @@ TEST(OptionsTest, CacheFlagsAreValidated) {
       EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
     }
+  }
+}
+
+TEST(OptionsTest, ShutdownDelayDefaultsToNoneAndIsBounded) {
+  {
+    absl::FlagSaver saver;
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->shutdown_delay_duration, std::chrono::milliseconds(0));
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_shutdown_delay_duration, absl::Milliseconds(2500));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->shutdown_delay_duration, std::chrono::milliseconds(2500));
+  }
+  for (const absl::Duration bad : {absl::Seconds(-1), absl::Minutes(6)}) {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_shutdown_delay_duration, bad);
+    const auto options = OptionsFromFlags({});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(options.status().message(), HasSubstr("--shutdown-delay-duration"));
   }
 }
 

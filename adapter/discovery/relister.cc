@@ -1,5 +1,6 @@
 #include "adapter/discovery/relister.h"
 
+#include <algorithm>
 #include <future>
 #include <set>
 #include <utility>
@@ -154,7 +155,15 @@ void Relister::BeginRun() {
 }
 
 void Relister::FinishRun(Listing& listing) {
-  Apply(listing);
+  // Listings cancelled at shutdown (outbound::HttpClient::CancelAll) are not failures: the run
+  // publishes nothing and logs no per-query warnings.
+  const bool cancelled = std::any_of(listing.results.begin(), listing.results.end(),
+                                     [](const auto& r) { return absl::IsCancelled(r.status()); });
+  if (cancelled) {
+    MA_LOG(INFO) << "relist cancelled: shutting down";
+  } else {
+    Apply(listing);
+  }
   std::lock_guard<std::mutex> lock(loop_mutex_);
   running_ = false;
   if (!stopping_) {

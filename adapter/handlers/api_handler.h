@@ -32,6 +32,9 @@ struct ApiHandlerOptions {
   objects::ObjectLister* objects = nullptr;
   std::string git_version;
   std::string git_commit;
+  // True once shutdown has begun: /readyz fails its `shutdown` check, as a Go server's does,
+  // while everything else is still served. Null: never.
+  std::function<bool()> shutting_down = nullptr;
 };
 
 // Thread-safe: Handle may be called from many threads at once; its task never blocks.

@@ -74,13 +74,17 @@ class ApiHandlerTest : public ::testing::Test {
   FakePrometheusClient prometheus_;
   telemetry::AdapterMetrics metrics_{"v0.1.0", "abc"};
   bool ready_ = true;
-  ApiHandler handler_{rules_,
-                      registry_,
-                      model::BuiltinResourceMapper(),
-                      prometheus_,
-                      metrics_,
-                      [this] { return ready_; },
-                      {.standalone = true, .git_version = "v0.1.0", .git_commit = "abc"}};
+  bool shutting_down_ = false;
+  ApiHandler handler_{
+      rules_,
+      registry_,
+      model::BuiltinResourceMapper(),
+      prometheus_,
+      metrics_,
+      [this] { return ready_; },
+      {.standalone = true, .git_version = "v0.1.0", .git_commit = "abc", .shutting_down = [this] {
+         return shutting_down_;
+       }}};
 };
 
 TEST_F(ApiHandlerTest, DiscoveryDocuments) {
@@ -256,6 +260,21 @@ TEST_F(ApiHandlerTest, HotRequestIsNeverServedOldBytesAfterARuleChange) {
   // A registry without the metric: 404, not the old bytes.
   registry_.Set(registry::MetricRegistry::Build(compiled.rule_set, {}));
   EXPECT_EQ(Get(kPath).status, 404);
+}
+
+// During the shutdown delay only readiness fails; discovery and liveness are served as before.
+TEST_F(ApiHandlerTest, ShutdownFailsReadinessOnly) {
+  EXPECT_EQ(Get("/readyz?verbose").status, 200);
+  EXPECT_THAT(Get("/readyz?verbose").body, HasSubstr("[+]shutdown ok\n"));
+  shutting_down_ = true;
+  const auto readyz = Get("/readyz?verbose");
+  EXPECT_EQ(readyz.status, 500);
+  EXPECT_THAT(readyz.body, HasSubstr("[-]shutdown failed: reason withheld\n"));
+  EXPECT_THAT(readyz.body, HasSubstr("[+]first-relist ok\n"));
+  EXPECT_EQ(Get("/readyz/shutdown").status, 500);
+  EXPECT_EQ(Get("/livez").status, 200);
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1").status, 200);
 }
 
 TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
