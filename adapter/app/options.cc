@@ -71,6 +71,10 @@ ABSL_FLAG(absl::Duration, authorization_webhook_cache_authorized_ttl, absl::Seco
 ABSL_FLAG(absl::Duration, authorization_webhook_cache_unauthorized_ttl, absl::Seconds(10),
           "how long denying SubjectAccessReview answers are cached");
 ABSL_FLAG(std::string, lister_kubeconfig, "", "kubeconfig for object lookups");
+ABSL_FLAG(absl::Duration, shutdown_delay_duration, absl::ZeroDuration(),
+          "after SIGTERM, how long /readyz fails while requests are still served, before the "
+          "listener closes; give endpoints and the aggregator this long to stop sending here "
+          "(a second SIGTERM ends it early)");
 ABSL_FLAG(bool, standalone, false,
           "no Kubernetes API: no delegated authn/authz, no object lookups; anonymous requests "
           "are allowed");
@@ -89,6 +93,9 @@ namespace {
 
 // Longer caches would keep revoked tokens and permissions alive for too long.
 constexpr absl::Duration kMaxAuthCacheTtl = absl::Hours(1);
+// A longer delay is a typo: no endpoint update takes minutes, and the pod's grace period must
+// cover the delay and the drain after it.
+constexpr absl::Duration kMaxShutdownDelay = absl::Minutes(5);
 
 std::chrono::milliseconds ToMillis(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
@@ -224,6 +231,12 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
     *ttl.field = ToMillis(ttl.value);
   }
   o.lister_kubeconfig = absl::GetFlag(FLAGS_lister_kubeconfig);
+  const absl::Duration shutdown_delay = absl::GetFlag(FLAGS_shutdown_delay_duration);
+  if (shutdown_delay < absl::ZeroDuration() || shutdown_delay > kMaxShutdownDelay) {
+    return absl::InvalidArgumentError(Cat("--shutdown-delay-duration must be between 0 and ",
+                                          absl::FormatDuration(kMaxShutdownDelay)));
+  }
+  o.shutdown_delay_duration = ToMillis(shutdown_delay);
   o.verbosity = absl::GetFlag(FLAGS_v);
   o.vmodule = absl::GetFlag(FLAGS_vmodule);
   if (const std::string problem = telemetry::CheckVModule(o.vmodule); !problem.empty()) {

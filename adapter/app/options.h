@@ -62,6 +62,8 @@ struct Options {
   std::chrono::milliseconds authorization_webhook_cache_authorized_ttl{std::chrono::seconds(10)};
   std::chrono::milliseconds authorization_webhook_cache_unauthorized_ttl{std::chrono::seconds(10)};
   std::string lister_kubeconfig;
+  // After SIGTERM: how long /readyz fails while requests are still served (docs/deploy.md).
+  std::chrono::milliseconds shutdown_delay_duration{0};
   bool standalone = false;
   int verbosity = 0;
   std::string vmodule;  // already checked
@@ -74,7 +76,8 @@ struct Options {
 // Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
 // (a --prometheus-header without '=', a port out of range, max-age below the relist interval,
 // cache bounds out of range or a --cache-max-stale below --cache-ttl, an unknown cipher suite, a
-// malformed --vmodule, both --prometheus-auth-config and --prometheus-auth-incluster).
+// malformed --vmodule, both --prometheus-auth-config and --prometheus-auth-incluster, a negative
+// or overlong --shutdown-delay-duration).
 // `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags
 // cannot express (see command_line.h).
 absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometheus_headers);

@@ -17,6 +17,7 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, tls_cipher_suites);
 ABSL_DECLARE_FLAG(std::string, vmodule);
 ABSL_DECLARE_FLAG(std::string, prometheus_auth_config);
 ABSL_DECLARE_FLAG(bool, prometheus_auth_incluster);
+ABSL_DECLARE_FLAG(absl::Duration, shutdown_delay_duration);
 
 namespace ma::app {
 namespace {
@@ -111,6 +112,29 @@ TEST(OptionsTest, PrometheusAdapterFlagsAreValidated) {
     const auto options = OptionsFromFlags({});
     EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
+  }
+}
+
+TEST(OptionsTest, ShutdownDelayDefaultsToNoneAndIsBounded) {
+  {
+    absl::FlagSaver saver;
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->shutdown_delay_duration, std::chrono::milliseconds(0));
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_shutdown_delay_duration, absl::Milliseconds(2500));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->shutdown_delay_duration, std::chrono::milliseconds(2500));
+  }
+  for (const absl::Duration bad : {absl::Seconds(-1), absl::Minutes(6)}) {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_shutdown_delay_duration, bad);
+    const auto options = OptionsFromFlags({});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(options.status().message(), HasSubstr("--shutdown-delay-duration"));
   }
 }
 

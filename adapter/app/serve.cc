@@ -1,5 +1,7 @@
 #include "adapter/app/serve.h"
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -62,7 +64,12 @@ server::ServerOptions ServerOptionsFrom(const Options& o) {
   s.tls_cipher_suites = o.tls_cipher_suites;
   s.client_ca_file = o.client_ca_file;
   s.requestheader_client_ca_file = o.requestheader_client_ca_file;
+  s.shutdown_delay = o.shutdown_delay_duration;
   return s;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // The Kubernetes API clients, one per kubeconfig flag as a Go aggregated server has them, and the
@@ -205,6 +212,10 @@ int Serve(const Options& options) {
       return 1;
     }
   }
+  // Set by the server when SIGTERM arrives: /readyz fails from then on (docs/deploy.md,
+  // "Rollouts").
+  std::atomic<bool> shutting_down{false};
+  std::chrono::steady_clock::time_point shutdown_began;  // written before Run returns
   handlers::ApiHandler handler(
       rules, registry, mapper, cached_prometheus, metrics,
       [&relister] { return relister.has_run(); },
@@ -213,11 +224,16 @@ int Serve(const Options& options) {
        .git_version = GitVersion(),
        .git_commit = GitCommit(),
        .platform = Platform(),
-       .relist_details = [&relister] { return relister.DescribeRuleStates(); }});
+       .relist_details = [&relister] { return relister.DescribeRuleStates(); },
+       .shutting_down = [&shutting_down] { return shutting_down.load(); }});
   http::Handler served = handler.AsHandler();
   server::ServerOptions server_options = ServerOptionsFrom(options);
   server_options.metrics = &metrics;
   server_options.on_reload_signal = [&reloader] { reloader.RequestReload(); };
+  server_options.on_shutdown = [&shutting_down, &shutdown_began] {
+    shutdown_began = std::chrono::steady_clock::now();
+    shutting_down = true;
+  };
   if (kubernetes.has_value()) {
     served = kubernetes->auth->Wrap(std::move(served), &metrics);
     // The client CA bundles come from the flags merged with the ConfigMap, and may change later.
@@ -263,19 +279,29 @@ int Serve(const Options& options) {
                << " custom and " << file.rule_set->external_rules().size()
                << " external rules from " << options.config;
   (*server)->Run();
-  MA_LOG(INFO) << "shutting down";
+  // The requests are drained. What runs in the background is cancelled rather than waited for:
+  // the watches stop, then every outbound request (a relist's listings, queries queued or in
+  // flight, discovery) ends at once, so the waits below are short.
+  const auto cancel_began = std::chrono::steady_clock::now();
+  if (shutdown_began == std::chrono::steady_clock::time_point()) {
+    shutdown_began = cancel_began;
+  }
   reloader.Stop();
   certificate_reloader.Stop();
-  relister.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();
-  }
-  if (discovery_mapper != nullptr) {
-    discovery_mapper->Stop();
   }
   if (kubernetes.has_value()) {
     kubernetes->auth->Stop();
   }
+  cached_prometheus.Stop();
+  (*http)->CancelAll();
+  relister.Stop();
+  if (discovery_mapper != nullptr) {
+    discovery_mapper->Stop();
+  }
+  MA_LOG(INFO) << "shutdown: background work cancelled in " << SecondsSince(cancel_began)
+               << "s; done " << SecondsSince(shutdown_began) << "s after shutdown began";
   return 0;
 }
 

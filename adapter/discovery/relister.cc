@@ -220,7 +220,16 @@ void Relister::BeginRun(bool retry) {
 }
 
 void Relister::FinishRun(Listing& listing) {
-  const bool failing = Apply(listing);
+  // Listings cancelled at shutdown (outbound::HttpClient::CancelAll) are not failures: the run
+  // publishes nothing, logs no per-query warnings and is not retried.
+  const bool cancelled = std::any_of(listing.results.begin(), listing.results.end(),
+                                     [](const auto& r) { return absl::IsCancelled(r.status()); });
+  bool failing = false;
+  if (cancelled) {
+    MA_LOG(INFO) << "relist cancelled: shutting down";
+  } else {
+    failing = Apply(listing);
+  }
   std::lock_guard<std::mutex> lock(loop_mutex_);
   running_ = false;
   if (!stopping_) {

@@ -187,5 +187,25 @@ TEST(RelisterTest, RelistNowListsAtOnceWithTheCurrentRules) {
   EXPECT_EQ(relister.rule_states()[0].rule, "externalRules[0]");
 }
 
+// At shutdown the outbound client cancels the listings in flight: the run is abandoned, not
+// published as a run whose queries failed.
+TEST(RelisterTest, ARunWhoseListingsWereCancelledPublishesNothing) {
+  FakePrometheusClient client;
+  Snapshot<rules::RuleSet> rules(Compile());
+  Snapshot<registry::MetricRegistry> registry;
+  telemetry::AdapterMetrics metrics("v", "c");
+  Relister relister(client, rules, registry, metrics,
+                    {std::chrono::hours(1), std::chrono::hours(1)});
+  client.SetSeriesAnswer(R"({__name__="a"})", absl::CancelledError("HTTP client is shutting down"));
+  client.SetSeriesAnswer(R"({__name__="b"})", std::vector<model::Series>{{"b", {}}});
+  scheduler::Scheduler scheduler;
+  relister.Start(scheduler);
+  relister.Stop();  // waits for the run Start began
+  EXPECT_EQ(client.series_calls(), 2);
+  EXPECT_EQ(registry.Get(), nullptr);
+  EXPECT_EQ(metrics.Serialize().find("metrics_adapter_rule_relist_errors_total{"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ma::discovery

@@ -227,6 +227,8 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
       // Go servers name their informers' first sync this way.
       checks.push_back({"informer-sync", options_.objects->synced()});
     }
+    // The generic apiserver's name for the check that fails from SIGTERM on.
+    checks.push_back({"shutdown", !options_.shutting_down || !options_.shutting_down()});
   }
   if (!route.check.empty()) {
     for (const auto& check : checks) {

@@ -44,6 +44,9 @@ struct ApiHandlerOptions {
   // Under the first-relist check of /readyz?verbose: the last listing of each rule, one line
   // each (discovery::Relister::DescribeRuleStates). Optional.
   std::function<std::string()> relist_details = nullptr;
+  // True once shutdown has begun: /readyz fails its `shutdown` check, as a Go server's does,
+  // while everything else is still served. Null: never.
+  std::function<bool()> shutting_down = nullptr;
 };
 
 // Thread-safe: Handle may be called from many threads at once; its task never blocks.

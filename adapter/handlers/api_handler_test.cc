@@ -83,6 +83,7 @@ class ApiHandlerTest : public ::testing::Test {
   FakePrometheusClient prometheus_;
   telemetry::AdapterMetrics metrics_{"v0.1.0", "abc"};
   bool ready_ = true;
+  bool shutting_down_ = false;
   ApiHandler handler_{rules_,
                       registry_,
                       model::BuiltinResourceMapper(),
@@ -92,7 +93,8 @@ class ApiHandlerTest : public ::testing::Test {
                       {.standalone = true,
                        .git_version = "v0.1.0",
                        .git_commit = "abc",
-                       .platform = "linux/amd64"}};
+                       .platform = "linux/amd64",
+                       .shutting_down = [this] { return shutting_down_; }}};
 };
 
 TEST(ApiHandlerReadyzTest, VerboseShowsTheLastListingOfEachRule) {
@@ -398,6 +400,21 @@ TEST_F(CancelledRequestTest, CacheKeepsNoWaiterOfACancelledRequestAndIsStillFill
   ASSERT_TRUE(stayed.has_value() && stayed->ok());
   EXPECT_THAT((*stayed)->body, HasSubstr(R"("value":"1500m")"));
   EXPECT_EQ(prometheus_.calls(std::string(kPromQL)), 1);
+}
+
+// During the shutdown delay only readiness fails; discovery and liveness are served as before.
+TEST_F(ApiHandlerTest, ShutdownFailsReadinessOnly) {
+  EXPECT_EQ(Get("/readyz?verbose").status, 200);
+  EXPECT_THAT(Get("/readyz?verbose").body, HasSubstr("[+]shutdown ok\n"));
+  shutting_down_ = true;
+  const auto readyz = Get("/readyz?verbose");
+  EXPECT_EQ(readyz.status, 500);
+  EXPECT_THAT(readyz.body, HasSubstr("[-]shutdown failed: reason withheld\n"));
+  EXPECT_THAT(readyz.body, HasSubstr("[+]first-relist ok\n"));
+  EXPECT_EQ(Get("/readyz/shutdown").status, 500);
+  EXPECT_EQ(Get("/livez").status, 200);
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1").status, 200);
 }
 
 TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {

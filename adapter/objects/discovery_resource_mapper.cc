@@ -74,6 +74,8 @@ void DiscoveryResourceMapper::BeginRun(bool on_demand) {
 void DiscoveryResourceMapper::FinishRun(absl::StatusOr<DiscoveryResult> result) {
   if (result.ok()) {
     Publish(*std::move(result));
+  } else if (absl::IsCancelled(result.status())) {
+    MA_VLOG(1) << "API discovery refresh cancelled: shutting down";
   } else {
     MA_LOG(WARNING) << "API discovery refresh failed; keeping the last table: " << result.status();
   }

@@ -270,7 +270,7 @@ void HttpClient::SendOn(uint64_t channel, OutboundRequest request, ResponseCallb
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) {
+    if (stopping_ || cancelled_all_) {
       rejected = absl::CancelledError("HTTP client is shutting down");
     } else if (closed_channels_.contains(channel)) {
       rejected = absl::CancelledError("the HTTP channel is closed");
@@ -314,12 +314,33 @@ void HttpClient::CloseChannel(uint64_t channel) {
   closed_channels_.erase(channel);
 }
 
+void HttpClient::CancelAll() {
+  auto cancel = std::make_shared<CancelRequest>();
+  cancel->channel = kAllChannels;
+  const bool on_worker = std::this_thread::get_id() == worker_.get_id();
+  {
+    absl::MutexLock lock(&mu_);
+    // From now on SendOn refuses everything, so nothing new can slip past the cancellation.
+    cancelled_all_ = true;
+    if (!on_worker) {
+      cancels_.push_back(cancel);
+    }
+  }
+  if (on_worker) {
+    CancelChannelNow(kAllChannels);
+    return;
+  }
+  curl_multi_wakeup(Multi(multi_));
+  cancel->done.WaitForNotification();
+}
+
 void HttpClient::CancelChannelNow(uint64_t channel) {
+  const auto matches = [channel](uint64_t c) { return channel == kAllChannels || c == channel; };
   std::vector<ResponseCallback> cancelled;
   {
     absl::MutexLock lock(&mu_);
     std::erase_if(queue_, [&](Pending& pending) {
-      if (pending.channel != channel) {
+      if (!matches(pending.channel)) {
         return false;
       }
       cancelled.push_back(std::move(pending.done));
@@ -327,7 +348,7 @@ void HttpClient::CancelChannelNow(uint64_t channel) {
     });
   }
   std::erase_if(batch_, [&](Pending& pending) {
-    if (pending.channel != channel) {
+    if (!matches(pending.channel)) {
       return false;
     }
     cancelled.push_back(std::move(pending.done));
@@ -335,7 +356,7 @@ void HttpClient::CancelChannelNow(uint64_t channel) {
   });
   std::vector<std::unique_ptr<Transfer>> in_flight;
   for (auto it = transfers_.begin(); it != transfers_.end();) {
-    if (it->second->channel != channel) {
+    if (!matches(it->second->channel)) {
       ++it;
       continue;
     }
@@ -347,8 +368,12 @@ void HttpClient::CancelChannelNow(uint64_t channel) {
     cancelled.push_back(std::move(transfer->done));
     transfer.reset();
   }
+  const absl::Status status =
+      channel == kAllChannels
+          ? absl::CancelledError("HTTP client is shutting down: request cancelled")
+          : absl::CancelledError("the HTTP channel was closed before the response arrived");
   for (ResponseCallback& done : cancelled) {
-    done(absl::CancelledError("the HTTP channel was closed before the response arrived"));
+    done(status);
   }
 }
 

@@ -109,10 +109,18 @@ class HttpClient {
   // inline with kResourceExhausted.
   void Send(OutboundRequest request, ResponseCallback done);
 
+  // Shutdown: every request queued or in flight, on every channel, completes with kCancelled now
+  // (a transfer is taken out of curl at once, its connection closed) instead of running into its
+  // timeout, and every later Send is refused with kCancelled. Returns once the cancelled
+  // callbacks have run. Idempotent; channels stay open until their owners close them.
+  void CancelAll();
+
  private:
   friend class Channel;
   // Requests sent with HttpClient::Send belong to no channel.
   static constexpr uint64_t kNoChannel = 0;
+  // CancelChannelNow's "every channel", for CancelAll.
+  static constexpr uint64_t kAllChannels = ~uint64_t{0};
 
   struct Pending {
     OutboundRequest request;
@@ -129,7 +137,8 @@ class HttpClient {
   // callback of the channel runs or will run.
   void CloseChannel(uint64_t channel);
   void Run();
-  // Worker thread: removes the channel's requests (queued or in flight) and cancels them.
+  // Worker thread: removes the channel's requests (queued or in flight; every channel's for
+  // kAllChannels) and cancels them.
   void CancelChannelNow(uint64_t channel);
   void StartTransfer(Pending pending);
   void FinishTransfer(Transfer* transfer, int curl_code);
@@ -140,6 +149,7 @@ class HttpClient {
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_all_ ABSL_GUARDED_BY(mu_) = false;  // CancelAll: refuse every Send
   uint64_t next_channel_ ABSL_GUARDED_BY(mu_) = kNoChannel + 1;
   size_t open_channels_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_set<uint64_t> closed_channels_ ABSL_GUARDED_BY(mu_);

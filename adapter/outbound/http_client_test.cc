@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/testing/free_port.h"
@@ -274,6 +276,33 @@ TEST(HttpClientTest, DestructorCancelsRequestsInFlight) {
   client.reset();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
   EXPECT_EQ(future.get().status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(HttpClientTest, CancelAllEndsRequestsInFlightAndRefusesLaterOnes) {
+  absl::Notification received;
+  LoopbackHttpServer server([&received](const LoopbackRequest& request) {
+    if (request.Target() == "/hang") {
+      received.Notify();
+    }
+    return Route(request);
+  });
+  auto client = NewClient();
+  std::promise<absl::StatusOr<OutboundResponse>> in_flight;
+  OutboundRequest request = Get(server.Url("/hang"));
+  request.timeout = std::chrono::minutes(5);
+  client->Send(std::move(request), [&in_flight](absl::StatusOr<OutboundResponse> result) {
+    in_flight.set_value(std::move(result));
+  });
+  // The server has the request: it is a transfer in curl, not only queued.
+  ASSERT_TRUE(received.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  auto future = in_flight.get_future();
+
+  client->CancelAll();
+  // Completed before CancelAll returned, not after the 5 minute timeout.
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_THAT(future.get(), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(SendSync(*client, Get(server.Url("/hello"))), StatusIs(absl::StatusCode::kCancelled));
+  client->CancelAll();  // idempotent
 }
 
 TEST(HttpClientTest, ConcurrentSendersAllComplete) {

@@ -8,4 +8,8 @@ void LogError(std::string_view message, const char* file, int line) {
   telemetry::LogMessage(telemetry::Severity::kError, file, line).stream() << message;
 }
 
+void LogInfo(std::string_view message, const char* file, int line) {
+  telemetry::LogMessage(telemetry::Severity::kInfo, file, line).stream() << message;
+}
+
 }  // namespace ma::server

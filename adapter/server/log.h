@@ -1,6 +1,6 @@
 #pragma once
 
-// Error lines of the server, through the adapter's logger (adapter/telemetry/log.h),
+// Error and info lines of the server, through the adapter's logger (adapter/telemetry/log.h),
 // with the caller's file and line.
 
 #include <string_view>
@@ -11,5 +11,7 @@ namespace ma::server {
 // builds) cannot compile libstdc++ 12's <source_location>.
 void LogError(std::string_view message, const char* file = __builtin_FILE(),
               int line = __builtin_LINE());
+void LogInfo(std::string_view message, const char* file = __builtin_FILE(),
+             int line = __builtin_LINE());
 
 }  // namespace ma::server

@@ -20,6 +20,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <optional>
@@ -72,6 +73,24 @@ constexpr std::string_view kHandlerTimeoutMessage =
     "Timeout: request did not complete within the allotted timeout";
 
 std::string_view Std(beast::string_view s) { return {s.data(), s.size()}; }
+
+// "1.234s", for the shutdown log lines.
+std::string FormatSeconds(std::chrono::steady_clock::duration d) {
+  return absl::StrCat(
+      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) / 1000,
+      "s");
+}
+
+std::string SignalName(int signo) {
+  switch (signo) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return absl::StrCat("signal ", signo);
+  }
+}
 
 std::string EndpointString(const tcp::endpoint& endpoint) {
   const net::ip::address address = endpoint.address();
@@ -242,6 +261,7 @@ class Server::Impl {
         strand_(net::make_strand(io_context_)),
         acceptor_(strand_),
         signals_(strand_, SIGTERM, SIGINT),
+        delay_timer_(strand_),
         drain_timer_(strand_) {
     if (options_.on_reload_signal) {
       signals_.add(SIGHUP);
@@ -342,9 +362,8 @@ class Server::Impl {
   }
 
   void Shutdown() {
-    if (shutdown_requested_.exchange(true)) {
-      return;
-    }
+    shutdown_requested_ = true;
+    // BeginDrain is idempotent; a post to an io_context that has finished is never run.
     net::post(strand_, [this] { BeginDrain(); });
   }
 
@@ -357,20 +376,75 @@ class Server::Impl {
     }
   }
 
+  // Until the drain begins (which cancels signals_): the first signal begins the shutdown delay,
+  // the next one ends it.
   net::awaitable<void> SignalLoop() {
     // A Shutdown() before Run() has already cancelled signals_: do not start a wait it misses.
     if (shutdown_requested_) {
       co_return;
     }
-    auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
-    while (!ec && signo == SIGHUP) {
-      options_.on_reload_signal();
-      std::tie(ec, signo) = co_await signals_.async_wait(kUseTuple);
+    for (;;) {
+      auto [ec, signo] = co_await signals_.async_wait(kUseTuple);
+      if (ec) {
+        co_return;
+      }
+      if (signo == SIGHUP) {
+        options_.on_reload_signal();
+        continue;
+      }
+      OnSignal(signo);
+      if (phase_ == Phase::kDraining) {
+        co_return;  // BeginDrain has cancelled signals_ already: a new wait would never end
+      }
     }
-    if (!ec) {
-      shutdown_requested_ = true;
+  }
+
+  // On strand_.
+  void OnSignal(int signo) {
+    const std::string name = SignalName(signo);
+    if (phase_ == Phase::kDelaying) {
+      LogInfo(absl::StrCat("shutdown: ", name, " during the shutdown delay, ",
+                           FormatSeconds(std::chrono::steady_clock::now() - shutdown_began_),
+                           " into it: skipping the rest"));
+      delay_timer_.cancel();
+      return;
+    }
+    if (phase_ != Phase::kServing) {
+      return;
+    }
+    shutdown_requested_ = true;
+    BeginShutdown();
+    if (options_.shutdown_delay <= std::chrono::milliseconds::zero()) {
+      LogInfo(absl::StrCat("shutdown: ", name, " received; no shutdown delay"));
       BeginDrain();
+      return;
     }
+    phase_ = Phase::kDelaying;
+    LogInfo(absl::StrCat("shutdown: ", name, " received; not ready from now on, serving for ",
+                         FormatSeconds(options_.shutdown_delay),
+                         " more (shutdown delay) before closing the listener"));
+    net::co_spawn(strand_, DelayThenDrain(),
+                  [](const std::exception_ptr& e) { LogIfThrew(e, "shutdown delay"); });
+  }
+
+  // On strand_: the first step of every shutdown, whatever began it.
+  void BeginShutdown() {
+    if (phase_ != Phase::kServing) {
+      return;
+    }
+    phase_ = Phase::kBegun;
+    shutdown_began_ = std::chrono::steady_clock::now();
+    if (options_.on_shutdown) {
+      options_.on_shutdown();
+    }
+  }
+
+  // On strand_: ends with the drain, when the delay is over or cut short (a second signal,
+  // Shutdown()).
+  net::awaitable<void> DelayThenDrain() {
+    delay_timer_.expires_after(options_.shutdown_delay);
+    co_await delay_timer_.async_wait(kUseTuple);
+    BeginDrain();
   }
 
   net::awaitable<void> AcceptLoop() {
@@ -473,9 +547,16 @@ class Server::Impl {
       draining_ = true;
       connections = OpenConnections();
     }
+    BeginShutdown();
+    phase_ = Phase::kDraining;
     beast::error_code ignored;
     acceptor_.close(ignored);
     signals_.cancel(ignored);
+    delay_timer_.cancel();
+    drain_began_ = std::chrono::steady_clock::now();
+    LogInfo(absl::StrCat(
+        "shutdown: closed the listener ", FormatSeconds(drain_began_ - shutdown_began_),
+        " after shutdown began; draining ", connections.size(), " open connection(s)"));
     for (std::shared_ptr<Connection>& connection : connections) {
       CloseWhenIdle(std::move(connection));
     }
@@ -499,22 +580,28 @@ class Server::Impl {
   // On strand_: waits for the sessions to end, cancels them after the grace period and stops the
   // loop if even that does not end them.
   net::awaitable<void> AwaitDrain() {
-    if (AllConnectionsClosed()) {
-      co_return;
+    if (!AllConnectionsClosed()) {
+      drain_timer_.expires_after(options_.limits.shutdown_grace_period);
+      auto [ec] = co_await drain_timer_.async_wait(kUseTuple);
+      if (!ec && !AllConnectionsClosed()) {
+        co_await AbortConnections();
+        co_return;
+      }
     }
-    drain_timer_.expires_after(options_.limits.shutdown_grace_period);
-    auto [ec] = co_await drain_timer_.async_wait(kUseTuple);
-    if (ec || AllConnectionsClosed()) {
-      co_return;
-    }
+    LogInfo(absl::StrCat("shutdown: drained in ",
+                         FormatSeconds(std::chrono::steady_clock::now() - drain_began_)));
+  }
+
+  // On strand_: the grace period is over; cancels what is left.
+  net::awaitable<void> AbortConnections() {
     std::vector<std::shared_ptr<Connection>> connections;
     {
       absl::MutexLock lock(&mu_);
       connections = OpenConnections();
     }
-    LogError(absl::StrCat("shutdown grace period of ",
-                          options_.limits.shutdown_grace_period.count(), "ms is over; cancelling ",
-                          connections.size(), " open connection(s)"));
+    LogError(absl::StrCat("shutdown: the drain's grace period of ",
+                          FormatSeconds(options_.limits.shutdown_grace_period),
+                          " is over; cancelling ", connections.size(), " open connection(s)"));
     for (const std::shared_ptr<Connection>& connection : connections) {
       net::post(connection->strand, [connection] {
         connection->aborted = true;
@@ -757,6 +844,12 @@ class Server::Impl {
   Strand strand_;  // accept loop, signals and shutdown
   tcp::acceptor acceptor_;
   net::signal_set signals_;
+  // Shutdown's progress; all on strand_.
+  enum class Phase { kServing, kBegun, kDelaying, kDraining };
+  Phase phase_ = Phase::kServing;
+  std::chrono::steady_clock::time_point shutdown_began_;
+  std::chrono::steady_clock::time_point drain_began_;
+  net::steady_timer delay_timer_;
   net::steady_timer drain_timer_;
 };
 

@@ -3,6 +3,7 @@
 // The HTTPS/1.1 server of the adapter: TLS, keep-alive, limits, client certificates and graceful
 // shutdown. Handlers see only adapter/http/message.h; Beast and Asio stay inside server.cc.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,13 @@ struct ServerOptions {
   // Called on SIGHUP, on the server's own strand, so it must not block (the rules reload posts
   // its work to the scheduler). Unset: SIGHUP keeps its default action.
   std::function<void()> on_reload_signal;
+  // --shutdown-delay-duration: after SIGTERM or SIGINT the server goes on serving as before for
+  // this long, so that endpoints and load balancers stop sending here before the listener
+  // closes. A second signal ends the delay at once.
+  std::chrono::milliseconds shutdown_delay{0};
+  // Called once when shutdown begins (a signal, or Shutdown()), before the delay, on a server
+  // thread: readiness turns false here. Must not block.
+  std::function<void()> on_shutdown;
 };
 
 struct ServerStats {
@@ -68,10 +76,13 @@ class Server {
 
   uint16_t port() const;
   // Serves on options.threads threads (this one included) until Shutdown() or SIGTERM/SIGINT,
-  // then drains and returns within the shutdown grace period.
+  // then drains and returns within limits.shutdown_grace_period (and kForcedStopTimeout). A
+  // signal begins with options.shutdown_delay of normal serving; each phase is logged with its
+  // duration.
   void Run();
-  // Stops accepting, lets in-flight requests finish (their responses carry Connection: close),
-  // closes idle connections. Idempotent; callable before, during or after Run().
+  // Stops accepting now (ending a shutdown delay under way), lets in-flight requests finish
+  // (their responses carry Connection: close), closes idle connections. Idempotent; callable
+  // before, during or after Run().
   void Shutdown();
   ServerStats stats() const;
   // Replaces both client CA bundles (PEM text; empty: none) for connections accepted from now

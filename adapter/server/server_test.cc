@@ -90,8 +90,9 @@ CallbackHandler HoldingHandler(std::string path, std::string body, absl::Mutex* 
 template <typename T>
 bool AwaitHeld(absl::Mutex& mu, std::vector<T>& held) {
   absl::MutexLock lock(&mu);
-  return mu.AwaitWithTimeout(
-      absl::Condition(+[](std::vector<T>* h) { return !h->empty(); }, &held), kTestWait);
+  return mu.AwaitWithTimeout(absl::Condition(
+                                 +[](std::vector<T>* h) { return !h->empty(); }, &held),
+                             kTestWait);
 }
 
 std::string ReadFileOrDie(const std::string& path) {
@@ -925,6 +926,99 @@ TEST_F(ServerTest, SigtermStops) {
   Start(RecordingHandler());
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
   EXPECT_TRUE(running_->WaitForRunToReturn());
+}
+
+// The shutdown delay: after SIGTERM the server serves as before (keep-alive included, no
+// Connection: close) with readiness off, until a second signal ends the delay.
+TEST_F(ServerTest, SigtermBeginsADelayOfNormalServingThatASecondSignalEnds) {
+  absl::Notification shutdown_began;
+  options_.shutdown_delay = std::chrono::hours(1);  // only the second signal can end it
+  options_.on_shutdown = [&shutdown_began] { shutdown_began.Notify(); };
+  Start(RecordingHandler());
+  std::unique_ptr<TlsTestClient> kept = ConnectOrDie();
+  ASSERT_NE(kept, nullptr);
+  ASSERT_TRUE(kept->Get("/before").ok());
+
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  ASSERT_TRUE(shutdown_began.WaitForNotificationWithTimeout(kTestWait));
+  absl::StatusOr<HttpReply> on_kept = kept->Get("/during-delay");
+  ASSERT_TRUE(on_kept.ok()) << on_kept.status();
+  EXPECT_EQ(on_kept->status, 200);
+  EXPECT_EQ(on_kept->Header("connection"), std::nullopt);
+  std::unique_ptr<TlsTestClient> fresh = ConnectOrDie();
+  ASSERT_NE(fresh, nullptr);
+  absl::StatusOr<HttpReply> on_fresh = fresh->Get("/new-connection-during-delay");
+  ASSERT_TRUE(on_fresh.ok()) << on_fresh.status();
+  EXPECT_EQ(on_fresh->status, 200);
+
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+  EXPECT_TRUE(kept->ReadsEof());
+  EXPECT_FALSE(TlsTestClient::Connect(running_->port(), {}).ok());
+}
+
+TEST_F(ServerTest, ShutdownEndsADelayUnderWayAndTellsTheHookOnce) {
+  std::atomic<int> hook_calls{0};
+  absl::Notification shutdown_began;
+  options_.shutdown_delay = std::chrono::hours(1);
+  options_.on_shutdown = [&] {
+    ++hook_calls;
+    shutdown_began.Notify();
+  };
+  Start(RecordingHandler());
+  ASSERT_EQ(::kill(::getpid(), SIGINT), 0);
+  ASSERT_TRUE(shutdown_began.WaitForNotificationWithTimeout(kTestWait));
+  running_->server().Shutdown();
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+  EXPECT_EQ(hook_calls.load(), 1);
+}
+
+// Draining: the listener is closed and idle keep-alive connections end while a request is still
+// in flight; that request is answered in full, with Connection: close.
+TEST_F(ServerTest, DrainRefusesNewConnectionsWhileARequestInFlightCompletes) {
+  absl::Notification in_slow_handler;
+  absl::Notification release_slow;
+  absl::Mutex mu;
+  Start([&](const http::Request& request, Responder respond) {
+    if (request.path != "/slow") {
+      respond(http::Response{200, "text/plain", "fast", {}});
+      return;
+    }
+    absl::MutexLock lock(&mu);
+    threads_.emplace_back([respond = std::move(respond), &in_slow_handler, &release_slow] {
+      in_slow_handler.Notify();
+      release_slow.WaitForNotification();
+      respond(http::Response{200, "text/plain", "slow but done", {}});
+    });
+  });
+  std::unique_ptr<TlsTestClient> idle = ConnectOrDie();
+  std::unique_ptr<TlsTestClient> busy = ConnectOrDie();
+  ASSERT_NE(idle, nullptr);
+  ASSERT_NE(busy, nullptr);
+  ASSERT_TRUE(idle->Get("/fast").ok());
+  ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").ok());
+  ASSERT_TRUE(in_slow_handler.WaitForNotificationWithTimeout(kTestWait));
+
+  running_->server().Shutdown();
+  EXPECT_TRUE(idle->ReadsEof());
+  // The listener closes on the server's own thread: a connection made just before may still be
+  // accepted and closed at once, so wait for the refusal itself.
+  const absl::Time deadline = absl::Now() + kTestWait;
+  bool refused = false;
+  while (!refused && absl::Now() < deadline) {
+    refused = !TlsTestClient::Connect(running_->port(), {}).ok();
+  }
+  EXPECT_TRUE(refused);
+
+  release_slow.Notify();
+  absl::StatusOr<HttpReply> reply = busy->ReadReply();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "slow but done");
+  EXPECT_THAT(reply->Header("connection"), Optional(std::string("close")));
+  EXPECT_TRUE(busy->ReadsEof());
+  EXPECT_TRUE(running_->WaitForRunToReturn());
+  { absl::MutexLock lock(&mu); }
 }
 
 TEST_F(ServerTest, SighupCallsTheReloadHookAndKeepsServing) {

@@ -147,7 +147,7 @@ class LifecycleTest(harness.ClusterTestCase):
         self.assertEqual(early, [], "connections that ended before shutdown began")
         self.assertGreaterEqual(sum(1 for o in outcomes if o[1] == "ok"),
                                 LOAD_THREADS * ANSWERS_BEFORE_SIGTERM)
-        self.assertIn("shutting down", _last_run(c.adapter_log()))
+        self.assertIn("shutdown: SIGTERM received", _last_run(c.adapter_log()))
         # The harness' own check: exit code and sanitizer reports.
         c.stop_adapter()
 
