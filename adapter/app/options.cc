@@ -1,5 +1,6 @@
 #include "adapter/app/options.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/flags/flag.h"
@@ -31,9 +32,16 @@ ABSL_FLAG(bool, prometheus_auth_incluster, false,
 ABSL_FLAG(absl::Duration, cache_ttl, absl::Seconds(15),
           "how long a Prometheus answer is served from memory; hot keys are refreshed before it "
           "runs out. 0 disables caching (identical concurrent queries are still sent once)");
-ABSL_FLAG(absl::Duration, cache_max_stale, absl::Minutes(2),
+namespace {
+// Unless --cache-max-stale is given, it follows --cache-ttl: this many TTLs, and at least the
+// flag's default (which is exactly that many of the default TTL).
+constexpr int kMaxStaleTtls = 8;
+const absl::Duration kDefaultCacheMaxStale = absl::Minutes(2);
+}  // namespace
+
+ABSL_FLAG(absl::Duration, cache_max_stale, kDefaultCacheMaxStale,
           "how old a cached value may be when it is served because Prometheus fails; beyond "
-          "that reads fail with 503");
+          "that reads fail with 503. Default: 8 times --cache-ttl, at least 2m");
 ABSL_FLAG(int64_t, cache_max_entries, 100000, "most queries kept in the cache (LRU eviction)");
 ABSL_FLAG(int, backend_max_concurrency, 32, "most queries in flight to Prometheus at once");
 ABSL_FLAG(int, backend_max_queue, 1000,
@@ -75,6 +83,9 @@ ABSL_FLAG(absl::Duration, shutdown_delay_duration, absl::ZeroDuration(),
           "after SIGTERM, how long /readyz fails while requests are still served, before the "
           "listener closes; give endpoints and the aggregator this long to stop sending here "
           "(a second SIGTERM ends it early)");
+ABSL_FLAG(std::string, logging_format, "text",
+          "log format: text (klog's lines) or json (one object per line, as the Kubernetes "
+          "components write it)");
 ABSL_FLAG(bool, standalone, false,
           "no Kubernetes API: no delegated authn/authz, no object lookups; anonymous requests "
           "are allowed");
@@ -141,6 +152,14 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   }
   o.cache_ttl = ToMillis(absl::GetFlag(FLAGS_cache_ttl));
   o.cache_max_stale = ToMillis(absl::GetFlag(FLAGS_cache_max_stale));
+  // absl does not tell whether a flag was on the command line: its default value counts as not
+  // given (with a TTL above 15s, 2m would be refused anyway).
+  const bool max_stale_given = absl::GetFlag(FLAGS_cache_max_stale) != kDefaultCacheMaxStale;
+  if (!max_stale_given) {
+    // `--cache-ttl=10m` alone must start: a fixed 2m would be below the TTL.
+    o.cache_max_stale = std::min(cache::kMaxCacheMaxStale, std::max(ToMillis(kDefaultCacheMaxStale),
+                                                                    kMaxStaleTtls * o.cache_ttl));
+  }
   if (o.cache_ttl.count() < 0 || o.cache_ttl > cache::kMaxCacheTtl) {
     return absl::InvalidArgumentError(
         Cat("--cache-ttl must be between 0 (no caching) and ",
@@ -239,6 +258,13 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   o.shutdown_delay_duration = ToMillis(shutdown_delay);
   o.verbosity = absl::GetFlag(FLAGS_v);
   o.vmodule = absl::GetFlag(FLAGS_vmodule);
+  const std::string logging_format = absl::GetFlag(FLAGS_logging_format);
+  if (const auto format = telemetry::ParseLogFormat(logging_format); format.has_value()) {
+    o.logging_format = *format;
+  } else {
+    return absl::InvalidArgumentError(
+        Cat("--logging-format must be text or json, not ", GoQuote(logging_format)));
+  }
   if (const std::string problem = telemetry::CheckVModule(o.vmodule); !problem.empty()) {
     return absl::InvalidArgumentError(problem);
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "adapter/telemetry/log.h"
 
 namespace ma::app {
 
@@ -67,6 +68,7 @@ struct Options {
   bool standalone = false;
   int verbosity = 0;
   std::string vmodule;  // already checked
+  telemetry::LogFormat logging_format = telemetry::LogFormat::kText;
 
   // explain.
   std::string series_file;

@@ -18,6 +18,7 @@ ABSL_DECLARE_FLAG(std::string, vmodule);
 ABSL_DECLARE_FLAG(std::string, prometheus_auth_config);
 ABSL_DECLARE_FLAG(bool, prometheus_auth_incluster);
 ABSL_DECLARE_FLAG(absl::Duration, shutdown_delay_duration);
+ABSL_DECLARE_FLAG(std::string, logging_format);
 
 namespace ma::app {
 namespace {
@@ -33,6 +34,57 @@ TEST(OptionsTest, CacheDefaults) {
   EXPECT_EQ(options->cache_max_entries, 100000u);
   EXPECT_EQ(options->backend_max_concurrency, 32);
   EXPECT_EQ(options->backend_max_queue, 1000);
+}
+
+TEST(OptionsTest, CacheMaxStaleFollowsTheTtlUnlessGiven) {
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_cache_ttl, absl::Minutes(10));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->cache_max_stale, std::chrono::minutes(80));
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_cache_ttl, absl::Hours(1));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->cache_max_stale, std::chrono::hours(8));
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_cache_ttl, absl::Seconds(5));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->cache_max_stale, std::chrono::minutes(2));  // never below the default
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_cache_ttl, absl::Minutes(10));
+    absl::SetFlag(&FLAGS_cache_max_stale, absl::Minutes(5));  // given: checked, not replaced
+    const auto options = OptionsFromFlags({});
+    EXPECT_THAT(options.status().message(), HasSubstr("--cache-max-stale must be at least"));
+  }
+}
+
+TEST(OptionsTest, LoggingFormatIsTextOrJson) {
+  {
+    absl::FlagSaver saver;
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->logging_format, telemetry::LogFormat::kText);
+  }
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_logging_format, std::string("json"));
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->logging_format, telemetry::LogFormat::kJson);
+  }
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_logging_format, std::string("yaml"));
+  EXPECT_THAT(OptionsFromFlags({}).status().message(),
+              HasSubstr("--logging-format must be text or json, not \"yaml\""));
 }
 
 TEST(OptionsTest, CacheFlagsAreValidated) {

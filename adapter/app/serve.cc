@@ -110,6 +110,7 @@ absl::StatusOr<KubernetesParts> ConnectToKubernetes(outbound::HttpClient& http,
 }  // namespace
 
 int Serve(const Options& options) {
+  telemetry::SetLogFormat(options.logging_format);
   telemetry::SetVerbosity(options.verbosity);
   telemetry::SetVModule(options.vmodule);  // checked by OptionsFromFlags
   if (options.config.empty()) {

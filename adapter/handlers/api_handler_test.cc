@@ -128,6 +128,7 @@ TEST(ApiHandlerReadyzTest, VerboseShowsTheLastListingOfEachRule) {
             "[+]ping ok\n[-]rules-loaded failed: reason withheld\n[+]first-relist ok\n"
             "    rules[0]: ok, 3 series, listed at T\n"
             "    externalRules[0]: failed (UNAVAILABLE) at T\n"
+            "[+]shutdown ok\n"
             "readyz check failed\n");
   EXPECT_EQ(get("/readyz").body.find("rules[0]"), std::string::npos);
 }
@@ -429,7 +430,8 @@ TEST_F(ApiHandlerTest, HealthReadinessAndMetrics) {
   Get("/healthz");
   // Without relist details, the verbose answer lists the checks only.
   EXPECT_EQ(Get("/readyz?verbose").body,
-            "[+]ping ok\n[+]rules-loaded ok\n[+]first-relist ok\nreadyz check passed\n");
+            "[+]ping ok\n[+]rules-loaded ok\n[+]first-relist ok\n[+]shutdown ok\n"
+            "readyz check passed\n");
   EXPECT_THAT(Get("/metrics").body,
               HasSubstr(R"(metrics_adapter_requests_total{code="200",route="health"})"));
   EXPECT_THAT(Get("/version").body, HasSubstr(R"("gitVersion":"v0.1.0")"));
