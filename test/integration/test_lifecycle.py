@@ -192,6 +192,31 @@ class LifecycleTest(harness.ClusterTestCase):
         self.assertEqual(key.read_bytes(), key_bytes)
         self.assertEqual(self._served_fingerprint(), fingerprint)
 
+    def test_json_log_lines_are_one_object_each(self):
+        c = self.cluster
+        log = c.tmp / "adapter.log"  # shared by the adapters this class starts: read only ours
+        offset = log.stat().st_size if log.exists() else 0
+        c.start_adapter(extra_args=["--logging-format=json", "-v=4"])
+        # A metric request logs its PromQL at -v=4: a line with a quote and braces in it.
+        self.assertEqual(c.curl("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+                                "queue_depth?labelSelector=queue%3Dorders").status, 200)
+        c.stop_adapter()
+        with open(log, encoding="utf-8") as f:
+            f.seek(offset)
+            lines = [l for l in f.read().splitlines()
+                     if l and not l.startswith("--- ")]  # the harness's own header lines
+        self.assertGreater(len(lines), 3, lines)
+        verbosities = set()
+        for line in lines:
+            with self.subTest(line=line):
+                doc = json.loads(line)
+                self.assertIsInstance(doc["ts"], float)
+                self.assertRegex(doc["caller"], r"^[a-z_]+\.(cc|h):\d+$")
+                self.assertIsInstance(doc["msg"], str)
+                self.assertTrue("v" in doc or doc.get("severity") in ("warning", "error"), doc)
+                verbosities.add(doc.get("v"))
+        self.assertIn(4, verbosities, "the -v=4 query line")
+
     # ---- subcommands -----------------------------------------------------------------------
 
     def test_check_accepts_the_integration_rules(self):
