@@ -7,6 +7,8 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "adapter/app/command_line.h"
 #include "adapter/app/options.h"
 #include "adapter/app/serve.h"
@@ -31,6 +33,14 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  // --help lists the adapter's own flags (all defined in options.cc); absl's default shows only
+  // flags defined in the file named like the binary, which is none of ours.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "adapter/app/options.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   const auto command_line = ma::app::NormalizeCommandLine(argc, argv);
   if (!command_line.ok()) {
     std::cerr << "metrics-adapter: " << command_line.status().message() << "\n";

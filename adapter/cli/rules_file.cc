@@ -1,6 +1,8 @@
 #include "adapter/cli/rules_file.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -22,7 +24,11 @@ RulesFile LoadRulesFile(const std::string& path, const rules::CompileOptions& op
   RulesFile out;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    out.problems.push_back(Cat(path, ":0:0: unable to read the rules file"));
+    // The reason as the C library words it ("No such file or directory"); there is no line or
+    // column to point at.
+    const int error = errno;
+    out.problems.push_back(
+        Cat(path, ": cannot read the rules file: ", std::strerror(error != 0 ? error : EIO)));
     return out;
   }
   // Read one byte past the limit so that an oversized file is reported, not truncated.

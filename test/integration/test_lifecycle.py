@@ -226,6 +226,25 @@ class LifecycleTest(harness.ClusterTestCase):
         self.assertEqual(len(lines), 1, out)
         self.assertTrue(lines[0].startswith(f"{harness.DEFAULT_RULES}: OK"), out)
 
+    def test_check_says_why_a_file_cannot_be_read(self):
+        missing = self.cluster.tmp / "no-such-rules.yaml"
+        code, out, err = self._run("check", f"--config={missing}")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn(f"{missing}: cannot read the rules file: No such file or directory",
+                      out + err)
+        self.assertNotIn(":0:0:", out + err)
+
+    def test_help_lists_the_flags_with_their_defaults(self):
+        code, out, err = self._run("--help")
+        text = out + err
+        self.assertIn("metrics-adapter check --config=FILE", text)
+        for flag, default in (("prometheus_url", '"https://localhost"'), ("cache_ttl", "15s"),
+                              ("secure_port", "6443"), ("logging_format", '"text"')):
+            with self.subTest(flag=flag):
+                self.assertRegex(text, rf"--{flag} \([^)]*(\([^)]*\)[^)]*)*\);?\s+default: "
+                                       rf"{re.escape(default)};")
+        self.assertNotIn("No flags matched", text)
+
     def test_check_reports_every_problem_with_its_position(self):
         broken = self.cluster.tmp / "broken-rules.yaml"
         # Three independent problems; their positions are found in the text, not assumed.
