@@ -6,10 +6,8 @@
 #include "queries/base/strings.h"
 
 namespace ma::handlers {
-namespace {
 
-// The first value, as Go's url.Values.Get.
-std::optional<std::string> Param(const QueryParams& query, std::string_view name) {
+std::optional<std::string> QueryParam(const QueryParams& query, std::string_view name) {
   for (const auto& [key, value] : query) {
     if (key == name) {
       return value;
@@ -18,9 +16,11 @@ std::optional<std::string> Param(const QueryParams& query, std::string_view name
   return std::nullopt;
 }
 
+namespace {
+
 absl::StatusOr<std::optional<selector::LabelSelector>> ParseSelectorParam(const QueryParams& query,
                                                                           std::string_view name) {
-  const auto text = Param(query, name);
+  const auto text = QueryParam(query, name);
   if (!text.has_value()) {
     return std::nullopt;
   }

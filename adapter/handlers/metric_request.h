@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,9 @@
 namespace ma::handlers {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// The first value of `name`, as Go's url.Values.Get.
+std::optional<std::string> QueryParam(const QueryParams& query, std::string_view name);
 
 struct CustomMetricRequest {
   planner::CustomRequest request;

@@ -14,15 +14,6 @@
 namespace ma::handlers {
 namespace {
 
-std::optional<std::string> Param(const QueryParams& query, std::string_view name) {
-  for (const auto& [key, value] : query) {
-    if (key == name) {
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
 absl::Status NotFound(const ResourceMetricsRequest& request) {
   return request.nodes
              ? absl::NotFoundError(
@@ -59,7 +50,7 @@ absl::StatusOr<ResourceMetricsRequest> ParseResourceMetricsRequest(const Route& 
   out.nodes = route.resource == "nodes";
   out.namespace_name = route.namespace_name;
   out.name = route.name;
-  if (const auto text = Param(query, "labelSelector"); text.has_value()) {
+  if (const auto text = QueryParam(query, "labelSelector"); text.has_value()) {
     auto parsed = selector::LabelSelector::Parse(*text);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
@@ -67,7 +58,7 @@ absl::StatusOr<ResourceMetricsRequest> ParseResourceMetricsRequest(const Route& 
     }
     out.label_selector = *std::move(parsed);
   }
-  if (const auto text = Param(query, "fieldSelector"); text.has_value()) {
+  if (const auto text = QueryParam(query, "fieldSelector"); text.has_value()) {
     auto parsed = selector::FieldSelector::Parse(*text);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
