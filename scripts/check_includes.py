@@ -51,6 +51,7 @@ THIRD_PARTY = [
         "adapter/kube/exec_credential.cc",
         "adapter/kube/object_decoder.cc",
         "adapter/objects/api_discovery.cc",
+        "adapter/plugin/api_objects.cc",
         "adapter/prometheus/response_decoder.cc",
     ]),
     # TLS and certificates: the server, client-certificate and digest work in auth, test certificates.

@@ -162,17 +162,21 @@ absl::StatusOr<ExecConfig> ParseExec(const YAML::Node& exec, std::string_view fi
 }
 
 absl::StatusOr<ClusterConfig> ParseRoot(const YAML::Node& root, std::string_view directory,
-                                        const Reporter& report) {
+                                        std::string_view chosen_context, const Reporter& report) {
   if (!root.IsMap()) {
     return report.Error("(document)", "must be a map (apiVersion: v1, kind: Config)");
   }
-  MA_ASSIGN_OR_RETURN(const std::string context_name,
-                      String(root, "current-context", "(document)", report));
+  std::string context_name(chosen_context);
+  if (context_name.empty()) {
+    MA_ASSIGN_OR_RETURN(context_name, String(root, "current-context", "(document)", report));
+  }
   if (context_name.empty()) {
     return report.Error("current-context", "is not set: name the context to use");
   }
-  MA_ASSIGN_OR_RETURN(const YAML::Node context,
-                      Named(root, "contexts", "context", context_name, "current-context", report));
+  MA_ASSIGN_OR_RETURN(
+      const YAML::Node context,
+      Named(root, "contexts", "context", context_name,
+            chosen_context.empty() ? "current-context" : "the chosen context", report));
   MA_ASSIGN_OR_RETURN(const std::string cluster_name,
                       String(context, "cluster", "context", report));
   MA_ASSIGN_OR_RETURN(const std::string user_name, String(context, "user", "context", report));
@@ -184,6 +188,7 @@ absl::StatusOr<ClusterConfig> ParseRoot(const YAML::Node& root, std::string_view
                                                       Cat(context_field, ".cluster"), report));
 
   ClusterConfig config;
+  MA_ASSIGN_OR_RETURN(config.context_namespace, String(context, "namespace", "context", report));
   const std::string cluster_field = Cat("clusters[", GoQuote(cluster_name), "].cluster");
   MA_ASSIGN_OR_RETURN(config.server, String(cluster, "server", cluster_field, report));
   if (config.server.empty()) {
@@ -254,12 +259,12 @@ absl::StatusOr<ClusterConfig> ParseRoot(const YAML::Node& root, std::string_view
 }  // namespace
 
 absl::StatusOr<ClusterConfig> ParseKubeconfig(std::string_view yaml, std::string_view directory,
-                                              std::string_view source) {
+                                              std::string_view source, std::string_view context) {
   const Reporter report(source);
   absl::StatusOr<ClusterConfig> config;
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    config = ParseRoot(root, directory, report);
+    config = ParseRoot(root, directory, context, report);
   } catch (const YAML::Exception& e) {
     return report.Error(Cat("line ", e.mark.line + 1, " column ", e.mark.column + 1), e.msg);
   } catch (const std::exception& e) {
@@ -271,14 +276,14 @@ absl::StatusOr<ClusterConfig> ParseKubeconfig(std::string_view yaml, std::string
   return config;
 }
 
-absl::StatusOr<ClusterConfig> LoadKubeconfig(const std::string& path) {
+absl::StatusOr<ClusterConfig> LoadKubeconfig(const std::string& path, std::string_view context) {
   absl::StatusOr<std::string> text = ReadFileBounded(path, kMaxKubeconfigBytes);
   if (!text.ok()) {
     return absl::InvalidArgumentError(Cat("kubeconfig: ", ToStd(text.status().message())));
   }
   const size_t slash = path.rfind('/');
   const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash);
-  return ParseKubeconfig(*text, slash == 0 ? "/" : directory, path);
+  return ParseKubeconfig(*text, slash == 0 ? "/" : directory, path, context);
 }
 
 InClusterEnvironment InClusterEnvironment::FromProcess() {

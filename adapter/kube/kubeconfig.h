@@ -37,15 +37,19 @@ struct ClusterConfig {
   std::string token_file;  // re-read when it changes (service-account token rotation)
   std::optional<ExecConfig> exec;
   std::string source;  // the kubeconfig path, or "in-cluster configuration", for messages
+  std::string context_namespace;  // the context's `namespace`, kubectl's default for -n
 };
 
-// Parses the current context of `path`. Errors name the file and the field.
-absl::StatusOr<ClusterConfig> LoadKubeconfig(const std::string& path);
+// Parses `context` of `path`, or its current context when `context` is empty (kubectl's
+// --context). Errors name the file and the field.
+absl::StatusOr<ClusterConfig> LoadKubeconfig(const std::string& path,
+                                             std::string_view context = {});
 
 // Parses kubeconfig text; relative paths resolve against `directory`, `source` names it in
 // errors.
 absl::StatusOr<ClusterConfig> ParseKubeconfig(std::string_view yaml, std::string_view directory,
-                                              std::string_view source);
+                                              std::string_view source,
+                                              std::string_view context = {});
 
 // The inputs of the in-cluster configuration, injectable for tests.
 struct InClusterEnvironment {
