@@ -21,7 +21,11 @@ kube-apiserver v1.32:
   * the aggregator's part for APIServices the test registers (add_api_service): the group in
     /apis and /apis/<group>, and every /apis/<group>/<version>[/...] request proxied over TLS to
     the backing server with the front-proxy client certificate and the caller's identity in
-    X-Remote-User / X-Remote-Group, as kube-aggregator does.
+    X-Remote-User / X-Remote-Group, as kube-aggregator does; each is also an
+    apiregistration.k8s.io/v1 APIService object whose `Available` condition the test may set
+    (set_api_service_available); while it is not True the proxy answers 503, as the aggregator
+    does for an unavailable APIService;
+  * autoscaling/v2 HorizontalPodAutoscalers (add_hpa), stored and served as any other object.
 
 Its own clients authenticate with a certificate signed by `client_ca_file` or with one of
 `client_tokens`; every authenticated client may do everything.
@@ -145,6 +149,9 @@ DEFAULT_RESOURCES = (
     Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, short_names=("ds",),
              categories=_ALL),
     Resource("batch", "v1", "jobs", "job", "Job", True, categories=_ALL),
+    Resource("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+             "HorizontalPodAutoscaler", True, short_names=("hpa",), categories=_ALL),
+    Resource("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", False),
     Resource("batch", "v1", "cronjobs", "cronjob", "CronJob", True, short_names=("cj",),
              categories=_ALL),
     Resource("authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", False,
@@ -195,6 +202,11 @@ def status_object(code, reason, message, details=None):
 
 def _now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _available_condition(status, reason, message):
+    return {"type": "Available", "status": status, "lastTransitionTime": _now_rfc3339(),
+            "reason": reason, "message": message}
 
 
 # ---- selectors --------------------------------------------------------------------------------
@@ -720,15 +732,61 @@ class FakeApiServer:
                        "addresses": [{"type": "Hostname", "address": name}]},
         })
 
-    def add_api_service(self, group, version, url, ca_file, client_cert, client_key):
-        """Aggregates group/version: see the module docstring."""
+    def add_api_service(self, group, version, url, ca_file, client_cert, client_key,
+                        service=("monitoring", "metrics-adapter")):
+        """Aggregates group/version: see the module docstring. `service` (namespace, name) is
+        what the APIService object names as its backend; it starts Available."""
         with self._lock:
             self._api_services[(group, version)] = ApiService(
                 group, version, url, str(ca_file), str(client_cert), str(client_key))
+        if not self._serves("apiservices", "apiregistration.k8s.io"):
+            return
+        self.put("apiservices", {
+            "metadata": {"name": f"{version}.{group}"},
+            "spec": {"service": {"namespace": service[0], "name": service[1], "port": 443},
+                     "group": group, "version": version, "insecureSkipTLSVerify": True,
+                     "groupPriorityMinimum": 100, "versionPriority": 100},
+            "status": {"conditions": [_available_condition("True", "Passed",
+                                                           "all checks passed")]},
+        }, group="apiregistration.k8s.io")
+
+    def set_api_service_available(self, group, version, status, reason, message):
+        """Sets the APIService's Available condition ("True", "False", "Unknown")."""
+        obj = self.get("apiservices", f"{version}.{group}", group="apiregistration.k8s.io")
+        if obj is None:
+            raise KeyError(f"APIService {version}.{group} does not exist")
+        obj["status"] = {"conditions": [_available_condition(status, reason, message)]}
+        return self.put("apiservices", obj, group="apiregistration.k8s.io")
 
     def remove_api_service(self, group, version):
         with self._lock:
             self._api_services.pop((group, version), None)
+        if self._serves("apiservices", "apiregistration.k8s.io") and self.get("apiservices", f"{version}.{group}", group="apiregistration.k8s.io"):
+            self.delete("apiservices", f"{version}.{group}", group="apiregistration.k8s.io")
+
+    def _serves(self, plural, group):
+        return any(r.plural == plural and r.group == group for r in self.resources)
+
+    def _api_service_available(self, service):
+        if not self._serves("apiservices", "apiregistration.k8s.io"):
+            return True
+        obj = self.get("apiservices", f"{service.version}.{service.group}",
+                       group="apiregistration.k8s.io")
+        conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Available" and c.get("status") == "True"
+                   for c in conditions)
+
+    def add_hpa(self, namespace, name, target_name, metrics, target_kind="Deployment",
+                target_api_version="apps/v1", min_replicas=1, max_replicas=10):
+        """An autoscaling/v2 HorizontalPodAutoscaler; `metrics` is its spec.metrics list."""
+        return self.put("horizontalpodautoscalers", {
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"scaleTargetRef": {"apiVersion": target_api_version, "kind": target_kind,
+                                        "name": target_name},
+                     "minReplicas": min_replicas, "maxReplicas": max_replicas,
+                     "metrics": copy.deepcopy(metrics)},
+            "status": {"currentReplicas": min_replicas, "desiredReplicas": min_replicas},
+        }, group="autoscaling")
 
     def api_services(self):
         with self._lock:
@@ -1161,7 +1219,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Forwards the request as kube-aggregator does: same method, path and query; TLS with the
         front-proxy client certificate; the caller's identity in X-Remote-* headers; no
         credentials of the caller's own. The answer goes back unchanged; an unreachable service
-        is 503, as the aggregator answers."""
+        is 503, as the aggregator answers, and so is an APIService that is not Available."""
+        if not self.fake._api_service_available(service):
+            raise ApiError(503, "ServiceUnavailable",
+                           "the server is currently unable to handle the request")
         url = urllib.parse.urlsplit(service.url)
         context = ssl.create_default_context(cafile=service.ca_file)
         context.load_cert_chain(service.client_cert, service.client_key)

@@ -369,6 +369,61 @@ class FakeApiServerTest(unittest.TestCase):
             server.shutdown()
             server.server_close()
 
+    def test_kubectl_get_hpa(self):
+        metrics = [{"type": "External", "external": {
+            "metric": {"name": "queue_depth", "selector": {"matchLabels": {"queue": "orders"}}},
+            "target": {"type": "AverageValue", "averageValue": "10"}}}]
+        self.fake.add_hpa("shop", "web", "web", metrics, max_replicas=4)
+        try:
+            out = self.kubectl_ok("api-resources", "--api-group=autoscaling", "--no-headers")
+            self.assertEqual(out.split(), ["horizontalpodautoscalers", "hpa", "autoscaling/v2",
+                                           "true", "HorizontalPodAutoscaler"])
+            self.assertEqual(self.kubectl_ok("get", "hpa", "-n", "shop", "-o", "name").split(),
+                             ["horizontalpodautoscaler.autoscaling/web"])
+            doc = json.loads(self.kubectl_ok("get", "hpa", "web", "-n", "shop", "-o", "json"))
+            self.assertEqual(doc["apiVersion"], "autoscaling/v2")
+            self.assertEqual(doc["kind"], "HorizontalPodAutoscaler")
+            self.assertEqual(doc["spec"]["metrics"], metrics)
+            self.assertEqual(doc["spec"]["scaleTargetRef"],
+                             {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})
+            self.assertEqual(doc["spec"]["maxReplicas"], 4)
+            self.assertEqual(self.kubectl_ok("get", "hpa", "-A", "--no-headers").split()[:2],
+                             ["shop", "web"])
+            code, _, err = self.kubectl("get", "hpa", "nope", "-n", "shop")
+            self.assertNotEqual(code, 0)
+            self.assertIn('horizontalpodautoscalers.autoscaling "nope" not found', err)
+        finally:
+            self.fake.delete("horizontalpodautoscalers", "web", "shop", group="autoscaling")
+
+    def test_kubectl_get_apiservices(self):
+        cert, key = self.pki.front_proxy_client
+        # Nothing listens on port 9: only the APIService object and the proxy's refusal matter.
+        self.fake.add_api_service("example.metrics.k8s.io", "v1beta1", "https://127.0.0.1:9",
+                                  self.pki.ca_crt, cert, key, service=("monitoring", "example"))
+        name = "v1beta1.example.metrics.k8s.io"
+        available = '{.status.conditions[?(@.type=="Available")].status}'
+        try:
+            out = self.kubectl_ok("get", "apiservices", "-o", "name")
+            self.assertEqual(out.split(), [f"apiservice.apiregistration.k8s.io/{name}"])
+            doc = json.loads(self.kubectl_ok("get", "apiservice", name, "-o", "json"))
+            self.assertEqual(doc["apiVersion"], "apiregistration.k8s.io/v1")
+            self.assertEqual(doc["spec"]["service"],
+                             {"namespace": "monitoring", "name": "example", "port": 443})
+            self.assertEqual(self.kubectl_ok("get", "apiservice", name, "-o",
+                                             f"jsonpath={available}"), "True")
+            self.fake.set_api_service_available("example.metrics.k8s.io", "v1beta1", "False",
+                                                "FailedDiscoveryCheck", "failing or missing")
+            self.assertEqual(self.kubectl_ok("get", "apiservice", name, "-o",
+                                             f"jsonpath={available}"), "False")
+            # An unavailable APIService is answered 503 by the aggregator, without a proxy try.
+            code, _, err = self.kubectl(
+                "get", "--raw", "/apis/example.metrics.k8s.io/v1beta1/namespaces/shop/things")
+            self.assertNotEqual(code, 0)
+            self.assertIn("ServiceUnavailable", err)
+        finally:
+            self.fake.remove_api_service("example.metrics.k8s.io", "v1beta1")
+        self.assertEqual(self.kubectl_ok("get", "apiservices", "-o", "name").split(), [])
+
     def test_kubectl_api_resources(self):
         out = self.kubectl_ok("api-resources", "--no-headers")
         rows = {line.split()[0]: line.split() for line in out.splitlines()}
