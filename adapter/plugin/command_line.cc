@@ -21,6 +21,7 @@ Flags (as kubectl's):
       --context=NAME          the kubeconfig context to use (default: its current-context)
   -n, --namespace=NAME        the namespace (default: the context's namespace, else "default")
       --request-timeout=SECS  bound on each API call (default 10)
+  -v, --v=LEVEL               show the client's log (exec plugin output, API calls) on stderr
   -h, --help                  this help
 
 Exit status: 0 success; 1 the API answered with an error or a metric of the HPA fails;
@@ -86,7 +87,7 @@ absl::StatusOr<PluginArgs> ParseArgs(const std::vector<std::string>& args) {
       parsed.all_namespaces = true;
     } else if (name == "--kubeconfig" || name == "--context" || name == "-n" ||
                name == "--namespace" || name == "-l" || name == "--selector" || name == "-o" ||
-               name == "--output" || name == "--request-timeout") {
+               name == "--output" || name == "--request-timeout" || name == "-v" || name == "--v") {
       absl::StatusOr<std::string> value = TakeValue(name, inline_value, has_inline, args, i);
       if (!value.ok()) return value.status();
       if (name == "--kubeconfig") {
@@ -104,6 +105,12 @@ absl::StatusOr<PluginArgs> ParseArgs(const std::vector<std::string>& args) {
                   "\", allowed formats are: json,table,yaml"));
         }
         parsed.output = *value == "table" ? "" : *value;
+      } else if (name == "-v" || name == "--v") {
+        if (!absl::SimpleAtoi(*value, &parsed.verbosity) || parsed.verbosity < 0 ||
+            parsed.verbosity > 10) {
+          return absl::InvalidArgumentError(
+              Cat("invalid -v \"", *value, "\": a log level from 0 to 10"));
+        }
       } else {
         std::string seconds = *value;
         if (seconds.ends_with('s')) seconds.pop_back();

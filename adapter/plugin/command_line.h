@@ -27,6 +27,7 @@ struct PluginArgs {
   std::string selector;  // -l
   std::string output;    // "", json, yaml
   int request_timeout_s = 10;
+  int verbosity = -1;  // -v: the log (klog format) on stderr; below 0 it is not shown
   bool help = false;
 };
 

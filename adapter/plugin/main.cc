@@ -1,11 +1,15 @@
 // kubectl-metrics_adapter: the kubectl plugin (docs/kubectl-plugin.md). kubectl finds it on PATH
 // by its name and runs it as `kubectl metrics-adapter ...`.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <future>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,7 @@
 #include "adapter/outbound/http_client.h"
 #include "adapter/plugin/command_line.h"
 #include "adapter/plugin/commands.h"
+#include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
 
 namespace {
@@ -33,11 +38,11 @@ std::string KubeconfigPath(const ma::plugin::PluginArgs& args) {
   return "";
 }
 
-int Run(const ma::plugin::PluginArgs& args) {
+int Run(const ma::plugin::PluginArgs& args, std::ostream& err) {
   const std::string path = KubeconfigPath(args);
   absl::StatusOr<ma::kube::ClusterConfig> config = ma::kube::LoadKubeconfig(path, args.context);
   if (!config.ok()) {
-    std::cerr << "error: " << config.status().message() << "\n";
+    err << "error: " << config.status().message() << "\n";
     return ma::plugin::kExitConfig;
   }
   std::string namespace_name = args.namespace_name;
@@ -49,13 +54,13 @@ int Run(const ma::plugin::PluginArgs& args) {
   absl::StatusOr<std::unique_ptr<ma::outbound::HttpClient>> http =
       ma::outbound::HttpClient::Create(options);
   if (!http.ok()) {
-    std::cerr << "error: " << http.status().message() << "\n";
+    err << "error: " << http.status().message() << "\n";
     return ma::plugin::kExitConfig;
   }
   absl::StatusOr<std::unique_ptr<ma::kube::HttpApiClient>> client =
       ma::kube::HttpApiClient::Create(**http, *config);
   if (!client.ok()) {
-    std::cerr << "error: " << client.status().message() << "\n";
+    err << "error: " << client.status().message() << "\n";
     return ma::plugin::kExitConfig;
   }
   const std::string server = config->server;
@@ -78,7 +83,7 @@ int Run(const ma::plugin::PluginArgs& args) {
     }
     return response;
   };
-  return ma::plugin::RunCommand(args, namespace_name, get, std::cout, std::cerr);
+  return ma::plugin::RunCommand(args, namespace_name, get, std::cout, err);
 }
 
 }  // namespace
@@ -99,5 +104,24 @@ int main(int argc, char** argv) {
     std::cerr << ma::plugin::HelpText("");
     return ma::plugin::kExitUsage;
   }
-  return Run(*args);
+  // The client modules log in klog's format to stderr; a kubectl user sees them only with -v.
+  // The plugin's own messages go to the real stderr, kept aside here.
+  const int stderr_fd = dup(STDERR_FILENO);
+  if (args->verbosity < 0) {
+    if (const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); null_fd >= 0) {
+      dup2(null_fd, STDERR_FILENO);
+      close(null_fd);
+    }
+  } else {
+    ma::telemetry::SetVerbosity(args->verbosity);
+  }
+  std::ostringstream err;
+  const int code = Run(*args, err);
+  const std::string text = err.str();
+  for (size_t written = 0; written < text.size();) {
+    const ssize_t n = write(stderr_fd, text.data() + written, text.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  return code;
 }
