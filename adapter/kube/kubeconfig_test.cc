@@ -179,6 +179,26 @@ TEST(ParseKubeconfigTest, MissingUserIsNamed) {
               HasSubstr("contexts[\"x\"].context.user: names \"u\", which is not in users"));
 }
 
+TEST(ParseKubeconfigTest, ChosenContextWinsOverCurrentAndCarriesItsNamespace) {
+  const std::string yaml =
+      "current-context: a\n"
+      "contexts: [{name: a, context: {cluster: ca}}, "
+      "{name: b, context: {cluster: cb, namespace: shop}}]\n"
+      "clusters: [{name: ca, cluster: {server: 'https://a'}}, "
+      "{name: cb, cluster: {server: 'https://b'}}]\n";
+  absl::StatusOr<ClusterConfig> config = ParseKubeconfig(yaml, "/d", "f");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->server, "https://a");
+  EXPECT_EQ(config->context_namespace, "");
+  config = ParseKubeconfig(yaml, "/d", "f", "b");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->server, "https://b");
+  EXPECT_EQ(config->context_namespace, "shop");
+  config = ParseKubeconfig(yaml, "/d", "f", "nope");
+  ASSERT_THAT(config, Not(IsOk()));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("\"nope\""));
+}
+
 TEST(LoadKubeconfigTest, ResolvesAgainstTheFilesFolder) {
   TempDir dir("kubeconfig_test");
   const std::string file = dir.Write("config", Kubeconfig("    server: https://h\n"
