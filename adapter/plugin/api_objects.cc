@@ -132,6 +132,25 @@ absl::StatusOr<HpaMetric> Metric(const Value& spec, size_t index) {
   return metric;
 }
 
+absl::StatusOr<Hpa> HpaOf(const Value& object) {
+  Hpa hpa;
+  hpa.namespace_name = Str(At(object, {"metadata", "namespace"}));
+  hpa.name = Str(At(object, {"metadata", "name"}));
+  hpa.scale_target = Reference(At(object, {"spec", "scaleTargetRef"}));
+  if (const Value* metrics = At(object, {"spec", "metrics"}); metrics && metrics->IsArray()) {
+    size_t index = 0;
+    for (const Value& spec : metrics->GetArray()) {
+      absl::StatusOr<HpaMetric> metric = Metric(spec, index++);
+      if (!metric.ok()) {
+        return absl::InvalidArgumentError(Cat("HorizontalPodAutoscaler ", hpa.namespace_name, "/",
+                                              hpa.name, ": ", metric.status().message()));
+      }
+      hpa.metrics.push_back(*std::move(metric));
+    }
+  }
+  return hpa;
+}
+
 void WriteYaml(const Value& v, int indent, std::string& out);
 
 bool PlainScalar(std::string_view s) {
@@ -235,19 +254,23 @@ absl::StatusOr<Hpa> DecodeHpa(std::string_view text) {
         Cat("expected an autoscaling/v2 HorizontalPodAutoscaler, got apiVersion \"", api_version,
             "\""));
   }
-  Hpa hpa;
-  hpa.namespace_name = Str(At(*doc, {"metadata", "namespace"}));
-  hpa.name = Str(At(*doc, {"metadata", "name"}));
-  hpa.scale_target = Reference(At(*doc, {"spec", "scaleTargetRef"}));
-  if (const Value* metrics = At(*doc, {"spec", "metrics"}); metrics && metrics->IsArray()) {
-    size_t index = 0;
-    for (const Value& spec : metrics->GetArray()) {
-      absl::StatusOr<HpaMetric> metric = Metric(spec, index++);
-      if (!metric.ok()) return metric.status();
-      hpa.metrics.push_back(*std::move(metric));
-    }
+  return HpaOf(*doc);
+}
+
+absl::StatusOr<std::vector<Hpa>> DecodeHpaList(std::string_view text) {
+  absl::StatusOr<rapidjson::Document> doc = Parse(text, "HorizontalPodAutoscalerList");
+  if (!doc.ok()) return doc.status();
+  const Value* items = json::Member(*doc, "items");
+  if (items == nullptr || !items->IsArray()) {
+    return absl::InvalidArgumentError("HorizontalPodAutoscalerList: no items");
   }
-  return hpa;
+  std::vector<Hpa> hpas;
+  for (const Value& item : items->GetArray()) {
+    absl::StatusOr<Hpa> hpa = HpaOf(item);
+    if (!hpa.ok()) return hpa.status();
+    hpas.push_back(*std::move(hpa));
+  }
+  return hpas;
 }
 
 absl::StatusOr<LabelSelector> DecodeWorkloadSelector(std::string_view text) {

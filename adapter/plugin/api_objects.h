@@ -22,6 +22,8 @@ std::string StatusMessage(std::string_view body, long http_status);  // NOLINT(g
 
 // An autoscaling/v2 HorizontalPodAutoscaler.
 absl::StatusOr<Hpa> DecodeHpa(std::string_view json);
+// The items of an autoscaling/v2 HorizontalPodAutoscalerList.
+absl::StatusOr<std::vector<Hpa>> DecodeHpaList(std::string_view json);
 
 // spec.selector of a workload (Deployment, StatefulSet, ReplicaSet, ...).
 absl::StatusOr<LabelSelector> DecodeWorkloadSelector(std::string_view json);

@@ -171,7 +171,11 @@ Usage:
 metrics-API request the HPA controller sends, the value or the error it gets, the target, and a
 hint for each failure. Exits 1 when any metric fails.
 
-Usage: kubectl metrics-adapter hpa NAME [flags]
+Usage:
+  kubectl metrics-adapter hpa NAME [flags]
+  kubectl metrics-adapter hpa [-A] [flags]     # every HPA of the namespace (or all): a table
+
+  -A, --all-namespaces        with no NAME: the HPAs of every namespace
 )");
   }
   return WithFlags(R"(kubectl metrics-adapter: what the metrics APIs answer, as the HPA sees them.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -379,9 +380,72 @@ absl::StatusOr<std::string> PodSelector(Session& session, const Hpa& hpa) {
   return SelectorString(*selector);
 }
 
+// Prints each metric of `hpa`: its request, target, and value or error with a hint. Returns how
+// many fail, or -1 when the API server cannot be reached.
+int Explain(Session& session, const Hpa& hpa, std::ostream& out) {
+  absl::StatusOr<std::string> pod_selector = std::string();
+  if (NeedsPodSelector(hpa)) pod_selector = PodSelector(session, hpa);
+  const bool needs_custom =
+      std::any_of(hpa.metrics.begin(), hpa.metrics.end(), [](const HpaMetric& m) {
+        return m.type == SourceType::kPods || m.type == SourceType::kObject;
+      });
+  const std::string custom_version = needs_custom ? session.CustomVersion() : "v1beta1";
+  if (session.unreachable()) return -1;
+
+  out << "HorizontalPodAutoscaler " << hpa.namespace_name << "/" << hpa.name << ": scale target "
+      << hpa.scale_target.kind << "/" << hpa.scale_target.name;
+  if (pod_selector.ok() && !pod_selector->empty()) out << " (pods " << *pod_selector << ")";
+  out << "\n";
+  if (hpa.metrics.empty()) {
+    out << "\nNo metrics in spec.metrics: the HPA scales on CPU utilization 80% by default.\n";
+  }
+  int failed = 0;
+  for (const HpaMetric& metric : hpa.metrics) {
+    const bool uses_pods = metric.type == SourceType::kPods ||
+                           metric.type == SourceType::kResource ||
+                           metric.type == SourceType::kContainerResource;
+    const MetricCall call =
+        PlanCall(hpa, metric, custom_version, pod_selector.ok() ? *pod_selector : "");
+    out << "\n" << call.source << "\n";
+    out << "  request: GET " << call.path << "\n";
+    out << "  target:  " << DescribeTarget(metric.target) << "\n";
+    if (uses_pods && !pod_selector.ok()) {
+      ++failed;
+      out << "  error:   " << pod_selector.status().message() << "\n";
+      out << "  hint:    the HPA needs its scale target's pod selector for this metric\n";
+      continue;
+    }
+    std::optional<kube::ApiResponse> answer = session.Get(call.path);
+    if (!answer.has_value()) return -1;
+    if (!Ok(answer->status)) {
+      ++failed;
+      out << "  error:   " << answer->status << " " << StatusMessage(answer->body, answer->status)
+          << "\n";
+      out << "  hint:    " << HintFor(answer->status, metric.type) << "\n";
+      continue;
+    }
+    const Reading reading = ReadValue(metric, answer->body);
+    if (!reading.problem.empty()) {
+      ++failed;
+      out << "  error:   " << reading.problem << "\n";
+      out << "  hint:    the query matched no series for these objects: check the rule's "
+             "metricsQuery and the selector\n";
+      continue;
+    }
+    out << "  value:   " << reading.value << "\n";
+  }
+  if (failed > 0) {
+    out << "\n"
+        << failed << " of " << hpa.metrics.size() << " metrics fail: the HPA cannot "
+        << "use them (condition ScalingActive=False or FailedGet*Metric events)\n";
+  }
+  return failed;
+}
+
 int ExplainHpa(Session& session, const PluginArgs& args, const std::string& namespace_name,
                std::ostream& out, std::ostream& err) {
-  if (args.positional.size() != 1) return Usage(err, "hpa", "expected: hpa NAME");
+  if (args.positional.size() != 1) return Usage(err, "hpa", "expected: hpa [NAME]");
+  if (args.all_namespaces) return Usage(err, "hpa", "-A lists every HPA: give no NAME with it");
   const std::string& name = args.positional[0];
   std::optional<kube::ApiResponse> response = session.Get(
       Cat("/apis/autoscaling/v2/namespaces/", namespace_name, "/horizontalpodautoscalers/", name));
@@ -408,62 +472,49 @@ int ExplainHpa(Session& session, const PluginArgs& args, const std::string& name
     return kExitFailed;
   }
   if (hpa->namespace_name.empty()) hpa->namespace_name = namespace_name;
+  const int failed = Explain(session, *hpa, out);
+  if (failed < 0) return kExitConfig;
+  return failed > 0 ? kExitFailed : kExitOk;
+}
 
-  absl::StatusOr<std::string> pod_selector = std::string();
-  if (NeedsPodSelector(*hpa)) pod_selector = PodSelector(session, *hpa);
-  const bool needs_custom =
-      std::any_of(hpa->metrics.begin(), hpa->metrics.end(), [](const HpaMetric& m) {
-        return m.type == SourceType::kPods || m.type == SourceType::kObject;
-      });
-  const std::string custom_version = needs_custom ? session.CustomVersion() : "v1beta1";
-  if (session.unreachable()) return kExitConfig;
-
-  out << "HorizontalPodAutoscaler " << hpa->namespace_name << "/" << hpa->name << ": scale target "
-      << hpa->scale_target.kind << "/" << hpa->scale_target.name;
-  if (pod_selector.ok() && !pod_selector->empty()) out << " (pods " << *pod_selector << ")";
-  out << "\n";
-  if (hpa->metrics.empty()) {
-    out << "\nNo metrics in spec.metrics: the HPA scales on CPU utilization 80% by default.\n";
+// `hpa` without a name: every HPA of the namespace (or of all with -A), one row each.
+int CheckAllHpas(Session& session, const PluginArgs& args, const std::string& namespace_name,
+                 std::ostream& out, std::ostream& err) {
+  const std::string path = args.all_namespaces ? "/apis/autoscaling/v2/horizontalpodautoscalers"
+                                               : Cat("/apis/autoscaling/v2/namespaces/",
+                                                     namespace_name, "/horizontalpodautoscalers");
+  std::optional<kube::ApiResponse> response = session.Get(path);
+  if (!response.has_value()) return kExitConfig;
+  if (!Ok(response->status)) {
+    err << "error: " << StatusMessage(response->body, response->status) << "\n";
+    return kExitFailed;
   }
-  int failed = 0;
-  for (const HpaMetric& metric : hpa->metrics) {
-    const bool uses_pods = metric.type == SourceType::kPods ||
-                           metric.type == SourceType::kResource ||
-                           metric.type == SourceType::kContainerResource;
-    const MetricCall call =
-        PlanCall(*hpa, metric, custom_version, pod_selector.ok() ? *pod_selector : "");
-    out << "\n" << call.source << "\n";
-    out << "  request: GET " << call.path << "\n";
-    out << "  target:  " << DescribeTarget(metric.target) << "\n";
-    if (uses_pods && !pod_selector.ok()) {
-      ++failed;
-      out << "  error:   " << pod_selector.status().message() << "\n";
-      out << "  hint:    the HPA needs its scale target's pod selector for this metric\n";
-      continue;
-    }
-    std::optional<kube::ApiResponse> answer = session.Get(call.path);
-    if (!answer.has_value()) return kExitConfig;
-    if (!Ok(answer->status)) {
-      ++failed;
-      out << "  error:   " << answer->status << " " << StatusMessage(answer->body, answer->status)
-          << "\n";
-      out << "  hint:    " << HintFor(answer->status, metric.type) << "\n";
-      continue;
-    }
-    const Reading reading = ReadValue(metric, answer->body);
-    if (!reading.problem.empty()) {
-      ++failed;
-      out << "  error:   " << reading.problem << "\n";
-      out << "  hint:    the query matched no series for these objects: check the rule's "
-             "metricsQuery and the selector\n";
-      continue;
-    }
-    out << "  value:   " << reading.value << "\n";
+  absl::StatusOr<std::vector<Hpa>> hpas = DecodeHpaList(response->body);
+  if (!hpas.ok()) {
+    err << "error: " << hpas.status().message() << "\n";
+    return kExitFailed;
   }
-  if (failed > 0) {
-    out << "\n"
-        << failed << " of " << hpa->metrics.size() << " metrics fail: the HPA cannot "
-        << "use them (condition ScalingActive=False or FailedGet*Metric events)\n";
+  if (hpas->empty()) {
+    err << (args.all_namespaces
+                ? std::string("No HorizontalPodAutoscalers found.\n")
+                : Cat("No HorizontalPodAutoscalers found in ", namespace_name, " namespace.\n"));
+    return kExitOk;
+  }
+  std::vector<Row> rows;
+  bool any_failed = false;
+  for (Hpa& hpa : *hpas) {
+    if (hpa.namespace_name.empty()) hpa.namespace_name = namespace_name;
+    std::ostringstream details;  // the per-metric story; `hpa NAME` prints it
+    const int failed = Explain(session, hpa, details);
+    if (failed < 0) return kExitConfig;
+    any_failed = any_failed || failed > 0;
+    rows.push_back({hpa.namespace_name, hpa.name,
+                    Cat(hpa.scale_target.kind, "/", hpa.scale_target.name), Cat(hpa.metrics.size()),
+                    Cat(failed)});
+  }
+  out << FormatTable({"NAMESPACE", "NAME", "TARGET", "METRICS", "FAILING"}, rows);
+  if (any_failed) {
+    err << "hint: `kubectl metrics-adapter hpa NAME -n NAMESPACE` explains each failing metric\n";
     return kExitFailed;
   }
   return kExitOk;
@@ -474,9 +525,9 @@ int ExplainHpa(Session& session, const PluginArgs& args, const std::string& name
 int RunCommand(const PluginArgs& args, const std::string& namespace_name, const Getter& get,
                std::ostream& out, std::ostream& err) {
   Session session(get, err);
-  if (args.all_namespaces) {
+  if (args.all_namespaces && args.command != "hpa") {
     return Usage(err, args.command,
-                 "-A is not supported by this command: name a namespace with -n");
+                 "-A is only for `hpa` without a NAME: name a namespace with -n");
   }
   if (args.command == "status") {
     if (!args.positional.empty()) return Usage(err, "status", "status takes no arguments");
@@ -484,7 +535,10 @@ int RunCommand(const PluginArgs& args, const std::string& namespace_name, const 
   }
   if (args.command == "list") return List(session, args, out, err);
   if (args.command == "get") return Get(session, args, namespace_name, out, err);
-  if (args.command == "hpa") return ExplainHpa(session, args, namespace_name, out, err);
+  if (args.command == "hpa") {
+    return args.positional.empty() ? CheckAllHpas(session, args, namespace_name, out, err)
+                                   : ExplainHpa(session, args, namespace_name, out, err);
+  }
   return Usage(err, "", "name a command: status, list, get or hpa");
 }
 

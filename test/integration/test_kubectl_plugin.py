@@ -266,6 +266,22 @@ class KubectlPluginTest(unittest.TestCase):
             "not relisted"), missing)
         self.assertIn("1 of 2 metrics fail", out)
 
+    def test_hpa_without_a_name_checks_every_hpa(self):
+        for args in (("-n", "shop"), ("-A",)):
+            code, out, err = self.plugin("hpa", *args)
+            self.assertEqual(code, 1, out + err)
+            rows = self.table(out)
+            self.assertEqual(rows[0], ["NAMESPACE", "NAME", "TARGET", "METRICS", "FAILING"])
+            self.assertEqual(sorted(rows[1:]), [["shop", "broken", "Deployment/web", "2", "1"],
+                                                ["shop", "web", "Deployment/web", "3", "0"]])
+            self.assertIn("explains each failing metric", err)
+        code, out, err = self.plugin("hpa", "-n", "monitoring")
+        self.assertEqual((code, out), (0, ""), err)
+        self.assertEqual(err, "No HorizontalPodAutoscalers found in monitoring namespace.\n")
+        code, _, err = self.plugin("status", "-A")
+        self.assertEqual(code, 2)
+        self.assertIn("-A is only for `hpa` without a NAME", err)
+
     def test_hpa_forbidden_by_the_adapters_authorization(self):
         # The token user passes the fake's authentication; the adapter's SubjectAccessReview
         # gets no rule that allows it, so every metric answers 403, as kubectl sees too.
