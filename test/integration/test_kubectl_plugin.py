@@ -10,6 +10,7 @@ request line of `hpa` against the URL the HPA controller builds for that metric.
 import json
 import os
 import pathlib
+import subprocess
 import unittest
 
 import harness
@@ -109,13 +110,10 @@ class KubectlPluginTest(unittest.TestCase):
         env = dict(os.environ, PATH=f"{PLUGIN.parent}{os.pathsep}{os.environ.get('PATH', '')}",
                    KUBECONFIG=str(kubeconfig or self.cluster.fake_kubeconfig),
                    KUBECACHEDIR=str(self.cluster.kube_cache))
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            return harness.run_client(["kubectl", *args])
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        run = subprocess.run(["kubectl", *args], capture_output=True, text=True, env=env,
+                             timeout=harness.CLIENT_TIMEOUT_S, check=False,
+                             stdin=subprocess.DEVNULL)
+        return run.returncode, run.stdout, run.stderr
 
     def plugin(self, *args, kubeconfig=None):
         return self.kubectl("metrics-adapter", *args, kubeconfig=kubeconfig)
