@@ -173,10 +173,9 @@ absl::StatusOr<ClusterConfig> ParseRoot(const YAML::Node& root, std::string_view
   if (context_name.empty()) {
     return report.Error("current-context", "is not set: name the context to use");
   }
-  MA_ASSIGN_OR_RETURN(
-      const YAML::Node context,
-      Named(root, "contexts", "context", context_name,
-            chosen_context.empty() ? "current-context" : "the chosen context", report));
+  MA_ASSIGN_OR_RETURN(const YAML::Node context,
+                      Named(root, "contexts", "context", context_name,
+                            chosen_context.empty() ? "current-context" : "--context", report));
   MA_ASSIGN_OR_RETURN(const std::string cluster_name,
                       String(context, "cluster", "context", report));
   MA_ASSIGN_OR_RETURN(const std::string user_name, String(context, "user", "context", report));
