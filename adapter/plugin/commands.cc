@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view kExternal = "/apis/external.metrics.k8s.io/v1beta1";
 constexpr std::string_view kCustomGroup = "/apis/custom.metrics.k8s.io";
-constexpr std::string_view kResource = "/apis/metrics.k8s.io/v1beta1";
 constexpr std::string_view kApiServices = "/apis/apiregistration.k8s.io/v1/apiservices/";
 
 // The metrics APIServices, in the order `status` shows them.
@@ -143,7 +142,10 @@ int Status(Session& session, std::ostream& out, std::ostream& err) {
       rows.push_back({name, "-", "NotRegistered", "-", "-", "no APIService of this name"});
       continue;
     }
-    if (!Ok(response->status)) return ReportFailure(*response, SourceType::kExternal, err);
+    if (!Ok(response->status)) {
+      err << "error: " << name << ": " << StatusMessage(response->body, response->status) << "\n";
+      return kExitFailed;
+    }
     absl::StatusOr<ApiServiceState> state = DecodeApiService(response->body);
     if (!state.ok()) {
       err << "error: " << name << ": " << state.status().message() << "\n";
