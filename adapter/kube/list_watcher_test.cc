@@ -5,6 +5,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapter/decode/decode_pool.h"
+#include "adapter/scheduler/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
@@ -92,11 +94,13 @@ ListWatchOptions Options() {
 }
 
 TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVersion) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   EXPECT_FALSE(watcher.synced());
   watcher.Start();
 
@@ -145,11 +149,13 @@ TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVers
 }
 
 TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
   client.Next().done(Ok(R"({"metadata":{"resourceVersion":"5"},"items":[]})"));
@@ -177,11 +183,13 @@ TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
 }
 
 TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
   client.Next().done(ApiResponse{
@@ -213,6 +221,8 @@ TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
 }
 
 TEST(ListWatcherTest, BadEventLineIsAnError) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
@@ -221,7 +231,7 @@ TEST(ListWatcherTest, BadEventLineIsAnError) {
   options.metadata_only = false;
   options.collection_path = "/api/v1/namespaces/kube-system/configmaps";
   options.field_selector = "";
-  ListWatcher watcher(client, options, recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, options, recorder.Handlers(), clock);
   watcher.Start();
   FakeApiClient::Pending list = client.Next();
   EXPECT_EQ(list.request.accept, "application/json");
@@ -243,10 +253,12 @@ TEST(ListWatcherTest, BadEventLineIsAnError) {
 }
 
 TEST(ListWatcherTest, StopReturnsWhileARequestIsOutstanding) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ListWatcher watcher(client, Options(), recorder.Handlers());
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers());
   watcher.Start();
   FakeApiClient::Pending list = client.Next();
   watcher.Stop();
