@@ -24,7 +24,7 @@ using ::ma::testing::FakeApiClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Bounds the wait for the watch thread; a broken watcher fails instead of hanging.
+// Bounds the wait for the watch; a broken watcher fails instead of hanging.
 constexpr absl::Duration kTestWait = absl::Seconds(30);
 
 std::map<std::string, std::string> ProxyConfigMap(const std::string& ca, const std::string& name) {
