@@ -13,11 +13,11 @@ constexpr char kThreadName[] = "ma-decode";
 
 }  // namespace
 
-bool Sequence::TryPost(size_t bytes, Task task) {
+bool Sequence::TryPost(size_t bytes, DecodeTask task) {
   return pool_.Enqueue(*this, bytes, std::move(task), /*bounded=*/true);
 }
 
-void Sequence::Post(Task task) {
+void Sequence::Post(DecodeTask task) {
   (void)pool_.Enqueue(*this, 0, std::move(task), /*bounded=*/false);
 }
 
@@ -47,6 +47,7 @@ DecodePool::~DecodePool() {
     absl::MutexLock lock(&mu_);
     sequences.swap(ready_);
     for (const std::shared_ptr<Sequence>& sequence : sequences) {
+      sequence->pool_.mu_.AssertHeld();  // it is mu_
       for (Sequence::Item& item : sequence->items_) {
         dropped.push_back(std::move(item));
       }
@@ -65,7 +66,7 @@ size_t DecodePool::queued_bytes() const {
   return queued_bytes_;
 }
 
-bool DecodePool::Enqueue(Sequence& sequence, size_t bytes, Sequence::Task task, bool bounded) {
+bool DecodePool::Enqueue(Sequence& sequence, size_t bytes, DecodeTask task, bool bounded) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -76,6 +77,7 @@ bool DecodePool::Enqueue(Sequence& sequence, size_t bytes, Sequence::Task task, 
     }
     queued_bytes_ += bytes;
     ++queued_tasks_;
+    sequence.pool_.mu_.AssertHeld();  // it is mu_: every sequence belongs to this pool
     sequence.items_.push_back(Sequence::Item{bytes, std::move(task)});
     if (sequence.scheduled_) {
       return true;  // it runs on after its current task
@@ -98,6 +100,7 @@ void DecodePool::Run() {
     }
     std::shared_ptr<Sequence> sequence = std::move(ready_.front());
     ready_.pop_front();
+    sequence->pool_.mu_.AssertHeld();  // it is mu_
     Sequence::Item item = std::move(sequence->items_.front());
     sequence->items_.pop_front();
     mu_.Unlock();

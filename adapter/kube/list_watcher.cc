@@ -49,6 +49,7 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
       : client_(client),
         scheduler_(runtime.scheduler),
         sequence_(runtime.decode.NewSequence()),
+        max_queued_bytes_(runtime.decode.max_queued_bytes()),
         options_(std::move(options)),
         handlers_(std::move(handlers)),
         clock_(clock),
@@ -64,7 +65,10 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
     if (started_.exchange(true)) {
       return;
     }
-    Step([](Impl& self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self.mu_) { self.StartList(); });
+    Step([](Impl& self) {
+      self.mu_.AssertHeld();
+      self.StartList();
+    });
   }
 
   void Stop() {
@@ -82,7 +86,8 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
   bool synced() const { return synced_; }
 
  private:
-  // Queues `step` on the sequence; it runs with mu_ held, unless the watcher stopped first.
+  // Queues `step` on the sequence; it runs with mu_ held (each step asserts it, as the analysis
+  // cannot follow the lock into the step), unless the watcher stopped first.
   template <typename F>
   void Step(F step) {
     sequence_->Post([self = shared_from_this(), step = std::move(step)] { self->Run(step); });
@@ -119,15 +124,16 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
     request.path = Path(params);
     request.accept = std::string(options_.metadata_only ? kListAccept : "application/json");
     // The page is in memory already, so it is queued whatever the pool's bound.
-    client_.Call(std::move(request), [self = shared_from_this(),
-                                      generation](absl::StatusOr<ApiResponse> result) {
-      self->Step([generation, result = std::make_shared<absl::StatusOr<ApiResponse>>(std::move(
-                                  result))](Impl& impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu_) {
-        if (impl.generation_ == generation) {
-          impl.OnListPage(std::move(*result));
-        }
-      });
-    });
+    client_.Call(std::move(request),
+                 [self = shared_from_this(), generation](absl::StatusOr<ApiResponse> result) {
+                   self->Step([generation, result = std::make_shared<absl::StatusOr<ApiResponse>>(
+                                               std::move(result))](Impl& impl) {
+                     impl.mu_.AssertHeld();
+                     if (impl.generation_ == generation) {
+                       impl.OnListPage(std::move(*result));
+                     }
+                   });
+                 });
   }
 
   void OnListPage(absl::StatusOr<ApiResponse> result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -184,7 +190,8 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
           }
           const bool queued =
               self->sequence_->TryPost(line.size(), [self, generation, line = std::string(line)] {
-                self->Run([generation, &line](Impl& impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu_) {
+                self->Run([generation, &line](Impl& impl) {
+                  impl.mu_.AssertHeld();
                   if (impl.generation_ == generation) {
                     impl.OnWatchLine(line);
                   }
@@ -192,19 +199,19 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
               });
           if (!queued) {
             return absl::ResourceExhaustedError(
-                Cat("more than ", decode::kMaxQueuedDecodeBytes,
+                Cat("more than ", self->max_queued_bytes_,
                     " bytes of responses are waiting to be decoded"));
           }
           return absl::OkStatus();
         },
         // Queued after the stream's lines, so they are handled first.
         [self, generation](absl::Status status, long http_status) {  // NOLINT
-          self->Step([generation, status = std::move(status), http_status](Impl& impl)
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu_) {
-                           if (impl.generation_ == generation) {
-                             impl.OnWatchEnd(status, http_status);
-                           }
-                         });
+          self->Step([generation, status = std::move(status), http_status](Impl& impl) {
+            impl.mu_.AssertHeld();
+            if (impl.generation_ == generation) {
+              impl.OnWatchEnd(status, http_status);
+            }
+          });
         });
   }
 
@@ -290,19 +297,21 @@ class ListWatcher::Impl : public std::enable_shared_from_this<Impl> {
     }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
-    backoff_job_ = scheduler_.RunAfter(
-        std::min(left, kBackoffSlice), [self = shared_from_this(), deadline, generation] {
-          self->Step([deadline, generation](Impl& impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu_) {
-            if (impl.generation_ == generation) {
-              impl.WaitUntil(deadline, generation);
-            }
-          });
-        });
+    backoff_job_ = scheduler_.RunAfter(std::min(left, kBackoffSlice),
+                                       [self = shared_from_this(), deadline, generation] {
+                                         self->Step([deadline, generation](Impl& impl) {
+                                           impl.mu_.AssertHeld();
+                                           if (impl.generation_ == generation) {
+                                             impl.WaitUntil(deadline, generation);
+                                           }
+                                         });
+                                       });
   }
 
   ApiClient& client_;
   scheduler::Scheduler& scheduler_;
   const std::shared_ptr<decode::Sequence> sequence_;
+  const size_t max_queued_bytes_;  // the pool's bound, for the error
   ListWatchOptions options_;
   const ListWatchHandlers handlers_;
   const Clock& clock_;

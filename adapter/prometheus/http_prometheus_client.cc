@@ -156,9 +156,11 @@ void DecodeQuery(const outbound::OutboundResponse& response, const QueryCallback
 
 // A series listing decoded on the pool: its chunks in order on one sequence, then its end.
 struct PooledSeriesDecode {
-  explicit PooledSeriesDecode(decode::DecodePool& pool) : sequence(pool.NewSequence()) {}
+  explicit PooledSeriesDecode(decode::DecodePool& pool)
+      : sequence(pool.NewSequence()), max_queued_bytes(pool.max_queued_bytes()) {}
 
   const std::shared_ptr<decode::Sequence> sequence;
+  const size_t max_queued_bytes;    // the pool's bound, for the error
   SeriesStreamDecoder decoder;      // on the sequence only
   absl::Status error;               // the decoder's first error; on the sequence only
   std::atomic<bool> failed{false};  // the same, for the HTTP worker: stop the transfer
@@ -240,7 +242,7 @@ void HttpPrometheusClient::SeriesOnPool(outbound::OutboundRequest request, Serie
       state->failed = !state->error.ok();
     });
     if (!queued) {
-      return absl::ResourceExhaustedError(Cat("more than ", decode::kMaxQueuedDecodeBytes,
+      return absl::ResourceExhaustedError(Cat("more than ", state->max_queued_bytes,
                                               " bytes of responses are waiting to be decoded"));
     }
     return absl::OkStatus();
