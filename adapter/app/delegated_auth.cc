@@ -102,9 +102,9 @@ http::Handler DelegatedAuth::Wrap(http::Handler inner, telemetry::AdapterMetrics
   return auth::WithAuthentication(authenticator_, authorizer_, std::move(inner), metrics);
 }
 
-void DelegatedAuth::Start(UpdateClientCas update_cas) {
+void DelegatedAuth::Start(kube::ListWatchRuntime runtime, UpdateClientCas update_cas) {
   watcher_ = std::make_unique<auth::AuthenticationConfigWatcher>(
-      authentication_, flags_, initial_config_,
+      authentication_, runtime, flags_, initial_config_,
       [authenticator = authenticator_,
        update_cas = std::move(update_cas)](const auth::AuthenticationConfig& config) {
         // The bundles first: a header authenticator without its CA would refuse the proxy.

@@ -51,8 +51,8 @@ class DelegatedAuth {
   http::Handler Wrap(http::Handler inner, telemetry::AdapterMetrics* metrics) const;
 
   // Follows the ConfigMap: a change updates the authenticator and, through `update_cas`, the
-  // server's bundles for new connections.
-  void Start(UpdateClientCas update_cas);
+  // server's bundles for new connections. The watch runs on `runtime`'s shared threads.
+  void Start(kube::ListWatchRuntime runtime, UpdateClientCas update_cas);
   void Stop();
 
   // Reads --client-ca-file and --requestheader-client-ca-file again (a file watcher saw them

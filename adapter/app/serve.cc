@@ -16,12 +16,14 @@
 #include "adapter/app/version.h"
 #include "adapter/cache/caching_client.h"
 #include "adapter/cli/rules_file.h"
+#include "adapter/decode/decode_pool.h"
 #include "adapter/discovery/relister.h"
 #include "adapter/handlers/api_handler.h"
 #include "adapter/handlers/resource_metrics.h"
 #include "adapter/kube/api_client.h"
 #include "adapter/kube/http_api_client.h"
 #include "adapter/kube/kubeconfig.h"
+#include "adapter/kube/list_watcher.h"
 #include "adapter/objects/discovery_resource_mapper.h"
 #include "adapter/objects/list_watch_factory.h"
 #include "adapter/objects/object_cache.h"
@@ -126,9 +128,14 @@ int Serve(const Options& options) {
     MA_LOG(ERROR) << http.status().message();
     return 1;
   }
-  // The periodic work (relister runs, cache maintenance, discovery refreshes) runs as jobs on
-  // this one thread. Declared before all of them, so destroyed after they stop.
+  // Large bodies (series listings, LIST pages, WATCH events) are decoded here, off the HTTP
+  // worker. Declared before every API client, so destroyed after their callbacks stop coming.
+  decode::DecodePool decode_pool;
+  // The periodic work (relister runs, cache maintenance, discovery refreshes, list-watch
+  // backoffs) runs as jobs on this one thread. Declared before all of them, so destroyed after
+  // they stop.
   scheduler::Scheduler scheduler;
+  const kube::ListWatchRuntime list_watch_runtime{scheduler, decode_pool};
   std::optional<KubernetesParts> kubernetes;
   std::shared_ptr<objects::DiscoveryResourceMapper> discovery_mapper;
   std::shared_ptr<const model::ResourceMapper> mapper = model::BuiltinResourceMapper();
@@ -172,7 +179,7 @@ int Serve(const Options& options) {
     return 1;
   }
   auto http_client =
-      prometheus::HttpPrometheusClient::Create(**http, std::move(prometheus_options));
+      prometheus::HttpPrometheusClient::Create(**http, std::move(prometheus_options), &decode_pool);
   if (!http_client.ok()) {
     MA_LOG(ERROR) << http_client.status().message();
     return 1;
@@ -198,7 +205,7 @@ int Serve(const Options& options) {
   std::unique_ptr<objects::ObjectCache> object_cache;
   if (kubernetes.has_value()) {
     object_cache = std::make_unique<objects::ObjectCache>(
-        mapper, objects::ListWatcherFactory(*kubernetes->lister));
+        mapper, objects::ListWatcherFactory(*kubernetes->lister, list_watch_runtime));
     std::vector<objects::Collection> at_start;
     if (!file.rule_set->custom_rules().empty()) {
       at_start.push_back(model::GroupResource{"", "pods"});
@@ -257,6 +264,7 @@ int Serve(const Options& options) {
       return 1;
     }
     kubernetes->auth->Start(
+        list_watch_runtime,
         [&server = **server](std::string_view client_ca, std::string_view requestheader_ca) {
           return server.UpdateClientCas(client_ca, requestheader_ca);
         });

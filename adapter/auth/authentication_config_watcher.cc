@@ -9,8 +9,9 @@
 namespace ma::auth {
 
 AuthenticationConfigWatcher::AuthenticationConfigWatcher(
-    kube::ApiClient& client, AuthenticationFlags flags, AuthenticationConfig initial,
-    OnChange on_change, std::map<std::string, std::string> initial_data)
+    kube::ApiClient& client, kube::ListWatchRuntime runtime, AuthenticationFlags flags,
+    AuthenticationConfig initial, OnChange on_change,
+    std::map<std::string, std::string> initial_data)
     : flags_(std::move(flags)),
       on_change_(std::move(on_change)),
       current_(std::move(initial)),
@@ -32,7 +33,8 @@ AuthenticationConfigWatcher::AuthenticationConfigWatcher(
     MA_LOG(WARNING) << "watching configmap/" << kAuthenticationConfigMapName << " in "
                     << kAuthenticationConfigMapNamespace << ": " << status;
   };
-  watcher_ = std::make_unique<kube::ListWatcher>(client, std::move(options), std::move(handlers));
+  watcher_ =
+      std::make_unique<kube::ListWatcher>(client, runtime, std::move(options), std::move(handlers));
 }
 
 AuthenticationConfigWatcher::~AuthenticationConfigWatcher() { Stop(); }

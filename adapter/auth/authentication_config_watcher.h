@@ -17,7 +17,7 @@
 namespace ma::auth {
 
 // Thread-safe: every method may be called from any thread; `on_change` is called one call at a
-// time (from the watch thread, or from ReloadFiles' caller), only with a configuration that
+// time (from a decode pool thread, or from ReloadFiles' caller), only with a configuration that
 // differs from the last one it accepted.
 class AuthenticationConfigWatcher {
  public:
@@ -28,8 +28,9 @@ class AuthenticationConfigWatcher {
   // `initial` is what was applied at start, merged from `initial_data` (the ConfigMap's data from
   // FetchAuthenticationConfigMap), so that an unchanged ConfigMap does not call `on_change` and
   // ReloadFiles before the watch's first answer merges with what was read at start.
-  AuthenticationConfigWatcher(kube::ApiClient& client, AuthenticationFlags flags,
-                              AuthenticationConfig initial, OnChange on_change,
+  AuthenticationConfigWatcher(kube::ApiClient& client, kube::ListWatchRuntime runtime,
+                              AuthenticationFlags flags, AuthenticationConfig initial,
+                              OnChange on_change,
                               std::map<std::string, std::string> initial_data = {});
   ~AuthenticationConfigWatcher();  // stops
   AuthenticationConfigWatcher(const AuthenticationConfigWatcher&) = delete;

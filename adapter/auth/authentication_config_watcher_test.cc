@@ -10,6 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "adapter/decode/decode_pool.h"
+#include "adapter/scheduler/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/testing/fake_api_client.h"
@@ -22,7 +24,7 @@ using ::ma::testing::FakeApiClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Bounds the wait for the watch thread; a broken watcher fails instead of hanging.
+// Bounds the wait for the watch; a broken watcher fails instead of hanging.
 constexpr absl::Duration kTestWait = absl::Seconds(30);
 
 std::map<std::string, std::string> ProxyConfigMap(const std::string& ca, const std::string& name) {
@@ -50,10 +52,12 @@ class Recorder {
 };
 
 TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurations) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   Recorder recorder;
-  AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},
-                                      [&](const AuthenticationConfig& c) {
+  AuthenticationConfigWatcher watcher(client, {scheduler, decode}, AuthenticationFlags{},
+                                      AuthenticationConfig{}, [&](const AuthenticationConfig& c) {
                                         recorder.Add(c);
                                         return absl::OkStatus();
                                       });
@@ -77,6 +81,8 @@ TEST(AuthenticationConfigWatcherTest, ApplyCallsOnChangeOnlyForNewGoodConfigurat
 }
 
 TEST(AuthenticationConfigWatcherTest, ReloadFilesReadsTheFlagsCaFilesAgain) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   testing::TempDir dir("auth_watcher_test");
   AuthenticationFlags flags;
@@ -89,7 +95,7 @@ TEST(AuthenticationConfigWatcherTest, ReloadFilesReadsTheFlagsCaFilesAgain) {
   Recorder recorder;
   bool refuse = false;
   AuthenticationConfigWatcher watcher(
-      client, flags, *initial,
+      client, {scheduler, decode}, flags, *initial,
       [&](const AuthenticationConfig& c) {
         recorder.Add(c);
         return refuse ? absl::InvalidArgumentError("bad bundle") : absl::OkStatus();
@@ -129,12 +135,14 @@ void ScriptConfigMapCollection(FakeApiClient& client) {
 }
 
 TEST(AuthenticationConfigWatcherTest, ListsTheConfigMapByName) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   ScriptConfigMapCollection(client);
   absl::Notification changed;
   AuthenticationConfig seen;
-  AuthenticationConfigWatcher watcher(client, AuthenticationFlags{}, AuthenticationConfig{},
-                                      [&](const AuthenticationConfig& c) {
+  AuthenticationConfigWatcher watcher(client, {scheduler, decode}, AuthenticationFlags{},
+                                      AuthenticationConfig{}, [&](const AuthenticationConfig& c) {
                                         if (!changed.HasBeenNotified()) {
                                           seen = c;
                                           changed.Notify();

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "adapter/decode/decode_pool.h"
 #include "adapter/kube/list_watcher.h"
 #include "adapter/outbound/http_client.h"
+#include "adapter/scheduler/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
@@ -317,6 +319,9 @@ TEST(HttpApiClientTest, DrivesAListWatcherThroughListWatchAndGone) {
     return Reply(200, Cat(R"({"metadata":{"resourceVersion":")", ++lists == 1 ? 5 : 100,
                           R"("},"items":[{"metadata":{"name":"a"}}]})"));
   });
+  // Before the client: its cancelled callbacks are queued on the pool.
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   absl::StatusOr<std::unique_ptr<HttpApiClient>> client =
       HttpApiClient::Create(SharedHttp(), Config(server));
   ASSERT_THAT(client, IsOk());
@@ -334,7 +339,7 @@ TEST(HttpApiClientTest, DrivesAListWatcherThroughListWatchAndGone) {
   };
   ListWatchOptions options;
   options.collection_path = "/api/v1/pods";
-  ListWatcher watcher(**client, options, handlers);
+  ListWatcher watcher(**client, {scheduler, decode}, options, handlers);
   watcher.Start();
   {
     absl::MutexLock lock(&mu);

@@ -4,6 +4,11 @@
 // the list's resourceVersion (with bookmarks), start over with a new LIST on 410 Gone, and back
 // off with jitter after errors. Objects arrive decoded to their metadata (and a ConfigMap's
 // string data), so that no caller touches JSON.
+//
+// A watcher owns no thread. Its requests go out through the ApiClient (whose one worker thread
+// moves the bytes), its pages and WATCH events are decoded on the decode pool, in order, and its
+// backoff waits are scheduler jobs: the process runs the same threads whether it watches one
+// collection or sixty.
 
 #include <chrono>
 #include <functional>
@@ -13,7 +18,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "adapter/decode/decode_pool.h"
 #include "adapter/kube/api_client.h"
+#include "adapter/scheduler/scheduler.h"
 #include "queries/base/clock.h"
 
 namespace ma::kube {
@@ -53,12 +60,19 @@ struct ListWatchHandlers {
   std::function<void(const absl::Status& status)> error;
 };
 
-// Thread-safe: Start and Stop may be called from any thread; handlers are called one at a time,
-// in order, from an internal thread, and must not block.
+// The process's shared threads a watcher runs on; both must outlive every request the watcher
+// sent (in serve.cc: declared before the API clients, destroyed after them).
+struct ListWatchRuntime {
+  scheduler::Scheduler& scheduler;  // backoff waits
+  decode::DecodePool& decode;       // decoding, and the handlers
+};
+
+// Thread-safe: Start and Stop may be called from any thread except from inside a handler;
+// handlers are called one at a time, in order, from a decode pool thread, and must not block.
 class ListWatcher {
  public:
-  ListWatcher(ApiClient& client, ListWatchOptions options, ListWatchHandlers handlers,
-              const Clock& clock = SystemClock::Get());
+  ListWatcher(ApiClient& client, ListWatchRuntime runtime, ListWatchOptions options,
+              ListWatchHandlers handlers, const Clock& clock = SystemClock::Get());
   ~ListWatcher();  // stops
   ListWatcher(const ListWatcher&) = delete;
   ListWatcher& operator=(const ListWatcher&) = delete;
@@ -72,7 +86,8 @@ class ListWatcher {
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  // Shared with the callbacks of the requests and jobs in flight, which may outlive the watcher.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace ma::kube

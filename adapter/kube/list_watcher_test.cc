@@ -1,10 +1,16 @@
 #include "adapter/kube/list_watcher.h"
 
+#include <filesystem>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "adapter/decode/decode_pool.h"
+#include "adapter/scheduler/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queries/base/strings.h"
@@ -92,11 +98,13 @@ ListWatchOptions Options() {
 }
 
 TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVersion) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   EXPECT_FALSE(watcher.synced());
   watcher.Start();
 
@@ -145,11 +153,13 @@ TEST(ListWatcherTest, ListsPagesThenWatchesWithBookmarksAndRewatchesFromLastVers
 }
 
 TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
   client.Next().done(Ok(R"({"metadata":{"resourceVersion":"5"},"items":[]})"));
@@ -177,11 +187,13 @@ TEST(ListWatcherTest, GoneRelistsWithoutBackoff) {
 }
 
 TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
   FakeClock clock{kStart};
-  ListWatcher watcher(client, Options(), recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
   watcher.Start();
 
   client.Next().done(ApiResponse{
@@ -213,6 +225,8 @@ TEST(ListWatcherTest, BacksOffAfterErrorsOnTheInjectedClock) {
 }
 
 TEST(ListWatcherTest, BadEventLineIsAnError) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
@@ -221,7 +235,7 @@ TEST(ListWatcherTest, BadEventLineIsAnError) {
   options.metadata_only = false;
   options.collection_path = "/api/v1/namespaces/kube-system/configmaps";
   options.field_selector = "";
-  ListWatcher watcher(client, options, recorder.Handlers(), clock);
+  ListWatcher watcher(client, {scheduler, decode}, options, recorder.Handlers(), clock);
   watcher.Start();
   FakeApiClient::Pending list = client.Next();
   EXPECT_EQ(list.request.accept, "application/json");
@@ -243,10 +257,12 @@ TEST(ListWatcherTest, BadEventLineIsAnError) {
 }
 
 TEST(ListWatcherTest, StopReturnsWhileARequestIsOutstanding) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   FakeApiClient client;
   client.Hold();  // the test answers each request itself
   Recorder recorder;
-  ListWatcher watcher(client, Options(), recorder.Handlers());
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers());
   watcher.Start();
   FakeApiClient::Pending list = client.Next();
   watcher.Stop();
@@ -255,6 +271,77 @@ TEST(ListWatcherTest, StopReturnsWhileARequestIsOutstanding) {
   EXPECT_FALSE(watcher.synced());
   absl::MutexLock lock(&recorder.mu);
   EXPECT_TRUE(recorder.log.empty());
+}
+
+// The process's thread count, from the kernel.
+size_t ThreadCount() {
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                                           std::filesystem::directory_iterator()));
+}
+
+TEST(ListWatcherTest, WatchersShareTheRuntimesThreads) {
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
+  FakeApiClient client;
+  client.Hold();  // every LIST stays outstanding
+  const size_t before = ThreadCount();
+  std::vector<std::unique_ptr<ListWatcher>> watchers;
+  std::vector<FakeApiClient::Pending> lists;
+  for (int i = 0; i < 20; ++i) {
+    watchers.push_back(std::make_unique<ListWatcher>(client, ListWatchRuntime{scheduler, decode},
+                                                     Options(), ListWatchHandlers{}));
+    watchers.back()->Start();
+    lists.push_back(client.Next());
+    ASSERT_FALSE(lists.back().request.path.empty()) << "watcher " << i << " sent no LIST";
+  }
+  EXPECT_EQ(ThreadCount(), before);
+  for (auto& watcher : watchers) {
+    watcher->Stop();
+  }
+}
+
+TEST(ListWatcherTest, AWatchThatOutrunsDecodingEndsAndListsAgain) {
+  scheduler::Scheduler scheduler;
+  constexpr size_t kBound = 150;
+  decode::DecodePool decode(1, kBound);
+  FakeApiClient client;
+  client.Hold();  // the test answers each request itself
+  Recorder recorder;
+  FakeClock clock{kStart};
+  ListWatcher watcher(client, {scheduler, decode}, Options(), recorder.Handlers(), clock);
+  watcher.Start();
+  client.Next().done(Ok(R"({"metadata":{"resourceVersion":"1"}})"));
+  FakeApiClient::Pending watch = client.Next();
+  ASSERT_TRUE(watch.stream);
+  ASSERT_EQ(recorder.WaitFor(1).size(), 1u);
+
+  // The pool's one thread is busy, so the lines queue up to the bound.
+  absl::Notification busy;
+  absl::Notification release;
+  std::shared_ptr<decode::Sequence> other = decode.NewSequence();
+  other->Post([&] {
+    busy.Notify();
+    (void)release.WaitForNotificationWithTimeout(kWait);
+  });
+  ASSERT_TRUE(busy.WaitForNotificationWithTimeout(kWait));
+  const std::string line = Event("ADDED", Pod("d", "2"));
+  ASSERT_LE(line.size(), kBound);
+  ASSERT_GT(line.size() * 2, kBound);
+  EXPECT_TRUE(watch.on_line(line).ok());
+  const absl::Status refused = watch.on_line(Event("ADDED", Pod("e", "3")));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  watch.stream_done(refused, 200);  // as the API client ends a stream whose callback failed
+  release.Notify();
+
+  // The line taken is handled, then the WATCH backs off and lists again.
+  const std::vector<std::string> log = recorder.WaitFor(3);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1], "added d app=web");
+  EXPECT_THAT(log[2], HasSubstr("error WATCH /api/v1/pods: more than 150 bytes"));
+  clock.Advance(std::chrono::seconds(2));
+  FakeApiClient::Pending relist = client.Next();
+  EXPECT_FALSE(relist.stream);
+  EXPECT_THAT(relist.request.path, HasSubstr("limit=500"));
 }
 
 }  // namespace

@@ -10,9 +10,10 @@ namespace {
 
 class ListWatcherWatch final : public Watch {
  public:
-  ListWatcherWatch(kube::ApiClient& client, kube::ListWatchOptions options,
-                   kube::ListWatchHandlers handlers, const Clock& clock)
-      : watcher_(client, std::move(options), std::move(handlers), clock) {}
+  ListWatcherWatch(kube::ApiClient& client, kube::ListWatchRuntime runtime,
+                   kube::ListWatchOptions options, kube::ListWatchHandlers handlers,
+                   const Clock& clock)
+      : watcher_(client, runtime, std::move(options), std::move(handlers), clock) {}
 
   void Start() override { watcher_.Start(); }
   void Stop() override { watcher_.Stop(); }
@@ -23,11 +24,13 @@ class ListWatcherWatch final : public Watch {
 
 }  // namespace
 
-WatchFactory ListWatcherFactory(kube::ApiClient& client, const Clock& clock) {
-  return [&client, &clock](kube::ListWatchOptions options, kube::ListWatchHandlers handlers) {
-    return std::make_unique<ListWatcherWatch>(client, std::move(options), std::move(handlers),
-                                              clock);
-  };
+WatchFactory ListWatcherFactory(kube::ApiClient& client, kube::ListWatchRuntime runtime,
+                                const Clock& clock) {
+  return
+      [&client, runtime, &clock](kube::ListWatchOptions options, kube::ListWatchHandlers handlers) {
+        return std::make_unique<ListWatcherWatch>(client, runtime, std::move(options),
+                                                  std::move(handlers), clock);
+      };
 }
 
 }  // namespace ma::objects

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "adapter/decode/decode_pool.h"
+#include "adapter/scheduler/scheduler.h"
 #include "test/testing/fake_api_client.h"
 #include "test/testing/status_matchers.h"
 
@@ -28,8 +30,11 @@ constexpr std::string_view kPods = R"({"kind":"PartialObjectMetadataList",
 // The cache on a real kube::ListWatcher: the LIST's objects reach Names.
 TEST(ListWatcherFactoryTest, CacheFillsFromTheList) {
   FakeApiClient client;
+  scheduler::Scheduler scheduler;
+  decode::DecodePool decode;
   client.SetJson("/api/v1/pods", std::string(kPods));
-  ObjectCache cache(model::BuiltinResourceMapper(), ListWatcherFactory(client));
+  ObjectCache cache(model::BuiltinResourceMapper(),
+                    ListWatcherFactory(client, {scheduler, decode}));
   ASSERT_TRUE(cache.WatchAtStart({model::GroupResource{"", "pods"}}).ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!cache.synced() && std::chrono::steady_clock::now() < deadline) {

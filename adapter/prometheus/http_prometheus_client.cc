@@ -1,6 +1,8 @@
 #include "adapter/prometheus/http_prometheus_client.h"
 
+#include <atomic>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -56,7 +58,7 @@ absl::Status WithContext(std::string_view endpoint, const absl::Status& status) 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Create(
-    outbound::HttpClient& http_client, PrometheusOptions options) {
+    outbound::HttpClient& http_client, PrometheusOptions options, decode::DecodePool* decode) {
   if (options.url.empty()) {
     return absl::InvalidArgumentError("--prometheus-url is required");
   }
@@ -106,15 +108,17 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
     return absl::Status(http.status().code(), absl::StrCat(flag, ": ", http.status().message()));
   }
   return std::unique_ptr<HttpPrometheusClient>(new HttpPrometheusClient(
-      std::move(options), *std::move(base), std::move(token), *std::move(http)));
+      std::move(options), *std::move(base), std::move(token), decode, *std::move(http)));
 }
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
                                            std::unique_ptr<outbound::TokenFile> token,
+                                           decode::DecodePool* decode,
                                            std::unique_ptr<outbound::Channel> http)
     : options_(std::move(options)),
       base_(std::move(base)),
       token_(std::move(token)),
+      decode_(decode),
       http_(std::move(http)) {}
 
 outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view endpoint,
@@ -139,6 +143,31 @@ outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view end
   return request;
 }
 
+namespace {
+
+void DecodeQuery(const outbound::OutboundResponse& response, const QueryCallback& done) {
+  absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(response.status, response.body);
+  if (!result.ok()) {
+    done(WithContext(kQueryEndpoint, result.status()));
+    return;
+  }
+  done(std::make_shared<const model::QueryResult>(*std::move(result)));
+}
+
+// A series listing decoded on the pool: its chunks in order on one sequence, then its end.
+struct PooledSeriesDecode {
+  explicit PooledSeriesDecode(decode::DecodePool& pool)
+      : sequence(pool.NewSequence()), max_queued_bytes(pool.max_queued_bytes()) {}
+
+  const std::shared_ptr<decode::Sequence> sequence;
+  const size_t max_queued_bytes;    // the pool's bound, for the error
+  SeriesStreamDecoder decoder;      // on the sequence only
+  absl::Status error;               // the decoder's first error; on the sequence only
+  std::atomic<bool> failed{false};  // the same, for the HTTP worker: stop the transfer
+};
+
+}  // namespace
+
 void HttpPrometheusClient::StartQuery(std::string promql,
                                       std::chrono::system_clock::time_point time,
                                       QueryCallback done, async::CancelSlot* /*cancel*/) {
@@ -150,18 +179,20 @@ void HttpPrometheusClient::StartQuery(std::string promql,
                    {"timeout", FormatTimeout(options_.query_timeout)}};
   http_->Send(MakeRequest(kQueryEndpoint, std::move(params), options_.query_timeout,
                           kMaxQueryResponseBytes),
-              [done = std::move(done)](absl::StatusOr<outbound::OutboundResponse> response) {
+              [decode = decode_,
+               done = std::move(done)](absl::StatusOr<outbound::OutboundResponse> response) {
                 if (!response.ok()) {
                   done(WithContext(kQueryEndpoint, response.status()));
                   return;
                 }
-                absl::StatusOr<model::QueryResult> result =
-                    DecodeQueryResponse(response->status, response->body);
-                if (!result.ok()) {
-                  done(WithContext(kQueryEndpoint, result.status()));
+                if (decode == nullptr || response->body.size() <= kMaxInlineDecodeBytes) {
+                  DecodeQuery(*response, done);
                   return;
                 }
-                done(std::make_shared<const model::QueryResult>(*std::move(result)));
+                // The body is in memory already: queued whatever the pool's bound.
+                decode->NewSequence()->Post(
+                    [response = std::make_shared<outbound::OutboundResponse>(*std::move(response)),
+                     done] { DecodeQuery(*response, done); });
               });
 }
 
@@ -171,6 +202,10 @@ void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::
   Params params = {{"match[]", std::move(match)}, {"start", FormatTime(start)}};
   outbound::OutboundRequest request = MakeRequest(
       kSeriesEndpoint, std::move(params), options_.series_timeout, kMaxStreamedSeriesResponseBytes);
+  if (decode_ != nullptr) {
+    SeriesOnPool(std::move(request), std::move(done));
+    return;
+  }
   // Both callbacks run on the HTTP client's worker thread, one after the other.
   auto decoder = std::make_shared<SeriesStreamDecoder>();
   request.on_body = [decoder](std::string_view chunk) { return decoder->Feed(chunk); };
@@ -189,6 +224,54 @@ void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::
       return;
     }
     done(std::move(result));
+  });
+}
+
+void HttpPrometheusClient::SeriesOnPool(outbound::OutboundRequest request, SeriesCallback done) {
+  auto state = std::make_shared<PooledSeriesDecode>(*decode_);
+  // On the HTTP worker: only queues the chunk.
+  request.on_body = [state](std::string_view chunk) -> absl::Status {
+    if (state->failed) {
+      return absl::CancelledError("the series listing could not be decoded");
+    }
+    const bool queued = state->sequence->TryPost(chunk.size(), [state, chunk = std::string(chunk)] {
+      if (!state->error.ok()) {
+        return;
+      }
+      state->error = state->decoder.Feed(chunk);
+      state->failed = !state->error.ok();
+    });
+    if (!queued) {
+      return absl::ResourceExhaustedError(Cat("more than ", state->max_queued_bytes,
+                                              " bytes of responses are waiting to be decoded"));
+    }
+    return absl::OkStatus();
+  };
+  http_->Send(std::move(request), [state, done = std::move(done)](
+                                      absl::StatusOr<outbound::OutboundResponse> response) {
+    // Queued after the chunks, so they are decoded first.
+    state->sequence->Post([state, done,
+                           response = std::make_shared<absl::StatusOr<outbound::OutboundResponse>>(
+                               std::move(response))] {
+      // The decoder's own error says more than the aborted transfer's.
+      if (!state->error.ok()) {
+        done(WithContext(kSeriesEndpoint, state->error));
+        return;
+      }
+      if (!response->ok()) {
+        done(WithContext(kSeriesEndpoint, response->status()));
+        return;
+      }
+      absl::StatusOr<std::vector<model::Series>> result =
+          (*response)->status / 100 == 2
+              ? state->decoder.Finish()
+              : DecodeSeriesResponse((*response)->status, (*response)->body);
+      if (!result.ok()) {
+        done(WithContext(kSeriesEndpoint, result.status()));
+        return;
+      }
+      done(std::move(result));
+    });
   });
 }
 

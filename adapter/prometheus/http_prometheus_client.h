@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapter/async/cancel_slot.h"
+#include "adapter/decode/decode_pool.h"
 #include "adapter/outbound/http_client.h"
 #include "adapter/outbound/token_file.h"
 #include "adapter/prometheus/api_request.h"
@@ -20,6 +21,9 @@ namespace ma::prometheus {
 
 // Upper bound for --prometheus-header entries.
 inline constexpr size_t kMaxPrometheusHeaders = 32;
+// A query answer up to this size is decoded on the HTTP client's worker thread (a hop would cost
+// more than the decoding); a larger one goes to the decode pool.
+inline constexpr size_t kMaxInlineDecodeBytes = size_t{256} << 10;
 
 // The --prometheus-* flags.
 struct PrometheusOptions {
@@ -32,15 +36,18 @@ struct PrometheusOptions {
   std::chrono::milliseconds series_timeout{60000};
 };
 
-// Sends /api/v1/query and /api/v1/series requests, decodes the answers, and calls back on the
-// HTTP client's worker thread. Thread-safe: Query and Series may be called from any thread.
+// Sends /api/v1/query and /api/v1/series requests, decodes the answers, and calls back: on the
+// HTTP client's worker thread, or, with a decode pool, on a pool thread for a series listing
+// (its chunks are decoded there as they arrive, in order) and for a query answer larger than
+// kMaxInlineDecodeBytes. Thread-safe: Query and Series may be called from any thread.
 // Destroying it completes the calls still in flight with kCancelled (its channel closes).
 class HttpPrometheusClient final : public Client {
  public:
   // Validates the options; every error is kInvalidArgument and names the flag at fault. `http`
-  // is the process's shared client and must outlive this one.
-  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(outbound::HttpClient& http,
-                                                                      PrometheusOptions options);
+  // is the process's shared client and must outlive this one; so must `decode` (null: decode
+  // everything on the HTTP worker), until the last callback has run.
+  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(
+      outbound::HttpClient& http, PrometheusOptions options, decode::DecodePool* decode = nullptr);
 
   void Series(std::string match, std::chrono::system_clock::time_point start,
               SeriesCallback done) override;
@@ -53,8 +60,11 @@ class HttpPrometheusClient final : public Client {
 
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
-                       std::unique_ptr<outbound::TokenFile> token,
+                       std::unique_ptr<outbound::TokenFile> token, decode::DecodePool* decode,
                        std::unique_ptr<outbound::Channel> http);
+
+  // Series with decode_: the chunks are decoded on the pool as they arrive.
+  void SeriesOnPool(outbound::OutboundRequest request, SeriesCallback done);
 
   outbound::OutboundRequest MakeRequest(std::string_view endpoint, Params params,
                                         std::chrono::milliseconds timeout, size_t max_bytes);
@@ -62,6 +72,7 @@ class HttpPrometheusClient final : public Client {
   const PrometheusOptions options_;
   const BaseUrl base_;
   const std::unique_ptr<outbound::TokenFile> token_;  // null without --prometheus-token-file
+  decode::DecodePool* const decode_;                  // null: decode on the HTTP worker
   // Last member: destroyed first, so its cancelled callbacks never see a half-destroyed client.
   const std::unique_ptr<outbound::Channel> http_;
 };

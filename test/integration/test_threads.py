@@ -7,11 +7,18 @@ the adapter has started and sits idle: standalone, and against the fake kube-api
 checks the threads by name (/proc/<pid>/task/*/comm), so that a miscount says which kind of
 thread is extra or missing. A new thread that nobody documented, or a documented one that no
 longer exists, fails here.
+
+List-watches own no thread: against the fake kube-apiserver with rules that watch four
+collections from the start (the authentication ConfigMap, pods, Running pods, nodes) the count
+is the same as with two, and the same as standalone.
 """
 
 import collections
 import pathlib
+import shutil
+import tempfile
 import unittest
+import urllib.parse
 
 import harness
 
@@ -26,20 +33,34 @@ PROCESS_NAME = "metrics-adapter"
 OUTBOUND_HTTP_WORKER = 1
 # scheduler::Scheduler's thread, which runs discovery::Relister's runs,
 # cache::CachingClient's maintenance ticks and, without --standalone, the discovery mapper's
-# refreshes as jobs.
+# refreshes and the list-watches' backoff waits as jobs.
 SCHEDULER = 1
-# Without --standalone: one thread per list-watch: the extension-apiserver-authentication
-# ConfigMap (app::DelegatedAuth) and, because the rules have custom rules, the pods the object
-# cache watches from the start.
-KUBE_LIST_WATCHES = 2
+# decode::DecodePool's threads (decode::kDecodeThreads): series listings, large query answers,
+# LIST pages and WATCH events, and the list-watches' handlers.
+DECODE_POOL = 2
 
-STANDALONE_THREADS = SERVER_IO_THREADS + OUTBOUND_HTTP_WORKER + SCHEDULER
-KUBE_THREADS = STANDALONE_THREADS + KUBE_LIST_WATCHES
+STANDALONE_THREADS = SERVER_IO_THREADS + OUTBOUND_HTTP_WORKER + SCHEDULER + DECODE_POOL
+# List-watches add none, however many collections are watched.
+KUBE_THREADS = STANDALONE_THREADS
 
 # The same by thread name (pthread_setname_np in each module).
 STANDALONE_BY_NAME = {PROCESS_NAME: SERVER_IO_THREADS, "ma-outbound": OUTBOUND_HTTP_WORKER,
-                      "ma-scheduler": SCHEDULER}
-KUBE_BY_NAME = dict(STANDALONE_BY_NAME, **{"ma-listwatch": KUBE_LIST_WATCHES})
+                      "ma-scheduler": SCHEDULER, "ma-decode": DECODE_POOL}
+KUBE_BY_NAME = STANDALONE_BY_NAME
+
+# Rules with custom rules (pods are watched from the start) and metrics.k8s.io's resourceRules
+# (Running pods and nodes too).
+SEVERAL_WATCHES_RULES = (harness.DEFAULT_RULES, harness.DATA_DIR /
+                         "kube_prometheus_resource_rules.yaml")
+# The collections those rules watch from the start, and the ConfigMap authentication follows:
+# (path, field selector) of each WATCH the fake kube-apiserver must see.
+SEVERAL_WATCHES = {
+    ("/api/v1/namespaces/kube-system/configmaps",
+     "metadata.name=extension-apiserver-authentication"),
+    ("/api/v1/pods", ""),
+    ("/api/v1/pods", "status.phase=Running"),
+    ("/api/v1/nodes", ""),
+}
 
 # How long the count must hold still before it is compared: the first relist and the first
 # LIST of each watch finish within a few seconds of /readyz.
@@ -112,6 +133,54 @@ class KubeThreadsTest(_ThreadCountMixin, harness.ClusterTestCase):
     def setUp(self):
         super().setUp()
         self.cluster.fake.allow()
+
+
+def _watches(fake):
+    """(path, fieldSelector) of every WATCH the fake kube-apiserver was sent."""
+    seen = set()
+    for _, target, _, _ in fake.requests():
+        path, _, query = target.partition("?")
+        params = urllib.parse.parse_qs(query)
+        if params.get("watch") == ["1"]:
+            seen.add((path, params.get("fieldSelector", [""])[0]))
+    return seen
+
+
+class SeveralWatchesThreadsTest(_ThreadCountMixin, harness.ClusterTestCase):
+    """Four list-watches from the start, and not one thread more than with two."""
+    expected_threads = KUBE_THREADS
+    expected_by_name = KUBE_BY_NAME
+    metrics_client_cert = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls._rules_dir = pathlib.Path(tempfile.mkdtemp(prefix="ma-threads-rules-"))
+        rules = cls._rules_dir / "rules.yaml"
+        rules.write_text("".join(p.read_text(encoding="utf-8") + "\n"
+                                 for p in SEVERAL_WATCHES_RULES), encoding="utf-8")
+        cls.cluster_options = {"kube": True, "rules": rules}
+        try:
+            super().setUpClass()
+        except BaseException:
+            shutil.rmtree(cls._rules_dir, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls._rules_dir, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        self.cluster.fake.allow()
+
+    def test_thread_count_at_idle_is_the_documented_one(self):
+        # Every watch is running before the count is taken.
+        harness.wait_until(lambda: SEVERAL_WATCHES <= _watches(self.cluster.fake),
+                           SETTLE_TIMEOUT_S, f"a WATCH of each of {sorted(SEVERAL_WATCHES)}")
+        super().test_thread_count_at_idle_is_the_documented_one()
 
 
 if __name__ == "__main__":
