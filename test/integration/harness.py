@@ -509,20 +509,27 @@ class TcpProxy:
 
     def _pump(self, client, upstream):
         hung = self.mode()[0] == self.HANG
+        poller = select.poll()  # select() cannot take descriptors above 1023
+        by_fd = {client.fileno(): client}
+        poller.register(client, select.POLLIN)
+        if not hung:
+            by_fd[upstream.fileno()] = upstream
+            poller.register(upstream, select.POLLIN)
         while not self._stopping.is_set():
             mode, delay_s = self.mode()
             if hung and mode != self.HANG:
                 return  # the hang is over: a real server would have dropped these by now
-            watch = [client] if hung else [client, upstream]
-            readable, _, _ = select.select(watch, [], [], PROXY_TICK_S)
-            for sock in readable:
+            for fd, _ in poller.poll(PROXY_TICK_S * 1000):
+                sock = by_fd[fd]
                 data = sock.recv(PROXY_CHUNK_BYTES)
                 if not data:
                     return
                 if sock is upstream:
                     client.sendall(data)
                 elif mode == self.HANG or hung:
-                    hung = True  # swallowed: this request, and the connection, never answer
+                    if not hung:  # swallowed: this request, and the connection, never answer
+                        hung = True
+                        poller.unregister(upstream)
                 else:
                     if mode == self.DELAY and delay_s > 0:
                         time.sleep(delay_s)

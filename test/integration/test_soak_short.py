@@ -36,6 +36,7 @@ MIN_POLLS_UNDER_ATTACK = 20
 # memory the allocator may keep after the load.
 FD_SLACK = 8
 RSS_MARGIN_BYTES = 16 * 2**20
+SETTLE_TIMEOUT_S = 45
 
 
 def _failures(polls):
@@ -75,7 +76,7 @@ class SoakShortTest(harness.ClusterTestCase):
                 self.assertGreaterEqual(len(attacked), MIN_POLLS_UNDER_ATTACK)
                 self.assertGreater(window.counters.get("connections evicted", 0), 0)
 
-            end = s.settle(start, RSS_MARGIN_BYTES, FD_SLACK)
+            end = s.settle(start, RSS_MARGIN_BYTES, FD_SLACK, SETTLE_TIMEOUT_S)
         finally:
             s.stop_pollers()
         with self.subTest("(c) RSS and open descriptors back to their start after the load"):

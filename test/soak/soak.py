@@ -136,7 +136,7 @@ class Window:
     stats_before: harness.ProcessStats = None
     stats_after: harness.ProcessStats = None
     counters: dict = dataclasses.field(default_factory=dict)  # deltas of adapter counters
-    idle_open: int = None  # hostile window: idle connections open when it ended
+    idle_open: int = None  # hostile window: idle connections open when the attack began
     notes: list = dataclasses.field(default_factory=list)
 
 
@@ -191,23 +191,24 @@ class Poller(threading.Thread):
         self.offset_s = offset_s
         self.stop_event = threading.Event()
         self.conn = None
-        self.headers = {harness.USERNAME_HEADER: HPA_USER}
 
     def _connect(self):
         return http.client.HTTPSConnection("127.0.0.1", self.soak.cluster.adapter_port,
                                            timeout=POLL_TIMEOUT_S, context=self.soak.tls)
 
     def _request(self, path):
-        """(status or None, body, error text)."""
+        """(status or None, body or what went wrong, whether the GET was sent twice)."""
         for attempt in (0, 1):
             reused = self.conn is not None
             if self.conn is None:
                 self.conn = self._connect()
             try:
-                # http.client sends one header per key: the groups go as one comma list, which
-                # the adapter splits as the apiserver does.
-                self.conn.request("GET", path, headers={
-                    **self.headers, harness.GROUP_HEADER: ",".join(HPA_GROUPS)})
+                # One header line per group, as the aggregator sends them.
+                self.conn.putrequest("GET", path)
+                self.conn.putheader(harness.USERNAME_HEADER, HPA_USER)
+                for group in HPA_GROUPS:
+                    self.conn.putheader(harness.GROUP_HEADER, group)
+                self.conn.endheaders()
                 response = self.conn.getresponse()
                 return response.status, response.read(), attempt == 1
             except socket.timeout:
@@ -229,7 +230,8 @@ class Poller(threading.Thread):
     def run(self):
         next_at = time.monotonic() + self.offset_s
         while not self.stop_event.wait(max(0.0, next_at - time.monotonic())):
-            next_at += self.interval_s
+            # A controller that fell behind skips the missed rounds rather than bursting.
+            next_at = max(next_at + self.interval_s, time.monotonic())
             for path in self.paths:
                 window = self.soak.current_window()  # a poll belongs to the window it began in
                 started = time.monotonic()
@@ -255,6 +257,7 @@ class Soak:
         self._lock = threading.Lock()
         self._window = -1
         self._last_good = {}  # path -> newest sample timestamp seen (epoch seconds)
+        self.examples = {}  # (window, outcome) -> the first answer of that kind, for the report
         self._pollers = []
         self.tls = None
         self.rules = None
@@ -329,6 +332,8 @@ class Soak:
                            now - last < self.settings.cache_max_stale_s - JUSTIFY_MARGIN_S)
             self.polls.append(Poll(window, client, path, outcome, latency_s, unjustified,
                                    retried))
+            if outcome not in SUCCESS_OUTCOMES:
+                self.examples.setdefault((window, outcome), _message(body))
 
     def _classify(self, path, status, body, now):
         if status is None:
@@ -412,7 +417,7 @@ class Soak:
             self._note_peak(self.stats())
             time.sleep(min(STATS_INTERVAL_S, max(0.0, end - time.monotonic())))
 
-    def settle(self, baseline, rss_margin_bytes, fd_slack):
+    def settle(self, baseline, rss_margin_bytes, fd_slack, timeout_s=SETTLE_TIMEOUT_S):
         """Waits (bounded) until RSS and descriptors are back near baseline; returns the last
         sample, whether or not they came back."""
         last = [self.stats()]
@@ -423,7 +428,7 @@ class Soak:
                     last[0].rss_bytes <= baseline.rss_bytes + rss_margin_bytes)
 
         try:
-            harness.wait_until(back, SETTLE_TIMEOUT_S, "RSS and descriptors back to the start")
+            harness.wait_until(back, timeout_s, "RSS and descriptors back to the start")
         except harness.HarnessError:
             pass
         self.end_stats = last[0]
@@ -445,10 +450,10 @@ class Soak:
             partials = writers = None
             try:
                 attack.wait_open()
+                w.idle_open = len(attack.sockets)
                 partials = harness.PartialHandshakes(port, partial)
                 writers = harness.SlowWriters(port, self.cluster.pki.ca_crt, slow)
                 self.hold(seconds, tick=writers.trickle)
-                w.idle_open = len(attack.sockets)
                 w.notes.append(f"{attack.opened} idle connections opened in all, "
                                f"{len(attack.sockets)} open at the end")
             finally:
@@ -552,8 +557,10 @@ class Soak:
             counters = ", ".join(f"{k} +{v:g}" for k, v in w.counters.items())
             failed = _count(f"{_short(p.path)} {p.outcome}" for p in self.polls_in(w)
                             if p.outcome not in SUCCESS_OUTCOMES)
+            index = self.windows.index(w)
+            said = [f"first {o}: \"{m}\"" for (i, o), m in self.examples.items() if i == index]
             notes = "; ".join(w.notes + ([f"failures by path: {_format_counts(failed)}"]
-                                         if failed else []))
+                                         if failed else []) + said)
             lines.append(f"- {w.name}: {counters or 'n/a'}{'; ' + notes if notes else ''}")
         hostile = [w for w in self.windows if w.name == "hostile"]
         if hostile:
@@ -610,6 +617,14 @@ def _count(items):
     return counts
 
 
+def _message(body):
+    """The message of a Kubernetes Status body, else the start of the body."""
+    try:
+        return json.loads(body)["message"][:200]
+    except (ValueError, KeyError, TypeError):
+        return body[:200].decode("utf-8", errors="replace")
+
+
 def _short(path):
     """A path without the API group prefix, for the report."""
     for prefix in (EXTERNAL, CUSTOM):
@@ -646,9 +661,8 @@ def run(minutes, out, settings):
             soak.start_stats = soak.stats()
             for fault, weight in SCHEDULE:
                 getattr(soak, fault)(unit_s * weight)
-                print(f"soak: {soak.windows[-1].name} done: "
-                      f"{_format_counts(soak.summary(soak.windows[-1])['outcomes'])}",
-                      flush=True)
+                w = soak.windows[-1]
+                print(f"soak: {w.name} window done ({w.seconds:.0f} s)", flush=True)
             soak.settle(soak.start_stats, RSS_MARGIN_BYTES, FD_SLACK)
         finally:
             soak.stop_pollers()
