@@ -113,8 +113,8 @@ class Settings:
     adapter_args: tuple = ()
 
     def adapter_flags(self):
-        return (f"--cache-ttl={self.cache_ttl_s:g}s", f"--cache-max-stale={self.cache_max_stale_s:g}s",
-                *self.adapter_args)
+        return (f"--cache-ttl={self.cache_ttl_s:g}s",
+                f"--cache-max-stale={self.cache_max_stale_s:g}s", *self.adapter_args)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -531,15 +531,20 @@ class Soak:
             "are failures by status (503, 504, 404, ...), `empty` (200 without items), `timeout` "
             f"(no answer within {POLL_TIMEOUT_S} s) or `connection`. **5xx beyond max-stale** "
             "counts the 5xx, timeouts and connection failures of a key for which the soak had "
-            f"seen a value less than max-stale − {JUSTIFY_MARGIN_S:g} s before: the adapter could "
-            "have served that value instead. `retried` counts GETs sent again on a new connection "
-            "because the kept-alive one was found closed (as Go's HTTP transport does). Latency "
+            f"seen a value less than max-stale − {JUSTIFY_MARGIN_S:g} s before: the adapter "
+            "could have served that value instead. `retried` counts GETs sent again on a new "
+            "connection because the kept-alive one was found closed (as Go's HTTP transport "
+            "does). Latency "
             "is of the answered value polls, measured by the client.",
+            "",
+            "## What this run shows",
+            "",
+            *self._findings(),
             "",
             "## Per window",
             "",
-            "| window | what | s | value polls | fresh | stale | failures | 5xx beyond max-stale | "
-            "retried | p50 / p90 / p99 / max latency (ms) | discovery |",
+            "| window | what | s | value polls | fresh | stale | failures | "
+            "5xx beyond max-stale | retried | p50 / p90 / p99 / max latency (ms) | discovery |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for w in self.windows:
@@ -567,7 +572,8 @@ class Soak:
             m = self.summary(hostile[0])
             calm = [self.summary(w) for w in self.windows if w.name == "calm"]
             lines += ["", "## The aggregator while hostile clients are active", "",
-                      "| | value polls | p50 ms | p90 ms | p99 ms | max ms |", "|---|---|---|---|---|---|"]
+                      "| | value polls | p50 ms | p90 ms | p99 ms | max ms |",
+                      "|---|---|---|---|---|---|"]
             for label, x in [("hostile window", m)] + ([("first calm window", calm[0])]
                                                        if calm else []):
                 lines.append(f"| {label} | {x['polls']} | " + " | ".join(
@@ -590,6 +596,32 @@ class Soak:
                   f"{total['unjustified']} 5xx or unanswered polls while max-stale allowed the "
                   "last value.", ""]
         return "\n".join(lines)
+
+    def _findings(self):
+        """A few lines derived from the figures below, worst news first."""
+        lines = []
+        for w in self.windows:
+            m = self.summary(w)
+            if m["unjustified"]:
+                lines.append(f"- {w.name}: {m['unjustified']} of {m['polls']} value polls failed "
+                             "with a 5xx or no answer although max-stale allowed the last value.")
+        for w in self.windows:
+            m = self.summary(w)
+            failed = {o: n for o, n in m["outcomes"].items() if o not in SUCCESS_OUTCOMES}
+            if failed and not m["unjustified"]:
+                lines.append(f"- {w.name}: {sum(failed.values())} of {m['polls']} value polls "
+                             f"failed ({_format_counts(failed)}), no 5xx among them while "
+                             "max-stale allowed the last value.")
+        for w in self.windows:
+            worst = self.summary(w)["latency"][100]
+            if w.name.startswith("prometheus-") and worst is not None:
+                lines.append(f"- {w.name}: the slowest answered poll took {worst:.1f} s.")
+        if self.start_stats and self.end_stats:
+            a, b = self.start_stats, self.end_stats
+            lines.append(f"- The adapter's RSS went from {a.rss_bytes / 2**20:.1f} MiB to "
+                         f"{b.rss_bytes / 2**20:.1f} MiB, open descriptors from {a.open_fds} to "
+                         f"{b.open_fds}, threads from {a.threads} to {b.threads}.")
+        return lines or ["- Every poll was answered."]
 
     def summary(self, window=None):
         """Counts and latency percentiles of the polls of one Window, or of the whole run."""
