@@ -126,6 +126,7 @@ class Poll:
     latency_s: float
     unjustified: bool  # a failure while a value within max-stale was known
     retried: bool  # sent again on a new connection after the kept-alive one was found closed
+    started: float  # time.monotonic() when it was sent
 
 
 @dataclasses.dataclass
@@ -135,6 +136,7 @@ class Window:
     seconds: float = 0.0
     stats_before: harness.ProcessStats = None
     stats_after: harness.ProcessStats = None
+    started: float = 0.0  # time.monotonic() when it began
     counters: dict = dataclasses.field(default_factory=dict)  # deltas of adapter counters
     idle_open: int = None  # hostile window: idle connections open when the attack began
     notes: list = dataclasses.field(default_factory=list)
@@ -236,8 +238,7 @@ class Poller(threading.Thread):
                 window = self.soak.current_window()  # a poll belongs to the window it began in
                 started = time.monotonic()
                 status, body, retried = self._request(path)
-                self.soak.record(window, self.name, path, status, body,
-                                 time.monotonic() - started, retried)
+                self.soak.record(window, self.name, path, status, body, started, retried)
                 if self.stop_event.is_set():
                     break
         self._drop()
@@ -320,7 +321,8 @@ class Soak:
         with self._lock:
             return self._window
 
-    def record(self, window, client, path, status, body, latency_s, retried):
+    def record(self, window, client, path, status, body, started, retried):
+        latency_s = time.monotonic() - started
         now = time.time()
         outcome = self._classify(path, status, body, now)
         with self._lock:
@@ -331,7 +333,7 @@ class Soak:
             unjustified = (is_server_failure(outcome) and last is not None and
                            now - last < self.settings.cache_max_stale_s - JUSTIFY_MARGIN_S)
             self.polls.append(Poll(window, client, path, outcome, latency_s, unjustified,
-                                   retried))
+                                   retried, started))
             if outcome not in SUCCESS_OUTCOMES:
                 self.examples.setdefault((window, outcome), _message(body))
 
@@ -391,7 +393,7 @@ class Soak:
         w.stats_before = self.stats()
         self._note_peak(w.stats_before)
         before = self._counters()
-        started = time.monotonic()
+        started = w.started = time.monotonic()
         with self._lock:
             self.windows.append(w)
             self._window = len(self.windows) - 1
@@ -491,7 +493,24 @@ class Soak:
                 restarted = time.monotonic()
                 self.cluster.start_prometheus()
             w.notes.append(f"Prometheus ready {time.monotonic() - restarted:.1f} s after restart")
-            self.hold(max(0.0, seconds - (time.monotonic() - restarted) - down_s))
+            answered = []
+
+            def samples_back():
+                # What Prometheus itself answers: tells its gaps from the adapter's.
+                if not answered and self._prometheus_has_samples():
+                    answered.append(time.monotonic() - restarted)
+
+            self.hold(max(0.0, seconds - (time.monotonic() - restarted) - down_s),
+                      tick=samples_back)
+            w.notes.append(f"Prometheus answered queue_depth again {answered[0]:.1f} s after "
+                           "restart" if answered else "Prometheus answered no queue_depth sample "
+                           "before the window ended")
+
+    def _prometheus_has_samples(self):
+        try:
+            return bool(self.cluster.prometheus_query("queue_depth"))
+        except harness.HarnessError:
+            return False
 
     def rules_replaced(self, seconds, times=RULES_REPLACEMENTS):
         """The rules file replaced (rename over it, as an editor or a ConfigMap update does) with
@@ -564,6 +583,10 @@ class Soak:
                             if p.outcome not in SUCCESS_OUTCOMES)
             index = self.windows.index(w)
             said = [f"first {o}: \"{m}\"" for (i, o), m in self.examples.items() if i == index]
+            for outcome in sorted({p.outcome for p in self.polls_in(w)} - set(SUCCESS_OUTCOMES)):
+                times = [p.started - w.started for p in self.polls_in(w) if p.outcome == outcome]
+                said.append(f"{outcome} sent from {min(times):.0f} s to {max(times):.0f} s into "
+                            "the window")
             notes = "; ".join(w.notes + ([f"failures by path: {_format_counts(failed)}"]
                                          if failed else []) + said)
             lines.append(f"- {w.name}: {counters or 'n/a'}{'; ' + notes if notes else ''}")
@@ -654,7 +677,7 @@ def _message(body):
     try:
         return json.loads(body)["message"][:200]
     except (ValueError, KeyError, TypeError):
-        return body[:200].decode("utf-8", errors="replace")
+        return body[:200].decode("utf-8", errors="replace").strip()
 
 
 def _short(path):
