@@ -516,12 +516,12 @@ class TcpProxy:
             by_fd[upstream.fileno()] = upstream
             poller.register(upstream, select.POLLIN)
         while not self._stopping.is_set():
-            mode, delay_s = self.mode()
-            if hung and mode != self.HANG:
+            if hung and self.mode()[0] != self.HANG:
                 return  # the hang is over: a real server would have dropped these by now
             for fd, _ in poller.poll(PROXY_TICK_S * 1000):
                 sock = by_fd[fd]
                 data = sock.recv(PROXY_CHUNK_BYTES)
+                mode, delay_s = self.mode()  # as it is now, not before the wait
                 if not data:
                     return
                 if sock is upstream:
