@@ -542,7 +542,9 @@ class Soak:
             "the HPA controller), and one discovery client every "
             f"{s.discovery_interval_s:g} s. A poll belongs to the window it began in. "
             "Prometheus sits behind a TCP proxy the soak "
-            "controls. Adapter flags: `" + " ".join(s.adapter_flags()) + "`.",
+            "controls. Adapter flags: `" + " ".join(s.adapter_flags()) + "`; the rest at their "
+            "defaults" + ("" if any(f.startswith("--prometheus-timeout") for f in s.adapter_flags())
+                          else " (--prometheus-timeout=30s among them)") + ".",
             "",
             "How an answer is counted: **fresh** is a 200 whose sample is at most the cache TTL "
             f"old (+{FRESH_SLACK_S:g} s for query time and the timestamp's resolution); "
@@ -605,7 +607,7 @@ class Soak:
         lines += ["", "## The adapter's footprint", "",
                   "| | RSS MiB | open fds | threads |", "|---|---|---|---|"]
         for label, st in (("start (after warm-up)", self.start_stats), ("peak", self.peak),
-                          ("end (clients stopped, settled)", self.end_stats)):
+                          ("end (load gone, settled)", self.end_stats)):
             if st is not None:
                 lines.append(f"| {label} | {st.rss_bytes / 2**20:.1f} | {st.open_fds} | "
                              f"{st.threads} |")
