@@ -39,7 +39,6 @@ import shlex
 import shutil
 import signal
 import socket
-import ssl
 import sys
 import threading
 import time
