@@ -8,6 +8,8 @@
 #   make demo          deps, build, then a local Prometheus + exporter + adapter and kubectl calls
 #   make fuzz          clang libFuzzer build in build-fuzz/, each target for FUZZ_SECONDS
 #   make bench         scripts/bench.sh
+#   make soak          scripts/soak.sh: SOAK_MINUTES (30) of polling under faults; writes
+#                      docs/reliability.md (not part of `make test`; a short soak is)
 #   make format        clang-format -i; make format-check checks only
 #   make tidy          clang-tidy over queries/ and adapter/ using build/compile_commands.json
 #   make clean         remove the build directories
@@ -35,7 +37,8 @@ ASAN_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
 CXX_SOURCES := { git ls-files -z -- '*.cc' '*.h' 2>/dev/null || \
                  find queries adapter test -name '*.cc' -print0 -o -name '*.h' -print0; }
 
-.PHONY: deps build build-asan test format format-check check-deps tidy demo fuzz bench clean
+.PHONY: deps build build-asan test format format-check check-deps tidy demo fuzz bench soak \
+        clean
 
 deps:
 	@scripts/deps.sh
@@ -90,6 +93,10 @@ fuzz:
 
 bench:
 	scripts/bench.sh
+
+SOAK_MINUTES ?= 30
+soak:
+	SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -8,7 +8,13 @@ A `Cluster` owns a temporary directory and every process it starts:
   * Debian's `prometheus` on a free loopback port with its own storage dir, scraping the exporter
     every second; start() returns only once Prometheus holds samples for every exported metric;
   * build/bin/metrics-adapter in standalone mode with a rules file, once /readyz answers over TLS;
-  * kubeconfigs that trust the CA (and one that trusts the other CA), for `kubectl get --raw`.
+  * kubeconfigs that trust the CA (and one that trusts the other CA), for `kubectl get --raw`;
+  * with `prometheus_proxy=True`, a TcpProxy between the adapter and Prometheus that the test
+    switches between forwarding, hanging (accepts, never answers) and adding a delay.
+
+Hostile clients (IdleConnections, PartialHandshakes, SlowWriters) and process_stats() (RSS, open
+descriptors, threads of a child from /proc) are shared by the tests of fairness and the soak
+(test/soak/soak.py).
 
 With `kube=True` the Cluster also runs test/fake_apiserver/fake_apiserver.py in this process
 (`cluster.fake`, mutable from the test) and starts the adapter WITHOUT --standalone: its
@@ -34,6 +40,8 @@ import json
 import os
 import pathlib
 import re
+import resource
+import select
 import shutil
 import signal
 import socket
@@ -41,6 +49,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -76,6 +85,14 @@ FREE_PORT_ATTEMPTS = 100
 MIN_SCRAPES = 2
 LOG_TAIL_BYTES = 16 * 1024
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# TcpProxy: bytes read per recv(), and how often its loops look at a mode change.
+PROXY_CHUNK_BYTES = 64 * 1024
+PROXY_TICK_S = 0.1
+# Hostile clients: how long one connect or TLS handshake may take before the attack gives up.
+HOSTILE_CONNECT_TIMEOUT_S = 10
+# Idle connections are opened from these loopback addresses (all of 127/8 is local on Linux), so
+# that a per-source limit of 256 admits 2,000 of them; the real clients come from 127.0.0.1.
+HOSTILE_SOURCES = tuple(f"127.0.0.{i}" for i in range(2, 12))
 
 SCRAPE_JOB = "exporter"
 # What the adapter writes into --cert-dir when it has no --tls-cert-file.
@@ -371,6 +388,268 @@ def metric_value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
+# ---- the adapter's footprint, and clients that do not play fair ------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessStats:
+    rss_bytes: int
+    open_fds: int
+    threads: int
+
+
+def process_stats(pid):
+    """Resident memory, open descriptors and threads of a running process, from /proc."""
+    rss = threads = None
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key == "VmRSS":
+                rss = int(value.split()[0]) * 1024  # "1234 kB"
+            elif key == "Threads":
+                threads = int(value)
+    if rss is None or threads is None:
+        raise HarnessError(f"/proc/{pid}/status lacks VmRSS or Threads")
+    return ProcessStats(rss, len(os.listdir(f"/proc/{pid}/fd")), threads)
+
+
+def raise_fd_limit(want):
+    """Raises this process's soft descriptor limit to at least want (up to the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+
+
+class TcpProxy:
+    """A loopback TCP proxy to one upstream port whose behaviour the test switches at any time.
+
+    Modes: FORWARD passes bytes both ways (a refused upstream closes the client's connection);
+    HANG accepts and reads but never answers, and from then on the connections it held (kept
+    alive ones included) stay silent until the mode changes, when they are closed; DELAY holds
+    each chunk a client sends for `delay_s` before passing it on, as a slow server would.
+    Thread-safe: set_mode() may be called from any thread.
+    """
+
+    FORWARD = "forward"
+    HANG = "hang"
+    DELAY = "delay"
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self._mode = self.FORWARD
+        self.delay_s = 0.0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self._listener.settimeout(PROXY_TICK_S)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.accepted = 0
+        self._threads = []
+
+    def start(self):
+        thread = threading.Thread(target=self._accept_loop, name="tcp-proxy", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self):
+        self._stopping.set()
+        for thread in list(self._threads):
+            thread.join(CHILD_STOP_TIMEOUT_S)
+        self._listener.close()
+
+    def set_mode(self, mode, delay_s=0.0):
+        with self._lock:
+            self._mode = mode
+            self.delay_s = delay_s
+
+    def mode(self):
+        with self._lock:
+            return self._mode, self.delay_s
+
+    def _accept_loop(self):
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, client):
+        upstream = None
+        try:
+            upstream = self._connect_upstream()
+            if upstream is None:
+                return
+            self._pump(client, upstream)
+        finally:
+            client.close()
+            if upstream is not None:
+                upstream.close()
+
+    def _connect_upstream(self):
+        """The upstream connection, or None when this connection is to be dropped."""
+        mode, _ = self.mode()
+        if mode == self.HANG:
+            return socket.socket()  # never connected: _pump treats the connection as hung
+        try:
+            return socket.create_connection(("127.0.0.1", self.upstream_port),
+                                            timeout=HOSTILE_CONNECT_TIMEOUT_S)
+        except OSError:
+            return None  # upstream down: the client sees its connection closed
+
+    def _pump(self, client, upstream):
+        hung = self.mode()[0] == self.HANG
+        poller = select.poll()  # select() cannot take descriptors above 1023
+        by_fd = {client.fileno(): client}
+        poller.register(client, select.POLLIN)
+        if not hung:
+            by_fd[upstream.fileno()] = upstream
+            poller.register(upstream, select.POLLIN)
+        while not self._stopping.is_set():
+            if hung and self.mode()[0] != self.HANG:
+                return  # the hang is over: a real server would have dropped these by now
+            for fd, _ in poller.poll(PROXY_TICK_S * 1000):
+                sock = by_fd[fd]
+                data = sock.recv(PROXY_CHUNK_BYTES)
+                mode, delay_s = self.mode()  # as it is now, not before the wait
+                if not data:
+                    return
+                if sock is upstream:
+                    client.sendall(data)
+                elif mode == self.HANG or hung:
+                    if not hung:  # swallowed: this request, and the connection, never answer
+                        hung = True
+                        poller.unregister(upstream)
+                else:
+                    if mode == self.DELAY and delay_s > 0:
+                        time.sleep(delay_s)
+                    upstream.sendall(data)
+
+
+class IdleConnections:
+    """Keeps `count` TCP connections to `port` open that never send a byte.
+
+    Each one the server closes is replaced at once, as a pod flooding the adapter would, and
+    counted in `opened`. The connections come from HOSTILE_SOURCES in turn. Not thread-safe:
+    start() and close() from one thread; `sockets` and `opened` may be read from any.
+    """
+
+    def __init__(self, port, count, sources=HOSTILE_SOURCES):
+        self.port = port
+        self.count = count
+        self.sources = sources
+        self.sockets = []
+        self.opened = 0
+        self._next_source = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="idle-connections", daemon=True)
+
+    def start(self):
+        raise_fd_limit(self.count + 1024)
+        self._thread.start()
+
+    def wait_open(self, timeout_s=CHILD_START_TIMEOUT_S):
+        wait_until(lambda: len(self.sockets) >= self.count, timeout_s,
+                   f"{self.count} idle connections to be open")
+
+    def _connect(self):
+        source = self.sources[self._next_source % len(self.sources)]
+        self._next_source += 1
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((source, 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.port))
+        self.opened += 1
+        return s
+
+    def _run(self):
+        poller = select.poll()  # select() cannot take descriptors above 1023
+        by_fd = {}
+
+        def add(s):
+            self.sockets.append(s)
+            poller.register(s, select.POLLIN)
+            by_fd[s.fileno()] = s
+
+        while len(self.sockets) < self.count and not self._stop.is_set():
+            add(self._connect())
+        while not self._stop.is_set():
+            for fd, _ in poller.poll(50):  # readable with nothing sent: closed by the server
+                s = by_fd.pop(fd)
+                poller.unregister(fd)
+                self.sockets.remove(s)
+                s.close()
+                add(self._connect())
+
+    def close(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for s in self.sockets:
+            s.close()
+        self.sockets = []
+
+
+class PartialHandshakes:
+    """Connections that start a TLS handshake and stop half way: a record header, no more."""
+
+    # A TLS record header announcing a 512-byte handshake message, and the start of a ClientHello.
+    PREFIX = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+
+    def __init__(self, port, count, source="127.0.0.12"):
+        self.sockets = []
+        for _ in range(count):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), HOSTILE_CONNECT_TIMEOUT_S,
+                                             source_address=(source, 0))
+                s.sendall(self.PREFIX)
+            except OSError:
+                continue  # refused or reset: the server is protecting itself, which is fine
+            self.sockets.append(s)
+
+    def close(self):
+        for s in self.sockets:
+            s.close()
+        self.sockets = []
+
+
+class SlowWriters:
+    """TLS connections that write a request one byte at a time (call trickle() now and then)."""
+
+    def __init__(self, port, ca_file, count, source="127.0.0.13"):
+        context = ssl.create_default_context(cafile=str(ca_file))
+        self.connections = []
+        for _ in range(count):
+            raw = socket.create_connection(("127.0.0.1", port), HOSTILE_CONNECT_TIMEOUT_S,
+                                           source_address=(source, 0))
+            tls = context.wrap_socket(raw, server_hostname="localhost")
+            tls.sendall(b"G")
+            self.connections.append(tls)
+
+    def trickle(self):
+        """One more byte each, keeping their requests unfinished."""
+        for c in self.connections:
+            try:
+                c.send(b"E")
+            except OSError:
+                pass  # closed by the server to make room: fine, it was too slow
+
+    def close(self):
+        for c in self.connections:
+            c.close()
+        self.connections = []
+
+
 class Child:
     """A process the harness started, with its output in a log file."""
 
@@ -442,7 +721,8 @@ class Cluster:
     def __init__(self, rules=DEFAULT_RULES, metrics_spec=DEFAULT_METRICS_SPEC, start_adapter=True,
                  adapter_bin=ADAPTER_BIN, adapter_args=(),
                  relist_interval=DEFAULT_RELIST_INTERVAL, tmp_root=None, kube=False,
-                 kube_auth_flags=True, exporter_timestamps=False, honor_labels=False):
+                 kube_auth_flags=True, exporter_timestamps=False, honor_labels=False,
+                 prometheus_proxy=False):
         self.rules = pathlib.Path(rules)
         self.metrics_spec = pathlib.Path(metrics_spec)
         self.want_adapter = start_adapter
@@ -456,6 +736,9 @@ class Cluster:
         # `job` and `instance` labels (as series of several exporters look in a cluster).
         self.exporter_timestamps = exporter_timestamps
         self.honor_labels = honor_labels
+        # A TcpProxy in front of Prometheus for the adapter (never for the harness's own queries).
+        self.want_proxy = prometheus_proxy
+        self.proxy = None
         self.fake = None  # the fake kube-apiserver when kube=True
         # Where dump_logs() writes when a start fails or a test fails.
         self.log_stream = sys.stderr
@@ -501,6 +784,9 @@ class Cluster:
             self._write_prometheus_config()
             self.start_prometheus()
             self.wait_for_samples()
+            if self.want_proxy:
+                self.proxy = TcpProxy(self.prometheus_port)
+                self.proxy.start()
             if self.want_adapter:
                 self.start_adapter()
         except BaseException:
@@ -522,6 +808,9 @@ class Cluster:
             child.stop()
             if name == "adapter" and check_adapter_exit:
                 problem = problem or self._exit_problem(child)
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
         if self.fake is not None:
             self.fake.stop()
             self.fake.log_stream.close()
@@ -656,12 +945,22 @@ class Cluster:
         wait_until(lambda: self._http_ok(self.prometheus_url + "/-/ready"), CHILD_START_TIMEOUT_S,
                    f"Prometheus to answer {self.prometheus_url}/-/ready", check=child.check_running)
 
-    def stop_prometheus(self):
-        """Stops Prometheus (for outage tests); start_prometheus() brings it back."""
+    def stop_prometheus(self, kill=False):
+        """Stops Prometheus (for outage tests); start_prometheus() brings it back.
+
+        kill: SIGKILL at once, as the OOM killer or a node failure would, instead of SIGTERM.
+        """
         child = self.children.get("prometheus")
         if child is None or not child.running():
             raise HarnessError("Prometheus is not running")
+        if kill:
+            child._signal(signal.SIGKILL)
         return child.stop()
+
+    @property
+    def adapter_prometheus_url(self):
+        """The Prometheus URL the adapter is given: the proxy's when there is one."""
+        return self.proxy.url if self.proxy is not None else self.prometheus_url
 
     def prometheus_query(self, promql):
         """Result list of an instant query, or raises HarnessError with Prometheus' error."""
@@ -739,7 +1038,8 @@ class Cluster:
         """The harness's own command line for the adapter, and the CA that verifies it."""
         argv = [
             self.adapter_bin, "serve", f"--config={rules or self.rules}",
-            f"--prometheus-url={self.prometheus_url}", f"--secure-port={self.adapter_port}"
+            f"--prometheus-url={self.adapter_prometheus_url}",
+            f"--secure-port={self.adapter_port}"
         ]
         argv += self.kube_args() if self.kube else ["--standalone"]
         if cert_dir is None:
@@ -797,6 +1097,12 @@ class Cluster:
             return child.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             raise HarnessError(f"the adapter did not exit within {timeout_s}s")
+
+    def adapter_pid(self):
+        child = self.children.get("adapter")
+        if child is None or not child.running():
+            raise HarnessError("the adapter is not running")
+        return child.process.pid
 
     def adapter_metrics(self):
         """The adapter's /metrics, parsed with parse_exposition(); raises unless it answers 200."""

@@ -3,9 +3,11 @@
 Proves the pieces the adapter tests stand on: the exporter's values reach Prometheus (also after
 a change made at run time), NaN survives the trip, Prometheus restarts on the same port with the
 same storage, the generated certificates and kubeconfigs make kubectl and curl trust exactly the
-right CA, and teardown leaves no process or directory behind.
+right CA, teardown leaves no process or directory behind, and the TcpProxy that stands in for a
+hanging or slow Prometheus forwards, hangs (kept-alive connections included) and delays.
 """
 
+import http.client
 import http.server
 import io
 import json
@@ -13,6 +15,7 @@ import os
 import pathlib
 import random
 import shutil
+import socket
 import ssl
 import threading
 import unittest
@@ -104,6 +107,71 @@ class _RawHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+
+class _OkHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as curl's connections to Prometheus are
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+class TcpProxyTest(unittest.TestCase):
+    # How long a request through a hanging or slow proxy is given before the client gives up,
+    # and a delay far beyond it.
+    HANG_PROBE_S = 0.5
+    DELAY_S = 3.0
+
+    def setUp(self):
+        self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OkHandler)
+        threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
+        self.addCleanup(self.upstream.server_close)
+        self.addCleanup(self.upstream.shutdown)
+        self.proxy = harness.TcpProxy(self.upstream.server_address[1])
+        self.proxy.start()
+        self.addCleanup(self.proxy.stop)
+
+    def _connection(self, timeout=harness.CLIENT_TIMEOUT_S):
+        conn = http.client.HTTPConnection("127.0.0.1", self.proxy.port, timeout=timeout)
+        self.addCleanup(conn.close)
+        return conn
+
+    @staticmethod
+    def _get(conn):
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    def test_forwards_hangs_kept_alive_connections_too_and_delays(self):
+        kept = self._connection(timeout=self.HANG_PROBE_S)
+        self.assertEqual(self._get(kept), (200, b"ok"))
+
+        self.proxy.set_mode(harness.TcpProxy.HANG)
+        with self.assertRaises(socket.timeout):  # the connection made before the hang
+            self._get(kept)
+        with self.assertRaises(socket.timeout):  # and a new one
+            self._get(self._connection(timeout=self.HANG_PROBE_S))
+
+        # Held far longer than this client waits: it gives up; one that waits gets the answer.
+        self.proxy.set_mode(harness.TcpProxy.DELAY, self.DELAY_S)
+        with self.assertRaises(socket.timeout):
+            self._get(self._connection(timeout=self.HANG_PROBE_S))
+        self.assertEqual(self._get(self._connection()), (200, b"ok"))
+
+        self.proxy.set_mode(harness.TcpProxy.FORWARD)
+        self.assertEqual(self._get(self._connection()), (200, b"ok"))
+
+    def test_upstream_down_closes_the_clients_connection(self):
+        self.upstream.shutdown()
+        self.upstream.server_close()
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionResetError)):
+            self._get(self._connection())
 
 
 class TlsClientsTest(unittest.TestCase):
