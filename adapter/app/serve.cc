@@ -184,6 +184,7 @@ int Serve(const Options& options) {
   cache_options.ttl = options.cache_ttl;
   cache_options.max_stale = options.cache_max_stale;
   cache_options.max_entries = options.cache_max_entries;
+  cache_options.max_bytes = options.cache_max_bytes;
   cache_options.bulkhead = {options.backend_max_concurrency, options.backend_max_queue};
   cache::CachingClient cached_prometheus(prometheus, metrics, std::move(cache_options));
 
