@@ -10,6 +10,7 @@
 
 #include "adapter/api/status.h"
 #include "adapter/app/certificate_reload.h"
+#include "adapter/app/heap_trimmer.h"
 #include "adapter/app/delegated_auth.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/prometheus_auth.h"
@@ -270,6 +271,9 @@ int Serve(const Options& options) {
           [&server = **server, auth = kubernetes.has_value() ? kubernetes->auth.get() : nullptr] {
             return auth != nullptr ? auth->ReloadCaFiles() : server.ReloadClientCaFiles();
           }));
+  // Memory freed after a burst (connections, answers, cache churn) goes back to the system.
+  HeapTrimmer heap_trimmer;
+  heap_trimmer.Start(scheduler);
   relister.Start(scheduler);
   reloader.Start(scheduler);
   cached_prometheus.Start(scheduler);
@@ -290,6 +294,7 @@ int Serve(const Options& options) {
   }
   reloader.Stop();
   certificate_reloader.Stop();
+  heap_trimmer.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();
   }
