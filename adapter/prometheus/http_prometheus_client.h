@@ -14,12 +14,24 @@
 #include "adapter/outbound/http_client.h"
 #include "adapter/outbound/token_file.h"
 #include "adapter/prometheus/api_request.h"
+#include "adapter/prometheus/byte_budget.h"
 #include "adapter/prometheus/client.h"
 
 namespace ma::prometheus {
 
 // Upper bound for --prometheus-header entries.
 inline constexpr size_t kMaxPrometheusHeaders = 32;
+
+// The bytes of query answers held at once while they arrive and are decoded, by every client of
+// the process together: one answer of the largest size (kMaxQueryResponseBytes) and half as much
+// again. Each answer's buffer is taken from it as it grows; an answer that does not fit fails at
+// once with kUnavailable (503; the cache serves its stale value if it has one) and a log line,
+// and its transfer is dropped. On top: the tree of the one answer being decoded (the HTTP
+// client's one worker thread decodes them one after the other), about twice its size.
+inline constexpr size_t kQueryBodyBudgetBytes = size_t{96} << 20;
+
+// The process's budget of kQueryBodyBudgetBytes.
+ByteBudget& QueryBodyBudget();
 
 // The --prometheus-* flags.
 struct PrometheusOptions {
@@ -38,9 +50,11 @@ struct PrometheusOptions {
 class HttpPrometheusClient final : public Client {
  public:
   // Validates the options; every error is kInvalidArgument and names the flag at fault. `http`
-  // is the process's shared client and must outlive this one.
-  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(outbound::HttpClient& http,
-                                                                      PrometheusOptions options);
+  // is the process's shared client and `body_budget` bounds the answers held at once; both must
+  // outlive this one.
+  static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(
+      outbound::HttpClient& http, PrometheusOptions options,
+      ByteBudget& body_budget = QueryBodyBudget());
 
   void Series(std::string match, std::chrono::system_clock::time_point start,
               SeriesCallback done) override;
@@ -53,7 +67,7 @@ class HttpPrometheusClient final : public Client {
 
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
-                       std::unique_ptr<outbound::TokenFile> token,
+                       std::unique_ptr<outbound::TokenFile> token, ByteBudget& body_budget,
                        std::unique_ptr<outbound::Channel> http);
 
   outbound::OutboundRequest MakeRequest(std::string_view endpoint, Params params,
@@ -62,6 +76,7 @@ class HttpPrometheusClient final : public Client {
   const PrometheusOptions options_;
   const BaseUrl base_;
   const std::unique_ptr<outbound::TokenFile> token_;  // null without --prometheus-token-file
+  ByteBudget& body_budget_;
   // Last member: destroyed first, so its cancelled callbacks never see a half-destroyed client.
   const std::unique_ptr<outbound::Channel> http_;
 };
