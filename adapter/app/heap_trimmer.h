@@ -53,7 +53,7 @@ class HeapTrimmer {
 
   const size_t min_bytes_;
   absl::Mutex mu_;
-  size_t resident_after_trim_ ABSL_GUARDED_BY(mu_) = 0;  // 0: no trim yet
+  size_t resident_after_trim_ ABSL_GUARDED_BY(mu_) = 0;             // 0: no trim yet
   scheduler::Scheduler* scheduler_ ABSL_GUARDED_BY(mu_) = nullptr;  // set while started
   scheduler::JobId next_ ABSL_GUARDED_BY(mu_) = 0;
 };

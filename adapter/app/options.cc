@@ -213,7 +213,8 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   o.cache_max_entries = static_cast<size_t>(max_entries);
   const std::string max_bytes_flag = absl::GetFlag(FLAGS_cache_max_bytes);
   const std::optional<size_t> max_bytes = ParseByteSize(max_bytes_flag);
-  if (!max_bytes || *max_bytes < cache::kMinCacheMaxBytes || *max_bytes > cache::kMaxCacheMaxBytes) {
+  if (!max_bytes || *max_bytes < cache::kMinCacheMaxBytes ||
+      *max_bytes > cache::kMaxCacheMaxBytes) {
     return absl::InvalidArgumentError(Cat("--cache-max-bytes ", GoQuote(max_bytes_flag),
                                           ": must be between ", cache::kMinCacheMaxBytes >> 20,
                                           "Mi and ", cache::kMaxCacheMaxBytes >> 30, "Gi"));

@@ -10,8 +10,8 @@
 
 #include "adapter/api/status.h"
 #include "adapter/app/certificate_reload.h"
-#include "adapter/app/heap_trimmer.h"
 #include "adapter/app/delegated_auth.h"
+#include "adapter/app/heap_trimmer.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/prometheus_auth.h"
 #include "adapter/app/version.h"

@@ -40,7 +40,8 @@ class BudgetedBody {
       const size_t want = std::max(needed, std::min(2 * taken_, kMaxQueryResponseBytes));
       if (!budget_.TryTake(want)) {
         const std::string message =
-            absl::StrCat("the answer (", needed, " bytes so far) does not fit the memory budget "
+            absl::StrCat("the answer (", needed,
+                         " bytes so far) does not fit the memory budget "
                          "for query answers: answers being received or decoded hold ",
                          budget_.in_use(), " of its ", budget_.capacity(), " bytes");
         MA_LOG(WARNING) << "prometheus " << kQueryEndpoint << ": dropped an answer: " << message;
@@ -216,22 +217,22 @@ void HttpPrometheusClient::StartQuery(std::string promql,
   // arrives into the budgeted buffer; any other is buffered by the HTTP client, for its message.
   auto body = std::make_shared<BudgetedBody>(body_budget_);
   request.on_body = [body](std::string_view chunk) { return body->Append(chunk); };
-  http_->Send(std::move(request), [body, done = std::move(done)](
-                                      absl::StatusOr<outbound::OutboundResponse> response) {
-    if (!response.ok()) {
-      body->Release();
-      done(WithContext(kQueryEndpoint, response.status()));
-      return;
-    }
-    absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(
-        response->status, response->status / 100 == 2 ? body->data() : response->body);
-    body->Release();
-    if (!result.ok()) {
-      done(WithContext(kQueryEndpoint, result.status()));
-      return;
-    }
-    done(std::make_shared<const model::QueryResult>(*std::move(result)));
-  });
+  http_->Send(std::move(request),
+              [body, done = std::move(done)](absl::StatusOr<outbound::OutboundResponse> response) {
+                if (!response.ok()) {
+                  body->Release();
+                  done(WithContext(kQueryEndpoint, response.status()));
+                  return;
+                }
+                absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(
+                    response->status, response->status / 100 == 2 ? body->data() : response->body);
+                body->Release();
+                if (!result.ok()) {
+                  done(WithContext(kQueryEndpoint, result.status()));
+                  return;
+                }
+                done(std::make_shared<const model::QueryResult>(*std::move(result)));
+              });
 }
 
 void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::time_point start,

@@ -493,8 +493,8 @@ void AdapterMetrics::InitBackend(std::string_view backend) {
     family->Add(labels);
   }
   for (prometheus::Family<prometheus::Gauge>* family :
-       {&impl_->cache_entries, &impl_->cache_bytes, &impl_->breakers_open, &impl_->backend_in_flight,
-        &impl_->backend_queue}) {
+       {&impl_->cache_entries, &impl_->cache_bytes, &impl_->breakers_open,
+        &impl_->backend_in_flight, &impl_->backend_queue}) {
     family->Add(labels).Set(0);
   }
   impl_->cache_value_age.Add(labels, AgeBuckets());
