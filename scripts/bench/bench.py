@@ -96,6 +96,8 @@ CACHED_KEYS = 100_000
 # (g) keeps reading every key for this many TTLs after the cache holds CACHED_KEYS, so that
 # every value has been refreshed at least once before the RSS is read.
 CHURN_TTLS = 2
+# (g)'s --cache-max-stale, long enough for a slow machine to fill CACHED_KEYS.
+CHURN_MAX_STALE = "20m"
 WRK_TIMEOUT_MARGIN_S = 30
 
 
@@ -589,7 +591,11 @@ def bench_memory(cluster, settings, results):
 
 
 def bench_memory_churn(cluster, settings, results):
-    cluster.restart_adapter()  # the default --cache-ttl, --cache-max-entries, --cache-max-bytes
+    # The default --cache-ttl, --cache-max-entries and --cache-max-bytes. A key not read for two
+    # TTLs is dropped once its value is older than --cache-max-stale: with the default (2 min) the
+    # keys held are the reads of the last two minutes or so, fewer than CACHED_KEYS when the
+    # machine cannot query Prometheus CACHED_KEYS / 2 min times a second besides the refreshes.
+    cluster.restart_adapter(f"--cache-max-stale={CHURN_MAX_STALE}")
     time.sleep(2)
     pid = cluster.adapter_pid()
     idle = rss_mib(pid)
@@ -731,6 +737,11 @@ def ratio_row(target, before, after, ok):
     return f"| {target} | {before} | {after} | {verdict(ok) if after != '—' else 'not measured'} |"
 
 
+def churn_target_met(g):
+    """(g)'s target holds only if the cache held every key at some point."""
+    return g["hwm"] <= TARGET_CHURN_RSS_MIB and g["peak_entries"] >= CACHED_KEYS
+
+
 def summary(results):
     """The table of issue 9's targets: before (BEFORE_DATE), after (this run), verdict."""
     lines = [
@@ -776,7 +787,7 @@ def summary(results):
     if g:
         lines.append(ratio_row(f"(g) peak RSS, {CACHED_KEYS:,} keys at the default TTL ≤"
                                f" {TARGET_CHURN_RSS_MIB} MiB", BEFORE_CHURN_RSS,
-                               f"{g['hwm']:.1f} MiB", g["hwm"] <= TARGET_CHURN_RSS_MIB))
+                               f"{g['hwm']:.1f} MiB", churn_target_met(g)))
     if e:
         for key in ("p50", "p99"):
             ratio = median_of(e["adapter"], key) / median_of(e["nginx"], key)
@@ -943,7 +954,9 @@ def render(results, settings, info, plots, plot_dir_name, run_time):
         lines += [
             "## (g) Memory under TTL churn", "",
             f"The adapter with its default flags (`--cache-ttl` {CACHE_TTL_S} s, so every key read"
-            " within two TTLs is refreshed ahead of expiry while the keys fill) is sent wrk (16"
+            " within two TTLs is refreshed ahead of expiry while the keys fill) but"
+            f" `--cache-max-stale={CHURN_MAX_STALE}` (so that keys read once stay while the rest"
+            " fill, however fast the machine answers) is sent wrk (16"
             f" connections, {CACHE_TTL_S} s runs) over {CACHED_KEYS:,} distinct label selectors"
             f" until its cache gauge holds them all (or the fill time runs out), then"
             f" {CHURN_TTLS * CACHE_TTL_S} s more of the same reads.", "",
@@ -952,7 +965,8 @@ def render(results, settings, info, plots, plot_dir_name, run_time):
             "|---:|---:|---:|---:|---:|---|",
             f"| {g['idle']:.1f} MiB | {g['entries']:,.0f} ({g['peak_entries']:,.0f}) |"
             f" {g['cached_mib']:.1f} MiB | {g['rss']:.1f} MiB | {g['hwm']:.1f} MiB |"
-            f" ≤ {TARGET_CHURN_RSS_MIB} MiB: {verdict(g['hwm'] <= TARGET_CHURN_RSS_MIB)} |", "",
+            f" ≤ {TARGET_CHURN_RSS_MIB} MiB with {CACHED_KEYS:,} keys: {verdict(churn_target_met(g))} |",
+            "",
             f"Fill time {g['filled_s']:.0f} s; refresh-ahead queries started:"
             f" {g['refreshes']:,.0f}. Before issue 12: {BEFORE_CHURN_RSS}.", "",
         ]
