@@ -17,8 +17,9 @@ median of the rounds is reported:
      aggregator set it), a full TLS handshake and one GET per request, timed from connect() to
      the end of the answer, against the adapter and against the nginx of (a);
   f. discovery at scale: scripts/bench/relist_at_scale.sh (a relist over 1,000,000 series);
-  g. RSS with 100,000 distinct keys at the default flags (--cache-ttl 15 s): the keys are read
-     again and again while they fill, so refresh-ahead churns their values as it would in a pod.
+  g. RSS with 100,000 distinct keys at the default --cache-ttl (15 s): the keys are read again
+     and again while they fill, so refresh-ahead churns their values as it would in a pod
+     (--cache-max-stale=20m, so that a slow machine can fill them all).
 
 The latency distributions of (a), (b) and (e) are drawn as percentile curves with gnuplot
 (docs/bench/*.png beside docs/benchmarks.md): wrk's own `--latency` prints four percentiles only,
