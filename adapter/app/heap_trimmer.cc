@@ -16,6 +16,9 @@ namespace {
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define MA_GLIBC_MALLOC 1
+constexpr bool kGlibcMalloc = true;
+#else
+constexpr bool kGlibcMalloc = false;
 #endif
 
 }  // namespace
@@ -60,13 +63,14 @@ size_t HeapTrimmer::TrimIfWorthIt() {
 }
 
 void HeapTrimmer::Start(scheduler::Scheduler& scheduler) {
-#if defined(MA_GLIBC_MALLOC)
+  if (!kGlibcMalloc) {
+    return;
+  }
   absl::MutexLock lock(&mu_);
   if (scheduler_ == nullptr) {
     scheduler_ = &scheduler;
     next_ = scheduler.RunAfter(kHeapTrimInterval, [this] { Tick(); });
   }
-#endif
 }
 
 void HeapTrimmer::Tick() {

@@ -572,6 +572,19 @@ end
 """
 
 
+# (g)'s: as FILL_SCRIPT, from a given key on, so that the keys of the runs before are not read
+# again (and so kept hot: refreshed every TTL) but left to go cold while the others fill.
+CHURN_FILL_SCRIPT = """
+counter = %d
+request = function()
+  counter = counter + 1
+  local key = counter %% %d
+  return wrk.format(nil, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth" ..
+                         "?labelSelector=queue%%3Dfill-" .. key)
+end
+"""
+
+
 def bench_memory(cluster, settings, results):
     cluster.restart_adapter("--cache-ttl=10m", "--cache-max-stale=20m",
                             f"--cache-max-entries={CACHED_KEYS}")
@@ -593,34 +606,39 @@ def bench_memory(cluster, settings, results):
 
 def bench_memory_churn(cluster, settings, results):
     # The default --cache-ttl, --cache-max-entries and --cache-max-bytes. A key not read for two
-    # TTLs is dropped once its value is older than --cache-max-stale: with the default (2 min) the
-    # keys held are the reads of the last two minutes or so, fewer than CACHED_KEYS when the
-    # machine cannot query Prometheus CACHED_KEYS / 2 min times a second besides the refreshes.
+    # TTLs is dropped once its value is older than --cache-max-stale: with the default (2 min)
+    # the keys held would be the reads of the last two minutes or so, fewer than CACHED_KEYS on a
+    # machine whose Prometheus cannot answer that many new keys a second besides the refreshes.
     cluster.restart_adapter(f"--cache-max-stale={CHURN_MAX_STALE}")
     time.sleep(2)
     pid = cluster.adapter_pid()
     idle = rss_mib(pid)
-    script = cluster.tmp / "fill.lua"
-    script.write_text(FILL_SCRIPT % CACHED_KEYS, encoding="utf-8")
+    script = cluster.tmp / "fill-churn.lua"
     deadline = time.monotonic() + settings.fill_timeout_s
     entries = peak_entries = 0
     started = time.monotonic()
+    offset = 0  # each run goes on from the key where the last one stopped
+    errors = 0
     with RssSampler(pid) as rss:
         while time.monotonic() < deadline:
-            wrk(cluster.base_url + "/", CACHE_TTL_S, 16, script=script)
+            script.write_text(CHURN_FILL_SCRIPT % (offset, CACHED_KEYS), encoding="utf-8")
+            run = wrk(cluster.base_url + "/", CACHE_TTL_S, 16, script=script)
+            offset += run["requests"]
+            errors += run["errors"]
             entries = metric_sum(cluster.adapter_metrics(), "cache_entries")
             peak_entries = max(peak_entries, entries)
             log(f"(g) cached entries: {entries:.0f}, RSS {rss_mib(pid):.1f} MiB")
             if entries >= CACHED_KEYS:
                 break
         filled_s = time.monotonic() - started
+        script.write_text(CHURN_FILL_SCRIPT % (offset, CACHED_KEYS), encoding="utf-8")
         wrk(cluster.base_url + "/", CHURN_TTLS * CACHE_TTL_S, 16, script=script)
     metrics = cluster.adapter_metrics()
     results["g"] = {
         "idle": idle, "entries": metric_sum(metrics, "cache_entries"), "peak_entries": peak_entries,
         "cached_mib": metric_sum(metrics, "cache_bytes") / 2**20, "filled_s": filled_s,
-        "refreshes": metric_sum(metrics, "cache_refreshes_total"),
-        "rss": rss_mib(pid), "hwm": rss_mib(pid, "VmHWM"), "sampled_peak": rss.peak(),
+        "refreshes": metric_sum(metrics, "cache_refreshes_total"), "reads": offset,
+        "errors": errors, "rss": rss_mib(pid), "hwm": rss_mib(pid, "VmHWM"), "sampled_peak": rss.peak(),
     }
 
 
@@ -958,8 +976,9 @@ def render(results, settings, info, plots, plot_dir_name, run_time):
             " within two TTLs is refreshed ahead of expiry while the keys fill) but"
             f" `--cache-max-stale={CHURN_MAX_STALE}` (so that keys read once stay while the rest"
             " fill, however fast the machine answers) is sent wrk (16"
-            f" connections, {CACHE_TTL_S} s runs) over {CACHED_KEYS:,} distinct label selectors"
-            f" until its cache gauge holds them all (or the fill time runs out), then"
+            f" connections, {CACHE_TTL_S} s runs, each going on from the key where the last"
+            f" stopped) over {CACHED_KEYS:,} distinct label selectors until its cache gauge holds"
+            " them all (or the fill time runs out), then"
             f" {CHURN_TTLS * CACHE_TTL_S} s more of the same reads.", "",
             "| idle | entries at the end (peak) | cached bytes | RSS at the end | peak RSS"
             " (VmHWM) | target |",
@@ -968,8 +987,10 @@ def render(results, settings, info, plots, plot_dir_name, run_time):
             f" {g['cached_mib']:.1f} MiB | {g['rss']:.1f} MiB | {g['hwm']:.1f} MiB |"
             f" ≤ {TARGET_CHURN_RSS_MIB} MiB with {CACHED_KEYS:,} keys: {verdict(churn_target_met(g))} |",
             "",
-            f"Fill time {g['filled_s']:.0f} s; refresh-ahead queries started:"
-            f" {g['refreshes']:,.0f}. Before issue 12: {BEFORE_CHURN_RSS}.", "",
+            f"Fill time {g['filled_s']:.0f} s: {g['reads']:,} reads, {g['errors']:,} of them"
+            " answered with an error (503 when the backend's queue was full);"
+            f" refresh-ahead queries started: {g['refreshes']:,.0f}. Before issue 12:"
+            f" {BEFORE_CHURN_RSS}.", "",
         ]
     if "e" in results:
         e = results["e"]
