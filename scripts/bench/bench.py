@@ -82,8 +82,9 @@ BEFORE = {
     "fan_in_ratio": 17.16 / (200 / 15), "overlaps": 0, "idle_rss": 18.1, "rss_100k": 55.5,
     "relist_s": 0.56, "relist_rss": 17.8,
 }
-# (g) before issue 12 (not in the run of BEFORE_DATE): the range seen over several runs.
-BEFORE_CHURN_RSS = "286–319 MiB"
+# (g) with the code before issue 12's memory work, measured the same way on 2026-12-05 (not in
+# the run of BEFORE_DATE). Issue 12 reported 286–319 MiB with a fill of its own.
+BEFORE_CHURN_RSS = "63.6 MiB"
 
 HPA_COUNT = 2000
 HPA_DISTINCT_QUERIES = 200
