@@ -9,6 +9,8 @@ prints one line, the RSS before, at the peak, and SETTLE_S after:
 `start_mib=A peak_mib=B end_mib=C connections=N`.
 
     MA_ADAPTER_BIN=build/bin/metrics-adapter python3 scripts/bench/connection_memory.py
+
+MA_WAVES=N changes the number of waves; MA_VERBOSE=1 prints the RSS after each wave.
 """
 
 import os
@@ -75,11 +77,6 @@ def main():
             if os.environ.get("MA_VERBOSE"):
                 print(f"after a wave: {rss_mib(pid):.1f} MiB", file=sys.stderr)
         time.sleep(SETTLE_S)
-        if os.environ.get("MA_GDB_TRIM"):  # an experiment: what malloc_trim(0) gives back
-            import subprocess
-            subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int)malloc_trim(0)"],
-                           capture_output=True, timeout=60)
-            print(f"after malloc_trim: {rss_mib(pid):.1f} MiB", file=sys.stderr)
         print(f"start_mib={start:.1f} peak_mib={peak:.1f} end_mib={rss_mib(pid):.1f}"
               f" connections={WAVES * WAVE_SIZE}")
 
