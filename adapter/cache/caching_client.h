@@ -97,7 +97,7 @@ inline constexpr size_t kMaxCacheEntries = 10'000'000;
 // --cache-max-bytes: the default leaves the shipped pod's 512 MiB limit room for the process
 // itself (about 20 MiB idle), the query answers being decoded (prometheus::kQueryBodyBudgetBytes
 // and one answer's decoded tree) and 1,024 connections. By this estimate 100,000 keys with empty
-// answers take about 40 MiB (docs/benchmarks.md, (g)); one sample of a few labels adds about 0.4
+// answers take about 40 MiB (docs/benchmarks.md, (g)); one sample of four labels adds about 0.5
 // KiB a key.
 inline constexpr size_t kDefaultCacheMaxBytes = size_t{128} << 20;
 inline constexpr size_t kMinCacheMaxBytes = size_t{1} << 20;
