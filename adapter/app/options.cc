@@ -1,7 +1,12 @@
 #include "adapter/app/options.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -37,12 +42,37 @@ namespace {
 // flag's default (which is exactly that many of the default TTL).
 constexpr int kMaxStaleTtls = 8;
 const absl::Duration kDefaultCacheMaxStale = absl::Minutes(2);
+
+// "<digits>[Ki|Mi|Gi]", as Kubernetes writes memory quantities; nullopt when it is not that or
+// overflows.
+std::optional<size_t> ParseByteSize(std::string_view text) {
+  int shift = 0;
+  for (const auto& [suffix, bits] : {std::pair{"Ki", 10}, {"Mi", 20}, {"Gi", 30}}) {
+    if (text.ends_with(suffix)) {
+      text.remove_suffix(2);
+      shift = bits;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      n > (std::numeric_limits<uint64_t>::max() >> shift)) {
+    return std::nullopt;
+  }
+  return static_cast<size_t>(n << shift);
+}
 }  // namespace
 
 ABSL_FLAG(absl::Duration, cache_max_stale, kDefaultCacheMaxStale,
           "how old a cached value may be when it is served because Prometheus fails; beyond "
           "that reads fail with 503. Default: 8 times --cache-ttl, at least 2m");
 ABSL_FLAG(int64_t, cache_max_entries, 100000, "most queries kept in the cache (LRU eviction)");
+static_assert(ma::cache::kDefaultCacheMaxBytes == size_t{128} << 20,
+              "the --cache-max-bytes default below says 128Mi");
+ABSL_FLAG(std::string, cache_max_bytes, "128Mi",
+          "most memory the cache's keys and values may take (estimated; LRU eviction), in bytes "
+          "or with a Ki, Mi or Gi suffix");
 ABSL_FLAG(int, backend_max_concurrency, 32, "most queries in flight to Prometheus at once");
 ABSL_FLAG(int, backend_max_queue, 1000,
           "most queries waiting for a free slot; beyond that reads fail at once with 503");
@@ -181,6 +211,15 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
         Cat("--cache-max-entries must be between 1 and ", cache::kMaxCacheEntries));
   }
   o.cache_max_entries = static_cast<size_t>(max_entries);
+  const std::string max_bytes_flag = absl::GetFlag(FLAGS_cache_max_bytes);
+  const std::optional<size_t> max_bytes = ParseByteSize(max_bytes_flag);
+  if (!max_bytes || *max_bytes < cache::kMinCacheMaxBytes ||
+      *max_bytes > cache::kMaxCacheMaxBytes) {
+    return absl::InvalidArgumentError(Cat("--cache-max-bytes ", GoQuote(max_bytes_flag),
+                                          ": must be between ", cache::kMinCacheMaxBytes >> 20,
+                                          "Mi and ", cache::kMaxCacheMaxBytes >> 30, "Gi"));
+  }
+  o.cache_max_bytes = *max_bytes;
   o.backend_max_concurrency = absl::GetFlag(FLAGS_backend_max_concurrency);
   if (o.backend_max_concurrency < 1 || o.backend_max_concurrency > cache::kMaxBackendConcurrency) {
     return absl::InvalidArgumentError(

@@ -38,6 +38,7 @@ struct Options {
   std::chrono::milliseconds cache_ttl{std::chrono::seconds(15)};  // 0: no caching
   std::chrono::milliseconds cache_max_stale{std::chrono::minutes(2)};
   size_t cache_max_entries = 100000;
+  size_t cache_max_bytes = size_t{128} << 20;  // cache::kDefaultCacheMaxBytes
   int backend_max_concurrency = 32;
   int backend_max_queue = 1000;
 

@@ -11,6 +11,7 @@
 ABSL_DECLARE_FLAG(absl::Duration, cache_ttl);
 ABSL_DECLARE_FLAG(absl::Duration, cache_max_stale);
 ABSL_DECLARE_FLAG(int64_t, cache_max_entries);
+ABSL_DECLARE_FLAG(std::string, cache_max_bytes);
 ABSL_DECLARE_FLAG(int, backend_max_concurrency);
 ABSL_DECLARE_FLAG(int, backend_max_queue);
 ABSL_DECLARE_FLAG(std::vector<std::string>, tls_cipher_suites);
@@ -32,6 +33,7 @@ TEST(OptionsTest, CacheDefaults) {
   EXPECT_EQ(options->cache_ttl, std::chrono::seconds(15));
   EXPECT_EQ(options->cache_max_stale, std::chrono::minutes(2));
   EXPECT_EQ(options->cache_max_entries, 100000u);
+  EXPECT_EQ(options->cache_max_bytes, size_t{128} << 20);
   EXPECT_EQ(options->backend_max_concurrency, 32);
   EXPECT_EQ(options->backend_max_queue, 1000);
 }
@@ -92,6 +94,7 @@ TEST(OptionsTest, CacheFlagsAreValidated) {
     absl::Duration ttl = absl::Seconds(15);
     absl::Duration max_stale = absl::Minutes(2);
     int64_t max_entries = 100000;
+    const char* max_bytes = "128Mi";
     int max_concurrency = 32;
     int max_queue = 1000;
     const char* want_error;  // nullptr: valid
@@ -107,6 +110,14 @@ TEST(OptionsTest, CacheFlagsAreValidated) {
        .want_error = "--cache-max-stale must be at least --cache-ttl"},
       {.max_stale = absl::Hours(25), .want_error = "--cache-max-stale must be at most"},
       {.max_entries = 0, .want_error = "--cache-max-entries must be between 1"},
+      {.max_bytes = "1048576", .want_error = nullptr},
+      {.max_bytes = "2Gi", .want_error = nullptr},
+      {.max_bytes = "1Ki", .want_error = "--cache-max-bytes \"1Ki\": must be between 1Mi and 64Gi"},
+      {.max_bytes = "128MB", .want_error = "--cache-max-bytes \"128MB\": must be between"},
+      {.max_bytes = "-1Mi", .want_error = "--cache-max-bytes \"-1Mi\": must be between"},
+      {.max_bytes = "Mi", .want_error = "--cache-max-bytes \"Mi\": must be between"},
+      {.max_bytes = "99999999999999999999", .want_error = "--cache-max-bytes"},
+      {.max_bytes = "65Gi", .want_error = "--cache-max-bytes \"65Gi\": must be between"},
       {.max_concurrency = 0, .want_error = "--backend-max-concurrency must be between 1"},
       {.max_queue = -1, .want_error = "--backend-max-queue must be between 0"},
   };
@@ -116,6 +127,7 @@ TEST(OptionsTest, CacheFlagsAreValidated) {
     absl::SetFlag(&FLAGS_cache_ttl, c.ttl);
     absl::SetFlag(&FLAGS_cache_max_stale, c.max_stale);
     absl::SetFlag(&FLAGS_cache_max_entries, c.max_entries);
+    absl::SetFlag(&FLAGS_cache_max_bytes, std::string(c.max_bytes));
     absl::SetFlag(&FLAGS_backend_max_concurrency, c.max_concurrency);
     absl::SetFlag(&FLAGS_backend_max_queue, c.max_queue);
     const auto options = OptionsFromFlags({});

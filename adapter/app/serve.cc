@@ -11,6 +11,7 @@
 #include "adapter/api/status.h"
 #include "adapter/app/certificate_reload.h"
 #include "adapter/app/delegated_auth.h"
+#include "adapter/app/heap_trimmer.h"
 #include "adapter/app/instrumented_prometheus_client.h"
 #include "adapter/app/prometheus_auth.h"
 #include "adapter/app/version.h"
@@ -191,6 +192,7 @@ int Serve(const Options& options) {
   cache_options.ttl = options.cache_ttl;
   cache_options.max_stale = options.cache_max_stale;
   cache_options.max_entries = options.cache_max_entries;
+  cache_options.max_bytes = options.cache_max_bytes;
   cache_options.bulkhead = {options.backend_max_concurrency, options.backend_max_queue};
   cache::CachingClient cached_prometheus(prometheus, metrics, std::move(cache_options));
 
@@ -277,6 +279,9 @@ int Serve(const Options& options) {
           [&server = **server, auth = kubernetes.has_value() ? kubernetes->auth.get() : nullptr] {
             return auth != nullptr ? auth->ReloadCaFiles() : server.ReloadClientCaFiles();
           }));
+  // Memory freed after a burst (connections, answers, cache churn) goes back to the system.
+  HeapTrimmer heap_trimmer;
+  heap_trimmer.Start(scheduler);
   relister.Start(scheduler);
   reloader.Start(scheduler);
   cached_prometheus.Start(scheduler);
@@ -297,6 +302,7 @@ int Serve(const Options& options) {
   }
   reloader.Stop();
   certificate_reloader.Stop();
+  heap_trimmer.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();
   }

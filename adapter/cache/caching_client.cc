@@ -104,6 +104,11 @@ size_t CachingClient::size() const {
   return lru_.size();
 }
 
+size_t CachingClient::bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
+}
+
 size_t CachingClient::waiters(std::string_view promql) const {
   absl::MutexLock lock(&mu_);
   const auto found = index_.find(promql);
@@ -275,7 +280,8 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
     if (result.ok()) {
       NoteLatency(now - started);
       MA_CHECK(*result != nullptr);
-      e.value = *std::move(result);
+      SetValue(e, *std::move(result));
+      EvictToFit(&e);
       e.fetched_at = now;
       // One TTL from now, less the lead, so that the next value lands as this one expires. Only
       // the first refresh after a miss is jittered: the cadence then keeps the key's phase.
@@ -289,7 +295,7 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
     } else {
       e.last_error = result.status();
       if (result.status().code() == absl::StatusCode::kInvalidArgument) {
-        e.value = nullptr;
+        SetValue(e, nullptr);
       } else if (refresh) {
         // Retry when the breaker next allows it, not on every maintenance tick.
         e.refresh_at = e.breaker.state() == BreakerState::kOpen
@@ -419,21 +425,57 @@ CachingClient::Entry& CachingClient::FindOrInsert(const std::string& promql) {
     lru_.splice(lru_.begin(), lru_, found->second);
     return lru_.front();
   }
-  if (lru_.size() >= options_.max_entries) {
-    // The least recently read key without a query in flight.
-    for (auto it = lru_.end(); it != lru_.begin();) {
-      --it;
-      if (!it->fetching) {
-        Erase(it);
-        metrics_.RecordCacheEviction(options_.backend, "capacity", 1);
-        break;
-      }
-    }
-  }
   lru_.emplace_front(promql, options_.breaker);
-  index_.emplace(std::string_view(lru_.front().key), lru_.begin());
+  Entry& e = lru_.front();
+  index_.emplace(std::string_view(e.key), lru_.begin());
+  e.bytes = EntryBytes(e);
+  bytes_ += e.bytes;
+  EvictToFit(&e);
   PublishSize();
-  return lru_.front();
+  return e;
+}
+
+size_t CachingClient::EntryBytes(const Entry& e) {
+  // The list node's links, the index's slot and control byte, and the key's characters: once in
+  // the entry, and once more while a copy waits in the refresh heap (counted always, for a
+  // stable figure).
+  constexpr size_t kOverhead = sizeof(Entry) + 2 * sizeof(void*) + sizeof(std::string_view) +
+                               sizeof(Lru::iterator) + 1 + model::kAllocationOverheadBytes;
+  size_t bytes = kOverhead + 2 * (e.key.size() + model::kAllocationOverheadBytes);
+  if (e.value != nullptr) {
+    // The shared_ptr's control block shares the value's allocation (make_shared).
+    bytes += model::ApproximateBytes(*e.value) + 2 * sizeof(void*);
+  }
+  return bytes;
+}
+
+void CachingClient::SetValue(Entry& e, ValuePtr value) {
+  e.value = std::move(value);
+  bytes_ -= e.bytes;
+  e.bytes = EntryBytes(e);
+  bytes_ += e.bytes;
+  PublishSize();
+}
+
+void CachingClient::EvictToFit(const Entry* keep) {
+  int by_count = 0;
+  int by_bytes = 0;
+  auto it = lru_.end();
+  while (it != lru_.begin() &&
+         (lru_.size() > options_.max_entries || bytes_ > options_.max_bytes)) {
+    --it;
+    if (it->fetching || &*it == keep) {
+      continue;
+    }
+    ++(lru_.size() > options_.max_entries ? by_count : by_bytes);
+    Erase(it++);
+  }
+  if (by_count > 0) {
+    metrics_.RecordCacheEviction(options_.backend, "capacity", by_count);
+  }
+  if (by_bytes > 0) {
+    metrics_.RecordCacheEviction(options_.backend, "bytes", by_bytes);
+  }
 }
 
 void CachingClient::Erase(Lru::iterator it) {
@@ -441,6 +483,7 @@ void CachingClient::Erase(Lru::iterator it) {
     --open_breakers_;
     metrics_.SetBreakersOpen(options_.backend, open_breakers_);
   }
+  bytes_ -= it->bytes;
   index_.erase(std::string_view(it->key));
   lru_.erase(it);
   PublishSize();
@@ -500,6 +543,7 @@ double CachingClient::Random01() { return std::uniform_real_distribution<double>
 
 void CachingClient::PublishSize() {
   metrics_.SetCacheEntries(options_.backend, static_cast<double>(lru_.size()));
+  metrics_.SetCacheBytes(options_.backend, static_cast<double>(bytes_));
 }
 
 }  // namespace ma::cache

@@ -39,8 +39,11 @@
 // - Bulkhead per backend (bulkhead.h): a full queue fails the query with kUnavailable (503: the
 //   HPA does not treat 429 differently and retries on its next sync anyway); it counts as a
 //   failure for the key's breaker.
-// - Bounded memory: at most `max_entries` keys, least recently read evicted first (keys with a
-//   query in flight are skipped, so the bound can be exceeded by the bulkhead's capacity).
+// - Bounded memory: at most `max_entries` keys and `max_bytes` of estimated memory (each key's
+//   entry and text plus its value: model::ApproximateBytes), least recently read evicted first.
+//   Keys with a query in flight are skipped, so the bounds can be exceeded by the bulkhead's
+//   capacity; a value just stored is kept even when it alone exceeds `max_bytes` (its readers
+//   get it; the next key stored evicts it).
 // - A reader that goes away (its request was cancelled: async/cancel_slot.h) is forgotten: the
 //   cache keeps no callback of it. A query still queued in the bulkhead for gone readers only is
 //   withdrawn and never sent; a query already sent completes and fills the cache for others.
@@ -91,6 +94,14 @@ inline constexpr size_t kMaxWaitersPerKey = 10000;
 inline constexpr std::chrono::milliseconds kMaxCacheTtl{std::chrono::hours(1)};
 inline constexpr std::chrono::milliseconds kMaxCacheMaxStale{std::chrono::hours(24)};
 inline constexpr size_t kMaxCacheEntries = 10'000'000;
+// --cache-max-bytes: the default leaves the shipped pod's 512 MiB limit room for the process
+// itself (about 20 MiB idle), the query answers being decoded (prometheus::kQueryBodyBudgetBytes
+// and one answer's decoded tree) and 1,024 connections. By this estimate 100,000 keys with empty
+// answers take about 40 MiB (docs/benchmarks.md, (g)); one sample of four labels adds about 0.5
+// KiB a key.
+inline constexpr size_t kDefaultCacheMaxBytes = size_t{128} << 20;
+inline constexpr size_t kMinCacheMaxBytes = size_t{1} << 20;
+inline constexpr size_t kMaxCacheMaxBytes = size_t{64} << 30;
 // Maintenance sweeps every key (drops idle ones, finds the refreshes due before the
 // next sweep) every TTL / kMaintenanceTicksPerTtl, within these bounds; in between it runs only
 // to start the refreshes it found, each when it is due.
@@ -103,6 +114,7 @@ struct CacheOptions {
   std::chrono::milliseconds ttl{std::chrono::seconds(15)};
   std::chrono::milliseconds max_stale{std::chrono::minutes(2)};
   size_t max_entries = 100000;
+  size_t max_bytes = kDefaultCacheMaxBytes;
   BulkheadOptions bulkhead;
   BreakerOptions breaker;
   uint64_t seed = 0;  // of the jitter; 0: random
@@ -138,6 +150,8 @@ class CachingClient final : public prometheus::Client {
   TimePoint RunMaintenance();
 
   size_t size() const;
+  // The estimated memory of the keys and values held (the --cache-max-bytes account).
+  size_t bytes() const;
   // Readers waiting for the query of `promql` in flight.
   size_t waiters(std::string_view promql) const;
 
@@ -168,12 +182,21 @@ class CachingClient final : public prometheus::Client {
     std::vector<Waiter> waiters;
     CircuitBreaker breaker;
     absl::Status last_error;
+    size_t bytes = 0;  // this entry's share of `bytes_`: EntryBytes() when last accounted
   };
   using Lru = std::list<Entry>;  // most recently read first
 
   bool caching() const { return options_.ttl.count() > 0; }
   Entry& FindOrInsert(const std::string& promql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Erase(Lru::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What `e` holds in memory: the entry, its key (in the list, the index and the refresh heap)
+  // and its value.
+  static size_t EntryBytes(const Entry& e);
+  // Stores `value` (may be null) as the entry's value and accounts the entry's bytes anew.
+  void SetValue(Entry& e, ValuePtr value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Evicts the least recently read keys without a query in flight, other than `keep`, until at
+  // most `max_entries` keys and `max_bytes` remain.
+  void EvictToFit(const Entry* keep) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Allow() on the key's breaker, keeping the open-breaker count and metrics in step.
   bool BreakerAllows(Entry& e, TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BreakerOutcome(Entry& e, TimePoint now, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -212,6 +235,7 @@ class CachingClient final : public prometheus::Client {
   // Keys view the Entry's own string: list nodes do not move.
   absl::flat_hash_map<std::string_view, Lru::iterator> index_ ABSL_GUARDED_BY(mu_);
   int open_breakers_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;  // the sum of the entries' `bytes`
   // Backend calls (queries and series) not completed yet; the destructor waits for zero.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;

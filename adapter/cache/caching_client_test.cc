@@ -406,6 +406,94 @@ TEST_F(CachingClientTest, LeastRecentlyReadKeyIsEvicted) {
   EXPECT_THAT(text, HasSubstr(R"(metrics_adapter_cache_entries{backend="prometheus"} 3)"));
 }
 
+// A value of `samples` samples, each with a label value of `label_bytes` characters.
+model::QueryResult BigValue(int samples, size_t label_bytes) {
+  model::QueryResult result;
+  for (int i = 0; i < samples; ++i) {
+    result.samples.push_back({{{"pod", Cat(i, std::string(label_bytes, 'p'))}}, 1, 0});
+  }
+  return result;
+}
+
+TEST_F(CachingClientTest, ByteBudgetEvictsLeastRecentlyReadAndAccountsEveryByte) {
+  backend_.SetDefaultQueryAnswer(BigValue(10, 1000));
+  auto options = Options();
+  CachingClient sizing(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(sizing, "a").ok());
+  const size_t one = sizing.bytes();
+  // Keys of one character: the entries differ in nothing the estimate sees.
+  EXPECT_GT(one, 10 * 1000u);
+  options.max_bytes = one * 7 / 2;  // room for three
+  CachingClient cache(backend_, metrics_, options, clock_);
+  for (const char* key : {"a", "b", "c", "a", "d"}) {
+    ASSERT_TRUE(Read(cache, key).ok());
+    EXPECT_LE(cache.bytes(), options.max_bytes);
+  }
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.bytes(), 3 * one);
+  // "b" was the least recently read when "d" came in: only it is asked for again.
+  const int calls = backend_.calls("a") + backend_.calls("c") + backend_.calls("d");
+  for (const char* key : {"a", "c", "d"}) {
+    ASSERT_TRUE(Read(cache, key).ok());
+  }
+  EXPECT_EQ(backend_.calls("a") + backend_.calls("c") + backend_.calls("d"), calls);
+  EXPECT_THAT(
+      Metrics(),
+      HasSubstr(R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="bytes"} 1)"));
+  EXPECT_THAT(Metrics(),
+              HasSubstr(Cat(R"(metrics_adapter_cache_bytes{backend="prometheus"} )", 3 * one)));
+
+  // A smaller value shrinks the account; idle keys leave nothing behind.
+  backend_.SetDefaultQueryAnswer(Value(1));
+  clock_.Advance(options.ttl);
+  ASSERT_TRUE(Read(cache, "a").ok());
+  EXPECT_LT(cache.bytes(), 3 * one);
+  clock_.Advance(options.max_stale + options.ttl * (kHotWindowTtls + 1));
+  cache.RunMaintenance();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_THAT(Metrics(), HasSubstr(R"(metrics_adapter_cache_bytes{backend="prometheus"} 0)"));
+}
+
+TEST_F(CachingClientTest, ByteBudgetSkipsKeysWithAQueryInFlight) {
+  backend_.SetDefaultQueryAnswer(BigValue(10, 1000));
+  auto options = Options();
+  CachingClient sizing(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(sizing, "a").ok());
+  options.max_bytes = sizing.bytes() * 3 / 2;  // room for one
+  CachingClient cache(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(cache, "old").ok());
+  // "old" is due again and its query hangs: the new key cannot evict it.
+  clock_.Advance(options.ttl);
+  backend_.Hold();
+  std::optional<Result> pending;
+  cache.Query("old", clock_.Now(), [&pending](Result r) { pending = std::move(r); });
+  backend_.SetQueryAnswer("new", BigValue(10, 1000));
+  ASSERT_TRUE(Read(cache, "new").ok());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_GT(cache.bytes(), options.max_bytes);
+  // Its answer lands: back within the budget, "old" (just answered) kept.
+  backend_.Release(BigValue(10, 1000));
+  ASSERT_TRUE(pending.has_value() && pending->ok());
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_LE(cache.bytes(), options.max_bytes);
+  EXPECT_EQ(backend_.calls("old"), 2);
+  ASSERT_TRUE(Read(cache, "old").ok());
+  EXPECT_EQ(backend_.calls("old"), 2);
+  // Its value alone exceeds the budget: kept and served, and the next key evicts it.
+  backend_.SetDefaultQueryAnswer(BigValue(40, 1000));
+  clock_.Advance(options.ttl);
+  const Result big = Read(cache, "old");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ((*big)->samples.size(), 40u);
+  EXPECT_GT(cache.bytes(), options.max_bytes);
+  EXPECT_EQ(cache.size(), 1u);
+  backend_.SetDefaultQueryAnswer(Value(1));
+  ASSERT_TRUE(Read(cache, "new").ok());
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_LE(cache.bytes(), options.max_bytes);
+}
+
 TEST_F(CachingClientTest, BreakerOpensFailsFastProbesAndCloses) {
   auto options = Options();
   options.breaker.failure_threshold = 3;

@@ -1,5 +1,6 @@
 #include "adapter/prometheus/http_prometheus_client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapter/prometheus/response_decoder.h"
 #include "adapter/prometheus/series_stream_decoder.h"
+#include "adapter/telemetry/log.h"
 #include "queries/base/check.h"
 #include "queries/base/strings.h"
 
@@ -19,6 +21,59 @@ namespace {
 
 constexpr std::string_view kQueryEndpoint = "/api/v1/query";
 constexpr std::string_view kSeriesEndpoint = "/api/v1/series";
+
+static_assert(kQueryBodyBudgetBytes >= kMaxQueryResponseBytes,
+              "an answer of the largest size must fit the budget");
+
+// A query answer's body as it arrives, its buffer's capacity taken from a ByteBudget. The buffer
+// grows geometrically by moving to a new one of exactly the capacity taken, both taken while the
+// bytes move. Not thread-safe: the HTTP client's worker thread feeds it, then decodes it.
+class BudgetedBody {
+ public:
+  explicit BudgetedBody(ByteBudget& budget) : budget_(budget) {}
+  ~BudgetedBody() { Release(); }
+  BudgetedBody(const BudgetedBody&) = delete;
+  BudgetedBody& operator=(const BudgetedBody&) = delete;
+
+  absl::Status Append(std::string_view chunk) {
+    const size_t needed = body_.size() + chunk.size();
+    if (needed > taken_) {
+      const size_t want = std::max(needed, std::min(2 * taken_, kMaxQueryResponseBytes));
+      if (!budget_.TryTake(want)) {
+        const std::string message =
+            absl::StrCat("the answer (", needed,
+                         " bytes so far) does not fit the memory budget "
+                         "for query answers: answers being received or decoded hold ",
+                         budget_.in_use(), " of its ", budget_.capacity(), " bytes");
+        MA_LOG(WARNING) << "prometheus " << kQueryEndpoint << ": dropped an answer: " << message;
+        Release();
+        return absl::UnavailableError(message);
+      }
+      std::string grown;
+      grown.reserve(want);
+      grown.append(body_);
+      body_.swap(grown);
+      budget_.Give(taken_);
+      taken_ = want;
+    }
+    body_.append(chunk);
+    return absl::OkStatus();
+  }
+
+  std::string_view data() const { return body_; }
+
+  // Frees the buffer and gives its bytes back.
+  void Release() {
+    std::string().swap(body_);
+    budget_.Give(taken_);
+    taken_ = 0;
+  }
+
+ private:
+  ByteBudget& budget_;
+  std::string body_;
+  size_t taken_ = 0;  // what the buffer may hold, taken from the budget
+};
 
 bool IsHeaderNameChar(unsigned char c) {
   // RFC 9110 token characters.
@@ -57,8 +112,14 @@ absl::Status WithContext(std::string_view endpoint, const absl::Status& status) 
 
 }  // namespace
 
+ByteBudget& QueryBodyBudget() {
+  static ByteBudget* const budget = new ByteBudget(kQueryBodyBudgetBytes);
+  return *budget;
+}
+
 absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Create(
-    outbound::HttpClient& http_client, PrometheusOptions options, decode::DecodePool* decode) {
+    outbound::HttpClient& http_client, PrometheusOptions options, decode::DecodePool* decode,
+    ByteBudget& body_budget) {
   if (options.url.empty()) {
     return absl::InvalidArgumentError("--prometheus-url is required");
   }
@@ -107,18 +168,20 @@ absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> HttpPrometheusClient::Crea
     }
     return absl::Status(http.status().code(), absl::StrCat(flag, ": ", http.status().message()));
   }
-  return std::unique_ptr<HttpPrometheusClient>(new HttpPrometheusClient(
-      std::move(options), *std::move(base), std::move(token), decode, *std::move(http)));
+  return std::unique_ptr<HttpPrometheusClient>(
+      new HttpPrometheusClient(std::move(options), *std::move(base), std::move(token), decode,
+                               body_budget, *std::move(http)));
 }
 
 HttpPrometheusClient::HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
                                            std::unique_ptr<outbound::TokenFile> token,
-                                           decode::DecodePool* decode,
+                                           decode::DecodePool* decode, ByteBudget& body_budget,
                                            std::unique_ptr<outbound::Channel> http)
     : options_(std::move(options)),
       base_(std::move(base)),
       token_(std::move(token)),
       decode_(decode),
+      body_budget_(body_budget),
       http_(std::move(http)) {}
 
 outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view endpoint,
@@ -145,8 +208,8 @@ outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view end
 
 namespace {
 
-void DecodeQuery(const outbound::OutboundResponse& response, const QueryCallback& done) {
-  absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(response.status, response.body);
+void DecodeQuery(int status, std::string_view body, const QueryCallback& done) {
+  absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(status, body);
   if (!result.ok()) {
     done(WithContext(kQueryEndpoint, result.status()));
     return;
@@ -177,23 +240,33 @@ void HttpPrometheusClient::StartQuery(std::string promql,
   Params params = {{"query", std::move(promql)},
                    {"time", FormatTime(time)},
                    {"timeout", FormatTimeout(options_.query_timeout)}};
-  http_->Send(MakeRequest(kQueryEndpoint, std::move(params), options_.query_timeout,
-                          kMaxQueryResponseBytes),
-              [decode = decode_,
-               done = std::move(done)](absl::StatusOr<outbound::OutboundResponse> response) {
-                if (!response.ok()) {
-                  done(WithContext(kQueryEndpoint, response.status()));
-                  return;
-                }
-                if (decode == nullptr || response->body.size() <= kMaxInlineDecodeBytes) {
-                  DecodeQuery(*response, done);
-                  return;
-                }
-                // The body is in memory already: queued whatever the pool's bound.
-                decode->NewSequence()->Post(
-                    [response = std::make_shared<outbound::OutboundResponse>(*std::move(response)),
-                     done] { DecodeQuery(*response, done); });
-              });
+  outbound::OutboundRequest request = MakeRequest(kQueryEndpoint, std::move(params),
+                                                  options_.query_timeout, kMaxQueryResponseBytes);
+  // Both callbacks run on the HTTP client's worker thread, one after the other. A 2xx body
+  // arrives into the budgeted buffer; any other is buffered by the HTTP client, for its message.
+  // The buffer's bytes stay taken until the answer is decoded, wherever that happens.
+  auto body = std::make_shared<BudgetedBody>(body_budget_);
+  request.on_body = [body](std::string_view chunk) { return body->Append(chunk); };
+  http_->Send(std::move(request), [decode = decode_, body, done = std::move(done)](
+                                      absl::StatusOr<outbound::OutboundResponse> response) {
+    if (!response.ok()) {
+      body->Release();
+      done(WithContext(kQueryEndpoint, response.status()));
+      return;
+    }
+    auto answer = std::make_shared<outbound::OutboundResponse>(*std::move(response));
+    auto decode_and_release = [answer, body, done] {
+      DecodeQuery(answer->status, answer->status / 100 == 2 ? body->data() : answer->body, done);
+      body->Release();
+    };
+    const size_t size = answer->status / 100 == 2 ? body->data().size() : answer->body.size();
+    if (decode == nullptr || size <= kMaxInlineDecodeBytes) {
+      decode_and_release();
+      return;
+    }
+    // The body is in memory already: queued whatever the pool's bound.
+    decode->NewSequence()->Post(std::move(decode_and_release));
+  });
 }
 
 void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::time_point start,

@@ -15,6 +15,7 @@
 #include "adapter/outbound/http_client.h"
 #include "adapter/outbound/token_file.h"
 #include "adapter/prometheus/api_request.h"
+#include "adapter/prometheus/byte_budget.h"
 #include "adapter/prometheus/client.h"
 
 namespace ma::prometheus {
@@ -24,6 +25,18 @@ inline constexpr size_t kMaxPrometheusHeaders = 32;
 // A query answer up to this size is decoded on the HTTP client's worker thread (a hop would cost
 // more than the decoding); a larger one goes to the decode pool.
 inline constexpr size_t kMaxInlineDecodeBytes = size_t{256} << 10;
+
+// The bytes of query answers held at once while they arrive and are decoded, by every client of
+// the process together: one answer of the largest size (kMaxQueryResponseBytes) and half as much
+// again. Each answer's buffer is taken from it as it grows; an answer that does not fit fails at
+// once with kUnavailable (503; the cache serves its stale value if it has one) and a log line,
+// and its transfer is dropped. A buffer's bytes stay taken until its answer is decoded. On top:
+// the trees of the answers being decoded, about twice their size each: one on the HTTP client's
+// worker thread (answers up to kMaxInlineDecodeBytes) and one per decode-pool thread.
+inline constexpr size_t kQueryBodyBudgetBytes = size_t{96} << 20;
+
+// The process's budget of kQueryBodyBudgetBytes.
+ByteBudget& QueryBodyBudget();
 
 // The --prometheus-* flags.
 struct PrometheusOptions {
@@ -45,9 +58,11 @@ class HttpPrometheusClient final : public Client {
  public:
   // Validates the options; every error is kInvalidArgument and names the flag at fault. `http`
   // is the process's shared client and must outlive this one; so must `decode` (null: decode
-  // everything on the HTTP worker), until the last callback has run.
+  // everything on the HTTP worker), until the last callback has run. `body_budget` bounds the
+  // answers held at once and must outlive this one too.
   static absl::StatusOr<std::unique_ptr<HttpPrometheusClient>> Create(
-      outbound::HttpClient& http, PrometheusOptions options, decode::DecodePool* decode = nullptr);
+      outbound::HttpClient& http, PrometheusOptions options, decode::DecodePool* decode = nullptr,
+      ByteBudget& body_budget = QueryBodyBudget());
 
   void Series(std::string match, std::chrono::system_clock::time_point start,
               SeriesCallback done) override;
@@ -61,7 +76,7 @@ class HttpPrometheusClient final : public Client {
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,
                        std::unique_ptr<outbound::TokenFile> token, decode::DecodePool* decode,
-                       std::unique_ptr<outbound::Channel> http);
+                       ByteBudget& body_budget, std::unique_ptr<outbound::Channel> http);
 
   // Series with decode_: the chunks are decoded on the pool as they arrive.
   void SeriesOnPool(outbound::OutboundRequest request, SeriesCallback done);
@@ -73,6 +88,7 @@ class HttpPrometheusClient final : public Client {
   const BaseUrl base_;
   const std::unique_ptr<outbound::TokenFile> token_;  // null without --prometheus-token-file
   decode::DecodePool* const decode_;                  // null: decode on the HTTP worker
+  ByteBudget& body_budget_;
   // Last member: destroyed first, so its cancelled callbacks never see a half-destroyed client.
   const std::unique_ptr<outbound::Channel> http_;
 };

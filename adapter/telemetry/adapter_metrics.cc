@@ -254,12 +254,17 @@ struct AdapterMetrics::Impl {
   prometheus::Family<prometheus::Counter>& cache_evictions =
       prometheus::BuildCounter()
           .Name("metrics_adapter_cache_evictions_total")
-          .Help("Cache keys dropped, by backend and reason (capacity, idle)")
+          .Help("Cache keys dropped, by backend and reason (capacity, bytes, idle)")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& cache_entries =
       prometheus::BuildGauge()
           .Name("metrics_adapter_cache_entries")
           .Help("Keys held by the value cache, by backend")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& cache_bytes =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_cache_bytes")
+          .Help("Estimated memory of the keys and values held by the value cache, by backend")
           .Register(*registry);
   prometheus::Family<prometheus::Histogram>& cache_value_age =
       prometheus::BuildHistogram()
@@ -488,13 +493,13 @@ void AdapterMetrics::InitBackend(std::string_view backend) {
     family->Add(labels);
   }
   for (prometheus::Family<prometheus::Gauge>* family :
-       {&impl_->cache_entries, &impl_->breakers_open, &impl_->backend_in_flight,
-        &impl_->backend_queue}) {
+       {&impl_->cache_entries, &impl_->cache_bytes, &impl_->breakers_open,
+        &impl_->backend_in_flight, &impl_->backend_queue}) {
     family->Add(labels).Set(0);
   }
   impl_->cache_value_age.Add(labels, AgeBuckets());
   impl_->cache_refresh_lag.Add(labels, LatencyBuckets());
-  for (const char* reason : {"capacity", "idle"})
+  for (const char* reason : {"capacity", "bytes", "idle"})
     impl_->cache_evictions.Add(with("reason", reason));
   for (const char* outcome : {"ok", "error"}) impl_->cache_refreshes.Add(with("outcome", outcome));
   for (const char* to : {"open", "half_open", "closed"}) {
@@ -536,6 +541,10 @@ void AdapterMetrics::RecordCacheEviction(std::string_view backend, std::string_v
 
 void AdapterMetrics::SetCacheEntries(std::string_view backend, double entries) {
   impl_->cache_entries.Add(BackendLabel(backend)).Set(entries);
+}
+
+void AdapterMetrics::SetCacheBytes(std::string_view backend, double bytes) {
+  impl_->cache_bytes.Add(BackendLabel(backend)).Set(bytes);
 }
 
 void AdapterMetrics::RecordCacheRefresh(std::string_view backend, double lag_seconds) {

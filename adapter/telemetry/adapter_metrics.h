@@ -81,9 +81,11 @@ class AdapterMetrics {
   //   metrics_adapter_cache_coalesced_total: reads that joined a query already in flight.
   //   metrics_adapter_cache_stale_served_total: reads answered with a value older than the TTL
   //     because the backend failed or the key's breaker was open (age <= --cache-max-stale).
-  //   metrics_adapter_cache_evictions_total{reason}: "capacity" (LRU, --cache-max-entries) or
-  //     "idle" (not read for 2x TTL and no servable value left).
+  //   metrics_adapter_cache_evictions_total{reason}: "capacity" (LRU, --cache-max-entries),
+  //     "bytes" (LRU, --cache-max-bytes) or "idle" (not read for 2x TTL and no servable value
+  //     left).
   //   metrics_adapter_cache_entries: keys held.
+  //   metrics_adapter_cache_bytes: the estimated memory of the keys and values held.
   //   metrics_adapter_cache_value_age_seconds: age of every value served, at serve time.
   //   metrics_adapter_cache_refresh_lag_seconds: how late a refresh-ahead started after it was
   //     due (the maintenance tick and open breakers make it late).
@@ -97,6 +99,7 @@ class AdapterMetrics {
   void RecordCacheServed(std::string_view backend, double age_seconds, bool stale);
   void RecordCacheEviction(std::string_view backend, std::string_view reason, double count);
   void SetCacheEntries(std::string_view backend, double entries);
+  void SetCacheBytes(std::string_view backend, double bytes);
   void RecordCacheRefresh(std::string_view backend, double lag_seconds);
   void RecordCacheRefreshOutcome(std::string_view backend, bool ok);
 

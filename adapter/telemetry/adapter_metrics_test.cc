@@ -81,6 +81,7 @@ TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
   metrics.RecordCacheServed("prometheus", 0, /*stale=*/false);
   metrics.RecordCacheEviction("prometheus", "capacity", 2);
   metrics.SetCacheEntries("prometheus", 9);
+  metrics.SetCacheBytes("prometheus", 4096);
   metrics.RecordCacheRefresh("prometheus", 0.2);
   metrics.RecordCacheRefreshOutcome("prometheus", false);
   metrics.SetBackendLoad("prometheus", 4, 7);
@@ -96,6 +97,7 @@ TEST(AdapterMetricsTest, ExposesCacheAndBackendMetrics) {
            R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 1)",
            R"(metrics_adapter_cache_evictions_total{backend="prometheus",reason="capacity"} 2)",
            R"(metrics_adapter_cache_entries{backend="prometheus"} 9)",
+           R"(metrics_adapter_cache_bytes{backend="prometheus"} 4096)",
            R"(metrics_adapter_cache_value_age_seconds_count{backend="prometheus"} 3)",
            R"(metrics_adapter_cache_value_age_seconds_bucket{backend="prometheus",le="2"} 2)",
            R"(metrics_adapter_cache_refresh_lag_seconds_count{backend="prometheus"} 1)",

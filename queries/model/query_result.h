@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,5 +25,14 @@ struct QueryResult {
   ResultType type = ResultType::kVector;
   std::vector<Sample> samples;
 };
+
+// What the allocator adds to each block it hands out (glibc's chunk header, rounded): counted by
+// the estimate below for every label node and heap-held string.
+inline constexpr size_t kAllocationOverheadBytes = 16;
+
+// The memory `result` holds: the vector of samples, each label's map node and the characters of
+// strings too long for their short-string buffer, with the allocator's overhead. An estimate for
+// budgets (the value cache's --cache-max-bytes), not an exact count.
+size_t ApproximateBytes(const QueryResult& result);
 
 }  // namespace ma::model

@@ -16,7 +16,10 @@ median of the rounds is reported:
   e. new connections: a new TCP connection (TCP_NODELAY set, as Go's client and so the
      aggregator set it), a full TLS handshake and one GET per request, timed from connect() to
      the end of the answer, against the adapter and against the nginx of (a);
-  f. discovery at scale: scripts/bench/relist_at_scale.sh (a relist over 1,000,000 series).
+  f. discovery at scale: scripts/bench/relist_at_scale.sh (a relist over 1,000,000 series);
+  g. RSS with 100,000 distinct keys at the default --cache-ttl (15 s): the keys are read again
+     and again while they fill, so refresh-ahead churns their values as it would in a pod
+     (--cache-max-stale=20m, so that a slow machine can fill them all).
 
 The latency distributions of (a), (b) and (e) are drawn as percentile curves with gnuplot
 (docs/bench/*.png beside docs/benchmarks.md): wrk's own `--latency` prints four percentiles only,
@@ -69,6 +72,7 @@ TARGET_100K_RSS_MIB = 55.5
 TARGET_NEW_CONNECTION_RATIO = 1.5  # (e) at most, x nginx's p50 and p99
 TARGET_RELIST_S = 5  # (f)
 TARGET_RELIST_RSS_MIB = 150
+TARGET_CHURN_RSS_MIB = 200  # (g) at most, peak RSS (VmHWM): issue 12's target
 
 # The "before" column: the figures of the run of 2026-12-03 on the code before issue 9, as
 # docs/benchmarks.md reported them. (c) was then counted over the whole run, first TTL included.
@@ -78,6 +82,9 @@ BEFORE = {
     "fan_in_ratio": 17.16 / (200 / 15), "overlaps": 0, "idle_rss": 18.1, "rss_100k": 55.5,
     "relist_s": 0.56, "relist_rss": 17.8,
 }
+# (g) with the code before issue 12's memory work, measured the same way on 2026-12-05 (not in
+# the run of BEFORE_DATE). Issue 12 reported 286–319 MiB with a fill of its own.
+BEFORE_CHURN_RSS = "63.6 MiB"
 
 HPA_COUNT = 2000
 HPA_DISTINCT_QUERIES = 200
@@ -88,6 +95,11 @@ CACHE_TTL_S = 15  # the adapter's default --cache-ttl
 # long-running adapter ever sees.
 FAN_IN_WARM_UP_S = 2 * CACHE_TTL_S
 CACHED_KEYS = 100_000
+# (g) keeps reading every key for this many TTLs after the cache holds CACHED_KEYS, so that
+# every value has been refreshed at least once before the RSS is read.
+CHURN_TTLS = 2
+# (g)'s --cache-max-stale, long enough for a slow machine to fill CACHED_KEYS.
+CHURN_MAX_STALE = "20m"
 WRK_TIMEOUT_MARGIN_S = 30
 
 
@@ -561,6 +573,19 @@ end
 """
 
 
+# (g)'s: as FILL_SCRIPT, from a given key on, so that the keys of the runs before are not read
+# again (and so kept hot: refreshed every TTL) but left to go cold while the others fill.
+CHURN_FILL_SCRIPT = """
+counter = %d
+request = function()
+  counter = counter + 1
+  local key = counter %% %d
+  return wrk.format(nil, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_depth" ..
+                         "?labelSelector=queue%%3Dfill-" .. key)
+end
+"""
+
+
 def bench_memory(cluster, settings, results):
     cluster.restart_adapter("--cache-ttl=10m", "--cache-max-stale=20m",
                             f"--cache-max-entries={CACHED_KEYS}")
@@ -578,6 +603,44 @@ def bench_memory(cluster, settings, results):
             break
     results["d"] = {"idle": idle, "entries": entries, "rss_100k": rss_mib(cluster.adapter_pid()),
                     "hwm": rss_mib(cluster.adapter_pid(), "VmHWM")}
+
+
+def bench_memory_churn(cluster, settings, results):
+    # The default --cache-ttl, --cache-max-entries and --cache-max-bytes. A key not read for two
+    # TTLs is dropped once its value is older than --cache-max-stale: with the default (2 min)
+    # the keys held would be the reads of the last two minutes or so, fewer than CACHED_KEYS on a
+    # machine whose Prometheus cannot answer that many new keys a second besides the refreshes.
+    cluster.restart_adapter(f"--cache-max-stale={CHURN_MAX_STALE}")
+    time.sleep(2)
+    pid = cluster.adapter_pid()
+    idle = rss_mib(pid)
+    script = cluster.tmp / "fill-churn.lua"
+    deadline = time.monotonic() + settings.fill_timeout_s
+    entries = peak_entries = 0
+    started = time.monotonic()
+    offset = 0  # each run goes on from the key where the last one stopped
+    errors = 0
+    with RssSampler(pid) as rss:
+        while time.monotonic() < deadline:
+            script.write_text(CHURN_FILL_SCRIPT % (offset, CACHED_KEYS), encoding="utf-8")
+            run = wrk(cluster.base_url + "/", CACHE_TTL_S, 16, script=script)
+            offset += run["requests"]
+            errors += run["errors"]
+            entries = metric_sum(cluster.adapter_metrics(), "cache_entries")
+            peak_entries = max(peak_entries, entries)
+            log(f"(g) cached entries: {entries:.0f}, RSS {rss_mib(pid):.1f} MiB")
+            if entries >= CACHED_KEYS:
+                break
+        filled_s = time.monotonic() - started
+        script.write_text(CHURN_FILL_SCRIPT % (offset, CACHED_KEYS), encoding="utf-8")
+        wrk(cluster.base_url + "/", CHURN_TTLS * CACHE_TTL_S, 16, script=script)
+    metrics = cluster.adapter_metrics()
+    results["g"] = {
+        "idle": idle, "entries": metric_sum(metrics, "cache_entries"), "peak_entries": peak_entries,
+        "cached_mib": metric_sum(metrics, "cache_bytes") / 2**20, "filled_s": filled_s,
+        "refreshes": metric_sum(metrics, "cache_refreshes_total"), "reads": offset,
+        "errors": errors, "rss": rss_mib(pid), "hwm": rss_mib(pid, "VmHWM"), "sampled_peak": rss.peak(),
+    }
 
 
 # ---- (f) discovery at scale ------------------------------------------------------------------
@@ -694,6 +757,11 @@ def ratio_row(target, before, after, ok):
     return f"| {target} | {before} | {after} | {verdict(ok) if after != '—' else 'not measured'} |"
 
 
+def churn_target_met(g):
+    """(g)'s target holds only if the cache held every key at some point."""
+    return g["hwm"] <= TARGET_CHURN_RSS_MIB and g["peak_entries"] >= CACHED_KEYS
+
+
 def summary(results):
     """The table of issue 9's targets: before (BEFORE_DATE), after (this run), verdict."""
     lines = [
@@ -706,7 +774,7 @@ def summary(results):
         "| target | before | after | |",
         "|---|---:|---:|---|",
     ]
-    a, b, c, d, e, f = (results.get(k) for k in "abcdef")
+    a, b, c, d, e, f, g = (results.get(k) for k in "abcdefg")
     if a:
         rps = median_of(a["adapter"], "rps") / median_of(a["nginx"], "rps")
         p99 = median_of(a["adapter"], "p99") / median_of(a["nginx"], "p99")
@@ -736,6 +804,10 @@ def summary(results):
                                f"{BEFORE['rss_100k']:.1f} MiB", f"{d['rss_100k']:.1f} MiB",
                                d["rss_100k"] <= TARGET_100K_RSS_MIB
                                and d["entries"] >= CACHED_KEYS))
+    if g:
+        lines.append(ratio_row(f"(g) peak RSS, {CACHED_KEYS:,} keys at the default TTL ≤"
+                               f" {TARGET_CHURN_RSS_MIB} MiB", BEFORE_CHURN_RSS,
+                               f"{g['hwm']:.1f} MiB", churn_target_met(g)))
     if e:
         for key in ("p50", "p99"):
             ratio = median_of(e["adapter"], key) / median_of(e["nginx"], key)
@@ -897,6 +969,30 @@ def render(results, settings, info, plots, plot_dir_name, run_time):
                       f" adapter's own cache gauge. Peak RSS (VmHWM) over that run:"
                       f" {d['hwm']:.1f} MiB."]
         lines.append("")
+    if "g" in results:
+        g = results["g"]
+        lines += [
+            "## (g) Memory under TTL churn", "",
+            f"The adapter with its default flags (`--cache-ttl` {CACHE_TTL_S} s, so every key read"
+            " within two TTLs is refreshed ahead of expiry while the keys fill) but"
+            f" `--cache-max-stale={CHURN_MAX_STALE}` (so that keys read once stay while the rest"
+            " fill, however fast the machine answers) is sent wrk (16"
+            f" connections, {CACHE_TTL_S} s runs, each going on from the key where the last"
+            f" stopped) over {CACHED_KEYS:,} distinct label selectors until its cache gauge holds"
+            " them all (or the fill time runs out), then"
+            f" {CHURN_TTLS * CACHE_TTL_S} s more of the same reads.", "",
+            "| idle | entries at the end (peak) | cached bytes | RSS at the end | peak RSS"
+            " (VmHWM) | target |",
+            "|---:|---:|---:|---:|---:|---|",
+            f"| {g['idle']:.1f} MiB | {g['entries']:,.0f} ({g['peak_entries']:,.0f}) |"
+            f" {g['cached_mib']:.1f} MiB | {g['rss']:.1f} MiB | {g['hwm']:.1f} MiB |"
+            f" ≤ {TARGET_CHURN_RSS_MIB} MiB with {CACHED_KEYS:,} keys: {verdict(churn_target_met(g))} |",
+            "",
+            f"Fill time {g['filled_s']:.0f} s: {g['reads']:,} reads, {g['errors']:,} of them"
+            " answered with an error (503 when the backend's queue was full);"
+            f" refresh-ahead queries started: {g['refreshes']:,.0f}. Before issue 12:"
+            f" {BEFORE_CHURN_RSS}.", "",
+        ]
     if "e" in results:
         e = results["e"]
         p50_a, p50_n = median_of(e["adapter"], "p50"), median_of(e["nginx"], "p50")
@@ -960,7 +1056,7 @@ def main():
     parser.add_argument("--out", help="the report (default docs/benchmarks.md;"
                         " build/bench/benchmarks.md with --quick); plots go to bench/ beside it")
     parser.add_argument("--quick", action="store_true", help="short runs, one round (smoke)")
-    parser.add_argument("--only", default="abcdef", help="which measurements, e.g. 'ae'")
+    parser.add_argument("--only", default="abcdefg", help="which measurements, e.g. 'ae'")
     args = parser.parse_args()
     settings = Settings(args.quick)
     out = pathlib.Path(args.out or (SOURCE_DIR / "build" / "bench" / "benchmarks.md" if args.quick
@@ -976,7 +1072,7 @@ def main():
         with BenchCluster() as cluster:
             # (e) runs while the adapter still has its default flags; (b) restarts it uncached.
             steps = {"a": bench_cached, "e": bench_new_connections, "b": bench_uncached,
-                     "c": bench_fan_in, "d": bench_memory}
+                     "c": bench_fan_in, "d": bench_memory, "g": bench_memory_churn}
             for name, step in steps.items():
                 if name in args.only:
                     log(f"measuring ({name})")
