@@ -15,6 +15,7 @@
 #include "queries/base/strings.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
+#include "test/testing/run_task.h"
 
 namespace ma::cache {
 namespace {
@@ -25,6 +26,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using Result = absl::StatusOr<prometheus::QueryResultPtr>;
+using TimePointForTest = std::chrono::system_clock::time_point;
 
 constexpr int64_t kSampleTimestampMs = 1'234'567'000;
 
@@ -563,6 +565,36 @@ TEST_F(CachingClientTest, QueuedQueryWhoseOnlyReaderLeftIsNeverSent) {
   // The key is not left waiting for a query that never comes: the next read sends it.
   EXPECT_EQ(ValueOf(Read(cache, "b")), 2);
   EXPECT_EQ(backend_.calls("b"), 1);
+}
+
+// The request deadline's path: the server cancels the request's TaskContext, the task's wait on
+// the cache ends with the deadline's status, and the query it alone was waiting for leaves the
+// bulkhead's queue unsent.
+TEST_F(CachingClientTest, PassedRequestDeadlineDropsItsQueuedQuery) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  cache.Query("a", clock_.Now(), [](Result) {});  // takes the one slot
+  auto executor = std::make_shared<testing::QueueExecutor>();
+  async::TaskContext context(executor);
+  std::optional<Result> b;
+  auto read = [](CachingClient& c, TimePointForTest now) -> async::Task<Result> {
+    co_return co_await c.AwaitQuery("b", now);
+  };
+  async::Start<Result>(context, read(cache, clock_.Now()),
+                       [&b](absl::StatusOr<Result> r) { b = *std::move(r); });
+  EXPECT_FALSE(b.has_value());
+  EXPECT_EQ(cache.waiters("b"), 1u);
+  context.Cancel(absl::DeadlineExceededError("the request deadline passed"));
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(cache.waiters("b"), 0u);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 0)"));
+  backend_.Release(Value(2));
+  EXPECT_EQ(backend_.calls("b"), 0);
+  EXPECT_EQ(backend_.queries(), std::vector<std::string>{"a"});
 }
 
 TEST_F(CachingClientTest, QueuedQueryIsSentWhileOneOfItsReadersStays) {
