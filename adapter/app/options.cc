@@ -47,8 +47,7 @@ ABSL_FLAG(int64_t, cache_max_entries, 100000, "most queries kept in the cache (L
 ABSL_FLAG(int, backend_max_concurrency, 32, "most queries in flight to Prometheus at once");
 ABSL_FLAG(int, backend_max_queue, 1000,
           "most queries waiting for a free slot; beyond that reads fail at once with 503");
-ABSL_FLAG(absl::Duration, cache_stale_wait,
-          absl::FromChrono(ma::cache::kDefaultCacheStaleWait),
+ABSL_FLAG(absl::Duration, cache_stale_wait, absl::FromChrono(ma::cache::kDefaultCacheStaleWait),
           "how long a read whose key has a value within --cache-max-stale waits for the key's "
           "query in flight before it is answered with that value (the query goes on and fills "
           "the cache); 0 answers at once");

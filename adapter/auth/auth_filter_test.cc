@@ -277,15 +277,16 @@ TEST_F(AuthFilterTest, DeadlineEndsAHangingTokenReviewAndItsAnswerIsStillCached)
   EXPECT_EQ(response->status, 504);
   EXPECT_FALSE(seen_.has_value());
   // Not an authentication failure: nothing was decided.
-  EXPECT_THAT(metrics_.Serialize(),
-              Not(HasSubstr(R"(metrics_adapter_authentication_attempts_total{result="failure"} 1)")));
+  EXPECT_THAT(
+      metrics_.Serialize(),
+      Not(HasSubstr(R"(metrics_adapter_authentication_attempts_total{result="failure"} 1)")));
   // The review answers late: the gone request is not called back, and the answer is cached.
   review.done(kube::ApiResponse{
       201, R"({"status":{"authenticated":true,"user":{"username":"system:serviceaccount:a:b"}}})"});
   Review(R"({"allowed":true})");
   EXPECT_EQ(Serve(request).status, 200);
-  EXPECT_THAT(client_.paths(), ElementsAre(std::string(kTokenReviewPath),
-                                           std::string(kSubjectAccessReviewPath)));
+  EXPECT_THAT(client_.paths(),
+              ElementsAre(std::string(kTokenReviewPath), std::string(kSubjectAccessReviewPath)));
 }
 
 TEST_F(AuthFilterTest, DeadlineEndsAHangingSubjectAccessReviewAndItsAnswerIsStillCached) {
@@ -297,8 +298,9 @@ TEST_F(AuthFilterTest, DeadlineEndsAHangingSubjectAccessReviewAndItsAnswerIsStil
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 504);
   EXPECT_FALSE(seen_.has_value());
-  EXPECT_THAT(metrics_.Serialize(),
-              Not(HasSubstr(R"(metrics_adapter_authorization_decisions_total{decision="error"} 1)")));
+  EXPECT_THAT(
+      metrics_.Serialize(),
+      Not(HasSubstr(R"(metrics_adapter_authorization_decisions_total{decision="error"} 1)")));
   review.done(kube::ApiResponse{201, R"({"status":{"allowed":true}})"});
   EXPECT_EQ(Serve(FromProxy(kPodsPath, "jane", {})).status, 200);
   EXPECT_EQ(client_.calls(), 1u);  // the late answer was cached

@@ -111,9 +111,9 @@ void CachingClient::ArmStaleWake(TimePoint due) {
   }
   // At least 1 ms, so that a clock that does not move (a test's) cannot make this spin.
   const Duration delay = std::max<Duration>(due - clock_.Now(), std::chrono::milliseconds(1));
-  stale_wake_ = scheduler_->RunAfter(
-      std::chrono::duration_cast<scheduler::Scheduler::Clock::duration>(delay),
-      [this] { StaleWake(); });
+  stale_wake_ =
+      scheduler_->RunAfter(std::chrono::duration_cast<scheduler::Scheduler::Clock::duration>(delay),
+                           [this] { StaleWake(); });
 }
 
 void CachingClient::StaleWake() {
