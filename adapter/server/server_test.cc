@@ -329,6 +329,32 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets504AndLateAnswerIsDropped) {
   EXPECT_EQ(next->body, "fine");
 }
 
+// A client's `?timeout=` shortens the request's deadline, as in the generic apiserver; a longer
+// one does not lengthen it, and one that is no duration is a 400.
+TEST_F(ServerTest, TimeoutParameterShortensTheDeadline) {
+  options_.limits.handler_timeout = std::chrono::minutes(5);
+  absl::Mutex mu;
+  std::vector<Responder> held;
+  Start(HoldingHandler("/hang", "fine", &mu, &held));
+  std::unique_ptr<TlsTestClient> client = ConnectOrDie();
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = client->Get("/hang?timeout=200ms");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 504);
+  EXPECT_THAT(reply->body, HasSubstr(R"("reason":"Timeout")"));
+  absl::StatusOr<HttpReply> bad = client->Get("/next?timeout=soon");
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(bad->body, HasSubstr("invalid timeout specified in the request URL"));
+  absl::StatusOr<HttpReply> fine = client->Get("/next?timeout=1h");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->status, 200);
+  absl::MutexLock lock(&mu);
+  for (Responder& respond : held) {
+    respond(http::Response{200, "text/plain", "too late", {}});
+  }
+}
+
 // The wait of a handler that never gets its answer ends with the timeout: the handler's own code
 // runs on once, with the deadline as its error, and nothing of it is left waiting.
 async::Task<http::Response> WaitForever(absl::Mutex* mu, std::vector<absl::Status>* seen,
