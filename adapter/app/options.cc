@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "adapter/cache/bulkhead.h"
 #include "adapter/cache/caching_client.h"
+#include "adapter/server/limits.h"
 #include "adapter/server/tls_context.h"
 #include "adapter/telemetry/log.h"
 #include "queries/base/strings.h"
@@ -76,6 +77,13 @@ ABSL_FLAG(std::string, cache_max_bytes, "128Mi",
 ABSL_FLAG(int, backend_max_concurrency, 32, "most queries in flight to Prometheus at once");
 ABSL_FLAG(int, backend_max_queue, 1000,
           "most queries waiting for a free slot; beyond that reads fail at once with 503");
+ABSL_FLAG(absl::Duration, cache_stale_wait, absl::FromChrono(ma::cache::kDefaultCacheStaleWait),
+          "how long a read whose key has a value within --cache-max-stale waits for the key's "
+          "query in flight before it is answered with that value (the query goes on and fills "
+          "the cache); 0 answers at once");
+ABSL_FLAG(absl::Duration, request_timeout, absl::FromChrono(ma::server::kHandlerTimeout),
+          "the deadline of one request: authentication, authorization and the Prometheus query "
+          "together; past it the client gets a 504 Timeout Status");
 ABSL_FLAG(int, secure_port, 6443, "HTTPS port");
 ABSL_FLAG(std::string, bind_address, "",
           "address to listen on (default 0.0.0.0; 127.0.0.1 with --standalone)");
@@ -229,6 +237,23 @@ absl::StatusOr<Options> OptionsFromFlags(const std::vector<std::string>& prometh
   if (o.backend_max_queue < 0 || o.backend_max_queue > cache::kMaxBackendQueue) {
     return absl::InvalidArgumentError(
         Cat("--backend-max-queue must be between 0 and ", cache::kMaxBackendQueue));
+  }
+  o.request_timeout = ToMillis(absl::GetFlag(FLAGS_request_timeout));
+  if (o.request_timeout < server::kMinRequestTimeout ||
+      o.request_timeout > server::kMaxRequestTimeout) {
+    return absl::InvalidArgumentError(
+        Cat("--request-timeout must be between ",
+            absl::FormatDuration(absl::FromChrono(server::kMinRequestTimeout)), " and ",
+            absl::FormatDuration(absl::FromChrono(server::kMaxRequestTimeout)),
+            " (the aggregator gives up after 60s)"));
+  }
+  o.cache_stale_wait = ToMillis(absl::GetFlag(FLAGS_cache_stale_wait));
+  if (o.cache_stale_wait.count() < 0 || o.cache_stale_wait > cache::kMaxCacheStaleWait ||
+      o.cache_stale_wait >= o.request_timeout) {
+    return absl::InvalidArgumentError(
+        Cat("--cache-stale-wait must be between 0 and ",
+            absl::FormatDuration(absl::FromChrono(cache::kMaxCacheStaleWait)),
+            ", and below --request-timeout: a read past its deadline gets no stale value"));
   }
   o.secure_port = absl::GetFlag(FLAGS_secure_port);
   if (o.secure_port < 0 || o.secure_port > 65535) {

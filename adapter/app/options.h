@@ -41,8 +41,12 @@ struct Options {
   size_t cache_max_bytes = size_t{128} << 20;  // cache::kDefaultCacheMaxBytes
   int backend_max_concurrency = 32;
   int backend_max_queue = 1000;
+  // How long a read with a stale value waits for the key's query before it gets that value.
+  std::chrono::milliseconds cache_stale_wait{std::chrono::milliseconds(1500)};
 
   // Serving.
+  // One deadline per request: authentication, authorization and the backend call together.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int secure_port = 6443;
   std::string bind_address;
   std::string cert_dir;
@@ -79,7 +83,8 @@ struct Options {
 // Reads the parsed flags. kInvalidArgument naming the flag for values that cannot work
 // (a --prometheus-header without '=', a port out of range, max-age below the relist interval,
 // cache bounds out of range or a --cache-max-stale below --cache-ttl, an unknown cipher suite, a
-// malformed --vmodule, both --prometheus-auth-config and --prometheus-auth-incluster, a negative
+// malformed --vmodule, a --request-timeout out of range or a --cache-stale-wait not below it,
+// both --prometheus-auth-config and --prometheus-auth-incluster, a negative
 // or overlong --shutdown-delay-duration).
 // `prometheus_headers` are the values of the repeatable --prometheus-header, which absl flags
 // cannot express (see command_line.h).

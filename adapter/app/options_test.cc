@@ -20,6 +20,8 @@ ABSL_DECLARE_FLAG(std::string, prometheus_auth_config);
 ABSL_DECLARE_FLAG(bool, prometheus_auth_incluster);
 ABSL_DECLARE_FLAG(absl::Duration, shutdown_delay_duration);
 ABSL_DECLARE_FLAG(std::string, logging_format);
+ABSL_DECLARE_FLAG(absl::Duration, request_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, cache_stale_wait);
 
 namespace ma::app {
 namespace {
@@ -36,6 +38,40 @@ TEST(OptionsTest, CacheDefaults) {
   EXPECT_EQ(options->cache_max_bytes, size_t{128} << 20);
   EXPECT_EQ(options->backend_max_concurrency, 32);
   EXPECT_EQ(options->backend_max_queue, 1000);
+  EXPECT_EQ(options->cache_stale_wait, std::chrono::milliseconds(1500));
+  EXPECT_EQ(options->request_timeout, std::chrono::seconds(30));
+}
+
+TEST(OptionsTest, RequestTimeoutAndStaleWaitAreBounded) {
+  {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_request_timeout, absl::Seconds(5));
+    absl::SetFlag(&FLAGS_cache_stale_wait, absl::ZeroDuration());
+    const auto options = OptionsFromFlags({});
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->request_timeout, std::chrono::seconds(5));
+    EXPECT_EQ(options->cache_stale_wait, std::chrono::milliseconds(0));
+  }
+  struct Case {
+    absl::Duration request_timeout;
+    absl::Duration stale_wait;
+    std::string want_error;
+  };
+  const Case cases[] = {
+      {absl::Milliseconds(500), absl::ZeroDuration(), "--request-timeout"},
+      {absl::Seconds(61), absl::Seconds(1), "--request-timeout"},
+      {absl::Seconds(30), absl::Seconds(-1), "--cache-stale-wait"},
+      {absl::Seconds(60), absl::Seconds(31), "--cache-stale-wait"},
+      {absl::Seconds(2), absl::Seconds(2), "below --request-timeout"},
+  };
+  for (const Case& c : cases) {
+    absl::FlagSaver saver;
+    absl::SetFlag(&FLAGS_request_timeout, c.request_timeout);
+    absl::SetFlag(&FLAGS_cache_stale_wait, c.stale_wait);
+    const auto options = OptionsFromFlags({});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument) << c.want_error;
+    EXPECT_THAT(options.status().message(), HasSubstr(c.want_error));
+  }
 }
 
 TEST(OptionsTest, CacheMaxStaleFollowsTheTtlUnlessGiven) {

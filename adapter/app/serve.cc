@@ -68,6 +68,7 @@ server::ServerOptions ServerOptionsFrom(const Options& o) {
   s.client_ca_file = o.client_ca_file;
   s.requestheader_client_ca_file = o.requestheader_client_ca_file;
   s.shutdown_delay = o.shutdown_delay_duration;
+  s.limits.handler_timeout = o.request_timeout;
   return s;
 }
 
@@ -191,6 +192,7 @@ int Serve(const Options& options) {
   cache::CacheOptions cache_options;
   cache_options.ttl = options.cache_ttl;
   cache_options.max_stale = options.cache_max_stale;
+  cache_options.stale_wait = options.cache_stale_wait;
   cache_options.max_entries = options.cache_max_entries;
   cache_options.max_bytes = options.cache_max_bytes;
   cache_options.bulkhead = {options.backend_max_concurrency, options.backend_max_queue};

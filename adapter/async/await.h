@@ -138,4 +138,18 @@ class [[nodiscard]] Await {
   std::optional<absl::StatusOr<T>> result_;        // set when it did not
 };
 
+// `co_await async::ThisContext()`: the running task's TaskContext, without suspending, so that
+// a task can tell a wait that ended because the request was cancelled from one that failed.
+struct [[nodiscard]] ThisContext {
+  bool await_ready() const noexcept { return false; }
+  template <typename Promise>
+  bool await_suspend(std::coroutine_handle<Promise> task) noexcept {
+    context = task.promise().context;
+    return false;
+  }
+  TaskContext& await_resume() const noexcept { return *context; }
+
+  TaskContext* context = nullptr;
+};
+
 }  // namespace ma::async

@@ -97,11 +97,24 @@ struct Filter {
   }
 };
 
+// The request's deadline (or its client leaving) ended a wait: neither an authentication failure
+// nor a failed review, so it is not counted as one. The answer goes through the one error
+// table; the server answers a passed deadline with its 504 anyway.
+http::Response Cancelled(const async::TaskContext& context) {
+  return api::StatusResponse(context.cancel_reason());
+}
+
 async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Request request) {
-  const absl::StatusOr<UserInfo> user =
-      co_await async::Await<UserInfo>([&](async::Completion<UserInfo> done) {
-        filter->authenticator->Authenticate(request, std::move(done));
+  const async::TaskContext& context = co_await async::ThisContext();
+  // A cancelled wait forgets its callback in the authenticator and the authorizer; the review in
+  // flight goes on and its answer is cached for the next request.
+  const absl::StatusOr<UserInfo> user = co_await async::Await<UserInfo>(
+      [&](async::Completion<UserInfo> done, async::CancelSlot& cancel) {
+        filter->authenticator->Authenticate(request, std::move(done), &cancel);
       });
+  if (context.cancelled()) {
+    co_return Cancelled(context);
+  }
   if (!user.ok()) {
     filter->CountAuthentication("failure");
     MA_VLOG(2) << "authentication failed for " << GoQuote(request.method) << " "
@@ -112,10 +125,13 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
   filter->CountAuthentication("success");
   filter->authenticator->StripCredentials(request);
   const RequestAttributes attributes = AttributesOf(request);
-  const absl::StatusOr<Authorization> result =
-      co_await async::Await<Authorization>([&](async::Completion<Authorization> done) {
-        filter->authorizer->Authorize(*user, attributes, std::move(done));
+  const absl::StatusOr<Authorization> result = co_await async::Await<Authorization>(
+      [&](async::Completion<Authorization> done, async::CancelSlot& cancel) {
+        filter->authorizer->Authorize(*user, attributes, std::move(done), &cancel);
       });
+  if (context.cancelled()) {
+    co_return Cancelled(context);
+  }
   if (!result.ok()) {
     filter->CountAuthorization("error");
     MA_LOG(ERROR) << "authorization of user " << GoQuote(user->name) << " for "

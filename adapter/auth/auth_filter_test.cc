@@ -240,6 +240,72 @@ TEST_F(AuthFilterTest, EveryOutcomeIsCounted) {
   }
 }
 
+// The request's handler task, started on a queue this test drains, so that it can be cancelled
+// while it waits (as the server's deadline cancels it).
+class RunningRequest {
+ public:
+  RunningRequest(const http::Handler& handler, http::Request request)
+      : executor_(std::make_shared<testing::QueueExecutor>()), context_(executor_) {
+    async::Start<http::Response>(context_, handler(std::move(request)),
+                                 [this](absl::StatusOr<http::Response> r) { result_ = r; });
+  }
+  bool ended() const { return result_.has_value(); }
+  // Cancels the request as its passed deadline does, and returns its answer.
+  absl::StatusOr<http::Response> Cancel() {
+    context_.Cancel(absl::DeadlineExceededError("the request deadline passed"));
+    while (!result_.has_value() && executor_->RunOne(absl::Now() + absl::Seconds(10))) {
+    }
+    return result_.value_or(absl::InternalError("the task did not end"));
+  }
+
+ private:
+  std::shared_ptr<testing::QueueExecutor> executor_;
+  async::TaskContext context_;
+  std::optional<absl::StatusOr<http::Response>> result_;
+};
+
+TEST_F(AuthFilterTest, DeadlineEndsAHangingTokenReviewAndItsAnswerIsStillCached) {
+  client_.Hold();
+  http::Request request = Get(kPodsPath);
+  request.headers.emplace_back("authorization", "Bearer slow");
+  RunningRequest running(handler_, request);
+  FakeApiClient::Pending review = client_.Next();
+  ASSERT_EQ(review.request.path, kTokenReviewPath);
+  EXPECT_FALSE(running.ended());
+  const absl::StatusOr<http::Response> response = running.Cancel();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 504);
+  EXPECT_FALSE(seen_.has_value());
+  // Not an authentication failure: nothing was decided.
+  EXPECT_THAT(
+      metrics_.Serialize(),
+      Not(HasSubstr(R"(metrics_adapter_authentication_attempts_total{result="failure"} 1)")));
+  // The review answers late: the gone request is not called back, and the answer is cached.
+  review.done(kube::ApiResponse{
+      201, R"({"status":{"authenticated":true,"user":{"username":"system:serviceaccount:a:b"}}})"});
+  Review(R"({"allowed":true})");
+  EXPECT_EQ(Serve(request).status, 200);
+  EXPECT_THAT(client_.paths(),
+              ElementsAre(std::string(kTokenReviewPath), std::string(kSubjectAccessReviewPath)));
+}
+
+TEST_F(AuthFilterTest, DeadlineEndsAHangingSubjectAccessReviewAndItsAnswerIsStillCached) {
+  client_.Hold();
+  RunningRequest running(handler_, FromProxy(kPodsPath, "jane", {}));
+  FakeApiClient::Pending review = client_.Next();
+  ASSERT_EQ(review.request.path, kSubjectAccessReviewPath);
+  const absl::StatusOr<http::Response> response = running.Cancel();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 504);
+  EXPECT_FALSE(seen_.has_value());
+  EXPECT_THAT(
+      metrics_.Serialize(),
+      Not(HasSubstr(R"(metrics_adapter_authorization_decisions_total{decision="error"} 1)")));
+  review.done(kube::ApiResponse{201, R"({"status":{"allowed":true}})"});
+  EXPECT_EQ(Serve(FromProxy(kPodsPath, "jane", {})).status, 200);
+  EXPECT_EQ(client_.calls(), 1u);  // the late answer was cached
+}
+
 TEST(ForbiddenMessageTest, GoShapes) {
   UserInfo jane;
   jane.name = "jane";

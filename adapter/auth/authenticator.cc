@@ -37,7 +37,8 @@ void Authenticator::UpdateSettings(AuthenticatorSettings settings) {
   state_.Set(std::move(state));
 }
 
-void Authenticator::Authenticate(const http::Request& request, AuthenticateCallback done) const {
+void Authenticator::Authenticate(const http::Request& request, AuthenticateCallback done,
+                                 async::CancelSlot* cancel) const {
   const std::shared_ptr<const State> state = state_.Get();
   std::vector<std::string> errors;
   if (state->request_header.has_value()) {
@@ -75,7 +76,7 @@ void Authenticator::Authenticate(const http::Request& request, AuthenticateCallb
     finish(std::nullopt);
     return;
   }
-  tokens_->Authenticate(request, std::move(finish));
+  tokens_->Authenticate(request, std::move(finish), cancel);
 }
 
 void Authenticator::StripCredentials(http::Request& request) const {

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/auth/request_header_authenticator.h"
 #include "adapter/auth/token_review_authenticator.h"
 #include "adapter/auth/user_info.h"
@@ -44,8 +45,10 @@ class Authenticator {
 
   void UpdateSettings(AuthenticatorSettings settings);
 
-  // Calls `done` exactly once, at once unless a TokenReview is needed.
-  void Authenticate(const http::Request& request, AuthenticateCallback done) const;
+  // Calls `done` exactly once, at once unless a TokenReview is needed; with `cancel`, a caller
+  // that goes away while the review runs is forgotten instead (token_review_authenticator.h).
+  void Authenticate(const http::Request& request, AuthenticateCallback done,
+                    async::CancelSlot* cancel = nullptr) const;
 
   // Removes the front-proxy identity headers and the Authorization header, so that nothing
   // behind the filter can see or trust them.

@@ -67,6 +67,8 @@ TEST(AuthenticatorTest, ChainAsGoUnionsIt) {
   // A proxy certificate without a user header, with a client CA configured that did not sign
   // it: the x509 authenticator's error makes it a 401, as in Go.
   const http::Request proxy_no_user = WithCertificate("front-proxy-client", true, false);
+  // A certificate that neither CA signed (the verifier names no one): a 401 too, not anonymous.
+  const http::Request unknown_ca = WithCertificate("", false, false);
   struct Case {
     std::string name;
     http::Request request;
@@ -94,6 +96,12 @@ TEST(AuthenticatorTest, ChainAsGoUnionsIt) {
       {"proxy without user, no client CA",
        proxy_no_user,
        Settings(true, false),
+       "system:anonymous",
+       {"system:unauthenticated"}},
+      {"certificate from an unknown CA", unknown_ca, Settings(true, true), std::nullopt, {}},
+      {"certificate from an unknown CA, no CA configured",
+       unknown_ca,
+       Settings(false, false),
        "system:anonymous",
        {"system:unauthenticated"}},
       {"nothing presented",

@@ -1,10 +1,13 @@
 #include "adapter/auth/authorizer.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "adapter/auth/auth_json.h"
 #include "queries/base/strings.h"
 
@@ -88,8 +91,27 @@ bool Authorizer::AlwaysAllowed(const UserInfo& user, const RequestAttributes& at
   });
 }
 
+namespace {
+
+// The caller's callback while its review is in flight: the review's answer and the caller's
+// canceller race for it, and whichever comes first takes it.
+class PendingCallback {
+ public:
+  explicit PendingCallback(AuthorizeCallback done) : done_(std::move(done)) {}
+  AuthorizeCallback Take() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(done_, nullptr);
+  }
+
+ private:
+  absl::Mutex mu_;
+  AuthorizeCallback done_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 void Authorizer::Authorize(const UserInfo& user, const RequestAttributes& attributes,
-                           AuthorizeCallback done) {
+                           AuthorizeCallback done, async::CancelSlot* cancel) {
   if (AlwaysAllowed(user, attributes)) {
     done(Authorization{Decision::kAllow, ""});
     return;
@@ -112,26 +134,37 @@ void Authorizer::Authorize(const UserInfo& user, const RequestAttributes& attrib
   call.body = body;
   call.timeout = kSubjectAccessReviewTimeout;
   std::string key = cacheable ? std::move(body) : std::string();
-  client_->Call(std::move(call), [this, key = std::move(key), done = std::move(done)](
+  auto pending = std::make_shared<PendingCallback>(std::move(done));
+  if (cancel != nullptr) {
+    cancel->Attach([pending] { pending->Take(); });
+  }
+  client_->Call(std::move(call), [this, key = std::move(key), pending = std::move(pending)](
                                      absl::StatusOr<kube::ApiResponse> response) {
+    // A caller that went away is not answered; the review's answer is still cached below.
+    AuthorizeCallback taken = pending->Take();
+    auto answer = [&taken](absl::StatusOr<Authorization> result) {
+      if (taken) {
+        taken(std::move(result));
+      }
+    };
     if (!response.ok()) {
-      done(absl::UnavailableError(
+      answer(absl::UnavailableError(
           Cat("the SubjectAccessReview could not be sent: ", response.status().message())));
       return;
     }
     if (response->status < 200 || response->status > 299) {
-      done(absl::UnavailableError(
+      answer(absl::UnavailableError(
           Cat("the SubjectAccessReview was answered with HTTP ", response->status)));
       return;
     }
     absl::StatusOr<SubjectAccessReviewStatus> review =
         DecodeSubjectAccessReviewStatus(response->body);
     if (!review.ok()) {
-      done(review.status());
+      answer(review.status());
       return;
     }
     if (review->allowed && review->denied) {
-      done(absl::InternalError("the SubjectAccessReview answered both allowed and denied"));
+      answer(absl::InternalError("the SubjectAccessReview answered both allowed and denied"));
       return;
     }
     Authorization authorization;
@@ -143,7 +176,7 @@ void Authorizer::Authorize(const UserInfo& user, const RequestAttributes& attrib
       cache_.Put(key, authorization,
                  review->allowed ? options_.authorized_ttl : options_.unauthorized_ttl);
     }
-    done(std::move(authorization));
+    answer(std::move(authorization));
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/auth/expiring_cache.h"
 #include "adapter/auth/request_attributes.h"
 #include "adapter/auth/user_info.h"
@@ -63,8 +64,11 @@ class Authorizer {
   Authorizer& operator=(const Authorizer&) = delete;
 
   // Calls `done` exactly once: at once for always-allowed requests and cached answers,
-  // otherwise from the API client's thread.
-  void Authorize(const UserInfo& user, const RequestAttributes& attributes, AuthorizeCallback done);
+  // otherwise from the API client's thread. With `cancel`, a caller whose request was cancelled
+  // is forgotten (async/cancel_slot.h): `done` is dropped, and the review goes on, its answer
+  // cached for the next request, bounded by kSubjectAccessReviewTimeout.
+  void Authorize(const UserInfo& user, const RequestAttributes& attributes, AuthorizeCallback done,
+                 async::CancelSlot* cancel = nullptr);
 
  private:
   Authorizer(kube::ApiClient* client, AuthorizerOptions options, std::vector<std::string> paths,

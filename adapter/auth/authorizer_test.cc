@@ -184,6 +184,24 @@ TEST(AuthorizerTest, AnswersAreCachedWithTheirTtl) {
   EXPECT_EQ(client.calls(), 3u);
 }
 
+TEST(AuthorizerTest, CallerThatLeavesIsForgottenAndTheReviewStillCached) {
+  FakeApiClient client;
+  FakeClock clock;
+  std::unique_ptr<Authorizer> authorizer = Make(&client, AuthorizerOptions{}, clock);
+  client.Hold();
+  async::CancelSlot slot;
+  int called = 0;
+  authorizer->Authorize(
+      User("jane"), PodsMetric(), [&called](absl::StatusOr<Authorization>) { ++called; }, &slot);
+  slot.Cancel();  // its request's deadline passed
+  FakeApiClient::Pending review = client.Next();
+  ASSERT_TRUE(review.done);
+  review.done(kube::ApiResponse{201, R"({"status":{"allowed":true}})"});
+  EXPECT_EQ(called, 0);
+  EXPECT_EQ(Decide(*authorizer, User("jane"), PodsMetric())->decision, Decision::kAllow);
+  EXPECT_EQ(client.calls(), 1u);
+}
+
 TEST(AuthorizerTest, FailuresAndHugeAttributesAreNotCached) {
   FakeApiClient client;
   FakeClock clock;

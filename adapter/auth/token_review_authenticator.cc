@@ -64,7 +64,8 @@ std::optional<std::string> TokenReviewAuthenticator::BearerToken(const http::Req
   return std::string(token);
 }
 
-void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenCallback done) {
+void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenCallback done,
+                                            async::CancelSlot* cancel) {
   std::optional<std::string> token = BearerToken(request);
   if (!token.has_value()) {
     done(std::nullopt);
@@ -80,13 +81,20 @@ void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenC
     return;
   }
 
+  uint64_t waiter = 0;
+  bool first = false;
   {
     absl::MutexLock lock(&mu_);
-    auto [waiting, first] = in_flight_.try_emplace(key);
-    waiting->second.push_back(std::move(done));
-    if (!first) {
-      return;  // the review in flight answers this caller too
-    }
+    auto [waiting, inserted] = in_flight_.try_emplace(key);
+    waiter = ++next_waiter_;
+    waiting->second.emplace_back(waiter, std::move(done));
+    first = inserted;
+  }
+  if (cancel != nullptr) {
+    cancel->Attach([this, key, waiter] { Forget(key, waiter); });
+  }
+  if (!first) {
+    return;  // the review in flight answers this caller too
   }
   kube::ApiRequest call;
   call.method = "POST";
@@ -96,17 +104,34 @@ void TokenReviewAuthenticator::Authenticate(const http::Request& request, TokenC
   client_.Call(std::move(call),
                [this, key = std::move(key)](absl::StatusOr<kube::ApiResponse> response) {
                  const Result result = Conclude(key, std::move(response));
-                 std::vector<TokenCallback> waiting;
+                 std::vector<std::pair<uint64_t, TokenCallback>> waiting;
                  {
                    absl::MutexLock lock(&mu_);
                    auto it = in_flight_.find(key);
                    waiting = std::move(it->second);
                    in_flight_.erase(it);
                  }
-                 for (TokenCallback& callback : waiting) {
+                 for (auto& [id, callback] : waiting) {
                    callback(result);
                  }
                });
+}
+
+void TokenReviewAuthenticator::Forget(const std::string& key, uint64_t waiter) {
+  TokenCallback dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  const auto it = in_flight_.find(key);
+  if (it == in_flight_.end()) {
+    return;  // answered already
+  }
+  auto& waiting = it->second;
+  const auto found = std::find_if(waiting.begin(), waiting.end(),
+                                  [waiter](const auto& w) { return w.first == waiter; });
+  if (found != waiting.end()) {
+    dropped = std::move(found->second);
+    waiting.erase(found);
+  }
+  // The entry stays even when empty: the review's answer still finds it, and fills the cache.
 }
 
 TokenReviewAuthenticator::Result TokenReviewAuthenticator::Conclude(

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "adapter/async/cancel_slot.h"
 #include "adapter/auth/expiring_cache.h"
 #include "adapter/auth/user_info.h"
 #include "adapter/http/message.h"
@@ -54,7 +55,12 @@ class TokenReviewAuthenticator {
   // Calls `done` exactly once: at once when there is no bearer token or the answer is cached,
   // otherwise from the API client's thread. Concurrent requests with the same token share one
   // TokenReview (a new token on many connections at once, as an HPA controller restart brings).
-  void Authenticate(const http::Request& request, TokenCallback done);
+  // With `cancel`, a caller whose request was cancelled (its deadline passed, its client left)
+  // is forgotten (async/cancel_slot.h); the review goes on and its answer is cached for the next
+  // request, as a Prometheus query already sent fills the value cache. Its own
+  // kTokenReviewTimeout bounds it.
+  void Authenticate(const http::Request& request, TokenCallback done,
+                    async::CancelSlot* cancel = nullptr);
 
   // The token of `Authorization: Bearer <token>` (scheme case-insensitive), as Go's bearer-token
   // authenticator reads it; nullopt for other or empty credentials.
@@ -70,13 +76,17 @@ class TokenReviewAuthenticator {
 
   // The answer for `review`, cached when Go's authenticator caches it.
   Result Conclude(const std::string& key, absl::StatusOr<kube::ApiResponse> review);
+  // A caller's canceller: drops its callback, if the review has not answered it yet.
+  void Forget(const std::string& key, uint64_t waiter);
 
   kube::ApiClient& client_;
   const TokenReviewOptions options_;
   ExpiringCache<CachedReview> cache_;
   absl::Mutex mu_;
-  // Per cache key: the callers waiting for the TokenReview in flight.
-  absl::flat_hash_map<std::string, std::vector<TokenCallback>> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Per cache key: the callers waiting for the TokenReview in flight, by id.
+  absl::flat_hash_map<std::string, std::vector<std::pair<uint64_t, TokenCallback>>> in_flight_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ma::auth

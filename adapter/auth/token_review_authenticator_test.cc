@@ -149,6 +149,35 @@ TEST(TokenReviewAuthenticatorTest, ConcurrentRequestsWithTheSameTokenShareOneRev
   EXPECT_EQ(client.calls(), 3u);
 }
 
+TEST(TokenReviewAuthenticatorTest, CallerThatLeavesIsForgottenAndTheReviewStillCached) {
+  FakeApiClient client;
+  client.Hold();
+  TokenReviewAuthenticator authenticator(client, TokenReviewOptions{});
+  async::CancelSlot leaving_slot;
+  int leaving_called = 0;
+  std::vector<absl::StatusOr<std::optional<UserInfo>>> staying;
+  authenticator.Authenticate(
+      WithAuthorization("Bearer new-token"),
+      [&leaving_called](absl::StatusOr<std::optional<UserInfo>>) { ++leaving_called; },
+      &leaving_slot);
+  authenticator.Authenticate(
+      WithAuthorization("Bearer new-token"),
+      [&staying](absl::StatusOr<std::optional<UserInfo>> r) { staying.push_back(r); });
+  leaving_slot.Cancel();  // its request's deadline passed
+  FakeApiClient::Pending review = client.Next();
+  ASSERT_TRUE(review.done);
+  review.done(kube::ApiResponse{201, kAuthenticated});
+  EXPECT_EQ(leaving_called, 0);
+  ASSERT_EQ(staying.size(), 1u);
+  EXPECT_THAT(staying[0], IsOk());
+  // Its answer is cached, as for any review.
+  authenticator.Authenticate(
+      WithAuthorization("Bearer new-token"),
+      [&staying](absl::StatusOr<std::optional<UserInfo>> r) { staying.push_back(r); });
+  ASSERT_EQ(staying.size(), 2u);
+  EXPECT_EQ(client.calls(), 1u);
+}
+
 TEST(TokenReviewAuthenticatorTest, RefusalsAndFailuresAreUnauthenticated) {
   struct Case {
     std::string name;

@@ -34,6 +34,8 @@ std::chrono::milliseconds MaintenanceTick(std::chrono::milliseconds ttl) {
 
 // The order of the min-heap of due refreshes: (due time, key) pairs, earliest on top.
 constexpr auto kDueLater = [](const auto& a, const auto& b) { return a.first > b.first; };
+// The same for the stale waits.
+constexpr auto kStaleWaitLater = [](const auto& a, const auto& b) { return a.due > b.due; };
 
 }  // namespace
 
@@ -86,17 +88,104 @@ void CachingClient::Tick() {
 void CachingClient::Stop() {
   scheduler::Scheduler* scheduler = nullptr;
   scheduler::JobId next_tick = 0;
+  scheduler::JobId stale_wake = 0;
   {
     absl::MutexLock lock(&loop_mu_);
     stopping_ = true;
     scheduler = scheduler_;
     next_tick = next_tick_;
+    stale_wake = std::exchange(stale_wake_, 0);
     scheduler_ = nullptr;
   }
   if (scheduler != nullptr) {
     // Removes the next tick, or waits for the one running now (which then schedules none).
     scheduler->Cancel(next_tick);
+    scheduler->Cancel(stale_wake);
   }
+}
+
+void CachingClient::ArmStaleWake(TimePoint due) {
+  absl::MutexLock lock(&loop_mu_);
+  if (scheduler_ == nullptr || stopping_ || stale_wake_ != 0) {
+    return;  // not started (tests run RunMaintenance), or a wake is pending: it re-arms
+  }
+  // At least 1 ms, so that a clock that does not move (a test's) cannot make this spin.
+  const Duration delay = std::max<Duration>(due - clock_.Now(), std::chrono::milliseconds(1));
+  stale_wake_ =
+      scheduler_->RunAfter(std::chrono::duration_cast<scheduler::Scheduler::Clock::duration>(delay),
+                           [this] { StaleWake(); });
+}
+
+void CachingClient::StaleWake() {
+  {
+    absl::MutexLock lock(&loop_mu_);
+    stale_wake_ = 0;  // before serving: a wait added from now on arms a new wake
+    if (stopping_) {
+      return;
+    }
+  }
+  const TimePoint next = ServeStaleWaiters();
+  if (next != TimePoint::max()) {
+    ArmStaleWake(next);
+  }
+}
+
+uint64_t CachingClient::AddWaiter(Entry& e, TimePoint now, prometheus::QueryCallback done,
+                                  bool& stale_wait_started) {
+  const uint64_t id = ++next_waiter_;
+  e.waiters.push_back({id, std::move(done)});
+  if (Servable(e, now)) {
+    stale_waits_.push_back({now + options_.stale_wait, e.key, id});
+    std::push_heap(stale_waits_.begin(), stale_waits_.end(), kStaleWaitLater);
+    stale_wait_started = true;
+  }
+  return id;
+}
+
+CachingClient::TimePoint CachingClient::ServeStaleWaiters() {
+  struct Served {
+    prometheus::QueryCallback done;
+    ValuePtr value;
+    double age;
+  };
+  std::vector<Served> served;
+  TimePoint next = TimePoint::max();
+  {
+    absl::MutexLock lock(&mu_);
+    const TimePoint now = clock_.Now();
+    while (!stale_waits_.empty() && stale_waits_.front().due <= now) {
+      std::pop_heap(stale_waits_.begin(), stale_waits_.end(), kStaleWaitLater);
+      const StaleWait wait = std::move(stale_waits_.back());
+      stale_waits_.pop_back();
+      const auto found = index_.find(std::string_view(wait.key));
+      if (found == index_.end()) {
+        continue;
+      }
+      Entry& e = *found->second;
+      const auto it = std::find_if(e.waiters.begin(), e.waiters.end(),
+                                   [&wait](const Waiter& w) { return w.id == wait.waiter; });
+      // Answered or gone meanwhile; or the value grew too old while it waited, and the reader
+      // keeps waiting for the query (its deadline still bounds it).
+      if (it == e.waiters.end() || !Servable(e, now)) {
+        continue;
+      }
+      served.push_back({std::move(it->done), e.value, Seconds(now - e.fetched_at)});
+      e.waiters.erase(it);  // the query stays: its answer fills the cache
+    }
+    if (!stale_waits_.empty()) {
+      next = stale_waits_.front().due;
+    }
+  }
+  if (!served.empty()) {
+    MA_VLOG(2) << "backend " << options_.backend << " has not answered within "
+               << options_.stale_wait.count() << "ms; served " << served.size()
+               << " reads their stale value";
+  }
+  for (Served& s : served) {
+    metrics_.RecordCacheServed(options_.backend, s.age, /*stale=*/true);
+    s.done(std::move(s.value));
+  }
+  return next;
 }
 
 size_t CachingClient::size() const {
@@ -123,18 +212,26 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
   bool stale = false;
   uint64_t waiter = 0;
   bool fetch = false;
+  bool stale_wait_started = false;
+  TimePoint stale_due;
   {
     absl::MutexLock lock(&mu_);
     const TimePoint now = clock_.Now();
+    stale_due = now + options_.stale_wait;
     Entry& e = FindOrInsert(promql);
     e.last_read = now;
+    // A value to serve while the key's query runs, without waiting for it.
+    const bool stale_at_once = options_.stale_wait.count() == 0 && Servable(e, now);
     if (caching() && e.value != nullptr && now - e.fetched_at < options_.ttl) {
       value = e.value;
       age = Seconds(now - e.fetched_at);
+    } else if (e.fetching && stale_at_once) {
+      value = e.value;
+      age = Seconds(now - e.fetched_at);
+      stale = true;
     } else if (e.fetching) {
       if (e.waiters.size() < kMaxWaitersPerKey) {
-        waiter = ++next_waiter_;
-        e.waiters.push_back({waiter, std::move(done)});
+        waiter = AddWaiter(e, now, std::move(done), stale_wait_started);
         metrics_.RecordCacheCoalesced(options_.backend, 1);
       } else {
         error = absl::UnavailableError(Cat(e.waiters.size(),
@@ -144,11 +241,16 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
     } else if (BreakerAllows(e, now)) {
       e.fetching = true;
       e.ticket = 0;
-      waiter = ++next_waiter_;
-      e.waiters.push_back({waiter, std::move(done)});
       fetch = true;
       ++outstanding_;
       metrics_.RecordCacheMiss(options_.backend);
+      if (stale_at_once) {
+        value = e.value;
+        age = Seconds(now - e.fetched_at);
+        stale = true;
+      } else {
+        waiter = AddWaiter(e, now, std::move(done), stale_wait_started);
+      }
     } else if (Servable(e, now)) {
       value = e.value;
       age = Seconds(now - e.fetched_at);
@@ -158,14 +260,19 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
       metrics_.RecordShortCircuit(options_.backend);
     }
   }
+  if (waiter != 0 && cancel != nullptr) {
+    cancel->Attach([this, promql, waiter] { Withdraw(promql, waiter); });
+  }
+  if (stale_wait_started) {
+    ArmStaleWake(stale_due);
+  }
+  if (fetch) {
+    StartFetch(promql, /*refresh=*/false);
+  }
   if (waiter != 0) {
-    if (cancel != nullptr) {
-      cancel->Attach([this, promql, waiter] { Withdraw(promql, waiter); });
-    }
-    if (fetch) {
-      StartFetch(promql, /*refresh=*/false);
-    }
-  } else if (value != nullptr) {
+    return;
+  }
+  if (value != nullptr) {
     if (stale) {
       metrics_.RecordCacheServed(options_.backend, age, /*stale=*/true);
     } else {
@@ -342,6 +449,7 @@ CachingClient::TimePoint CachingClient::RunMaintenance() {
   if (!caching()) {
     return TimePoint::max();
   }
+  const TimePoint next_stale_wait = ServeStaleWaiters();
   std::vector<std::string> start;
   TimePoint next;
   {
@@ -373,6 +481,7 @@ CachingClient::TimePoint CachingClient::RunMaintenance() {
       start.push_back(std::move(key));
     }
     next = due_.empty() ? next_sweep_ : std::min(next_sweep_, due_.front().first);
+    next = std::min(next, next_stale_wait);
   }
   for (const auto& promql : start) {
     StartFetch(promql, /*refresh=*/true);

@@ -31,6 +31,11 @@
 //   value at most `max_stale` old, that value is served (counted). Otherwise the caller gets the
 //   backend's error: unreachable is kUnavailable (503), a timeout kDeadlineExceeded (504). A failed
 //   refresh is retried when the key's breaker next allows it.
+// - Stale after a short wait: a reader that has to wait for the key's query (a refresh or a
+//   miss in flight) while the key holds a value at most `max_stale` old gets that value
+//   (counted as stale) once it has waited `stale_wait`, and the query goes on: its answer fills
+//   the cache for later readers. A backend that hangs thus costs a reader `stale_wait`, not its
+//   request deadline. `stale_wait` 0 serves such a value at once.
 // - Errors are not values. A bad_data answer (kInvalidArgument: the query itself is wrong)
 //   drops the key's value and is returned as is: an old value must not hide a broken rule. Other
 //   errors mean "the backend could not answer" and are never stored, only counted by the breaker.
@@ -102,6 +107,11 @@ inline constexpr size_t kMaxCacheEntries = 10'000'000;
 inline constexpr size_t kDefaultCacheMaxBytes = size_t{128} << 20;
 inline constexpr size_t kMinCacheMaxBytes = size_t{1} << 20;
 inline constexpr size_t kMaxCacheMaxBytes = size_t{64} << 30;
+// How long a reader with a stale value waits for the key's query before it is served that value
+// (--cache-stale-wait): long enough for a healthy backend's answer, short beside the HPA's 15 s
+// sync period.
+inline constexpr std::chrono::milliseconds kDefaultCacheStaleWait{std::chrono::milliseconds(1500)};
+inline constexpr std::chrono::milliseconds kMaxCacheStaleWait{std::chrono::seconds(30)};
 // Maintenance sweeps every key (drops idle ones, finds the refreshes due before the
 // next sweep) every TTL / kMaintenanceTicksPerTtl, within these bounds; in between it runs only
 // to start the refreshes it found, each when it is due.
@@ -113,6 +123,7 @@ struct CacheOptions {
   std::string backend = "prometheus";  // metrics label
   std::chrono::milliseconds ttl{std::chrono::seconds(15)};
   std::chrono::milliseconds max_stale{std::chrono::minutes(2)};
+  std::chrono::milliseconds stale_wait = kDefaultCacheStaleWait;
   size_t max_entries = 100000;
   size_t max_bytes = kDefaultCacheMaxBytes;
   BulkheadOptions bulkhead;
@@ -143,10 +154,10 @@ class CachingClient final : public prometheus::Client {
   // never holds the scheduler up); Stop ends that. `scheduler` must outlive Stop.
   void Start(scheduler::Scheduler& scheduler);
   void Stop();
-  // Starts the refresh-ahead queries that are due (up to kRefreshStartSlack early) and, once per
-  // maintenance tick, drops idle keys and finds the refreshes due before the next tick. Returns
-  // when it should run next: the next due refresh or the next tick, whichever comes first. Tests
-  // call it with a fake clock.
+  // Serves the readers whose stale wait is over, starts the refresh-ahead queries that are due (up
+  // to kRefreshStartSlack early) and, once per maintenance tick, drops idle keys and finds the
+  // refreshes due before the next tick. Returns when it should run next: the next due refresh,
+  // stale wait or tick, whichever comes first. Tests call it with a fake clock.
   TimePoint RunMaintenance();
 
   size_t size() const;
@@ -220,6 +231,16 @@ class CachingClient final : public prometheus::Client {
   void OnFetchDone(const std::string& promql, bool refresh, TimePoint started,
                    absl::StatusOr<ValuePtr> result);
   void EndOutstanding();
+  // Adds a reader to the key's waiters; with a servable value, its stale wait starts too (and
+  // `stale_wait_started` is set).
+  uint64_t AddWaiter(Entry& e, TimePoint now, prometheus::QueryCallback done,
+                     bool& stale_wait_started) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers with the key's value the waiters whose stale wait is over; returns when the next one
+  // is (TimePoint::max() for none).
+  TimePoint ServeStaleWaiters();
+  // Runs ServeStaleWaiters on the scheduler at `due`, unless such a run is pending already.
+  void ArmStaleWake(TimePoint due);
+  void StaleWake();
   // A reader's canceller: forgets its callback and, when no reader is left, withdraws the key's
   // query if it is still queued in the bulkhead.
   void Withdraw(const std::string& promql, uint64_t waiter);
@@ -247,6 +268,14 @@ class CachingClient final : public prometheus::Client {
   // Refreshes due before the next sweep, (due time, key), a min-heap on the due time. A key may be
   // in it twice or no longer be due: each is checked again when popped.
   std::vector<std::pair<TimePoint, std::string>> due_ ABSL_GUARDED_BY(mu_);
+  // Readers waiting with a servable value, a min-heap on when their stale wait is over. An entry
+  // whose reader was answered (or left) meanwhile is skipped when popped.
+  struct StaleWait {
+    TimePoint due;
+    std::string key;
+    uint64_t waiter;
+  };
+  std::vector<StaleWait> stale_waits_ ABSL_GUARDED_BY(mu_);
 
   // One maintenance tick on the scheduler, which schedules the next.
   void Tick();
@@ -254,6 +283,7 @@ class CachingClient final : public prometheus::Client {
   absl::Mutex loop_mu_;  // never held together with mu_
   scheduler::Scheduler* scheduler_ ABSL_GUARDED_BY(loop_mu_) = nullptr;  // set while started
   scheduler::JobId next_tick_ ABSL_GUARDED_BY(loop_mu_) = 0;
+  scheduler::JobId stale_wake_ ABSL_GUARDED_BY(loop_mu_) = 0;  // 0: none pending
   bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
 };
 

@@ -9,11 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "adapter/async/cancel_slot.h"
 #include "adapter/scheduler/scheduler.h"
 #include "queries/base/strings.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
+#include "test/testing/run_task.h"
 
 namespace ma::cache {
 namespace {
@@ -24,6 +26,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using Result = absl::StatusOr<prometheus::QueryResultPtr>;
+using TimePointForTest = std::chrono::system_clock::time_point;
 
 constexpr int64_t kSampleTimestampMs = 1'234'567'000;
 
@@ -652,6 +655,36 @@ TEST_F(CachingClientTest, QueuedQueryWhoseOnlyReaderLeftIsNeverSent) {
   EXPECT_EQ(backend_.calls("b"), 1);
 }
 
+// The request deadline's path: the server cancels the request's TaskContext, the task's wait on
+// the cache ends with the deadline's status, and the query it alone was waiting for leaves the
+// bulkhead's queue unsent.
+TEST_F(CachingClientTest, PassedRequestDeadlineDropsItsQueuedQuery) {
+  auto options = Options();
+  options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.Hold();
+  cache.Query("a", clock_.Now(), [](Result) {});  // takes the one slot
+  auto executor = std::make_shared<testing::QueueExecutor>();
+  async::TaskContext context(executor);
+  std::optional<Result> b;
+  auto read = [](CachingClient& c, TimePointForTest now) -> async::Task<Result> {
+    co_return co_await c.AwaitQuery("b", now);
+  };
+  async::Start<Result>(context, read(cache, clock_.Now()),
+                       [&b](absl::StatusOr<Result> r) { b = *std::move(r); });
+  EXPECT_FALSE(b.has_value());
+  EXPECT_EQ(cache.waiters("b"), 1u);
+  context.Cancel(absl::DeadlineExceededError("the request deadline passed"));
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(cache.waiters("b"), 0u);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_backend_queue_depth{backend="prometheus"} 0)"));
+  backend_.Release(Value(2));
+  EXPECT_EQ(backend_.calls("b"), 0);
+  EXPECT_EQ(backend_.queries(), std::vector<std::string>{"a"});
+}
+
 TEST_F(CachingClientTest, QueuedQueryIsSentWhileOneOfItsReadersStays) {
   auto options = Options();
   options.bulkhead = {.max_concurrency = 1, .max_queue = 10};
@@ -728,6 +761,125 @@ TEST_F(CachingClientTest, ZeroTtlPassesThroughWithSingleFlight) {
   // Nothing is kept, so an outage is an error at once.
   backend_.SetDefaultQueryAnswer(absl::UnavailableError("down"));
   EXPECT_EQ(Read(cache, "q").status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A backend that accepts a query and does not answer: a reader with a stale value gets it once
+// its stale wait is over, and the query goes on and fills the cache when it answers.
+TEST_F(CachingClientTest, StaleValueIsServedAfterTheStaleWaitWhileTheQueryGoesOn) {
+  auto options = Options(seconds(10), seconds(30));
+  options.stale_wait = seconds(1);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  backend_.SetDefaultQueryAnswer(Value(1));
+  ASSERT_EQ(ValueOf(Read(cache, "q")), 1);
+  clock_.Advance(seconds(11));  // expired, within max-stale
+  backend_.Hold();
+  std::optional<Result> first;
+  cache.Query("q", clock_.Now(), [&first](Result r) { first = std::move(r); });
+  EXPECT_EQ(backend_.pending(), 1);
+  clock_.Advance(milliseconds(500));
+  std::optional<Result> second;  // joins the query in flight
+  cache.Query("q", clock_.Now(), [&second](Result r) { second = std::move(r); });
+  clock_.Advance(milliseconds(499));
+  cache.RunMaintenance();
+  EXPECT_FALSE(first.has_value());
+  clock_.Advance(milliseconds(1));
+  cache.RunMaintenance();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(ValueOf(*first), 1);
+  EXPECT_FALSE(second.has_value());  // its own wait is not over
+  clock_.Advance(milliseconds(500));
+  cache.RunMaintenance();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(ValueOf(*second), 1);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 2)"));
+  // The query was never taken back: its answer is the next reader's fresh value.
+  EXPECT_EQ(backend_.pending(), 1);
+  EXPECT_EQ(cache.waiters("q"), 0u);
+  backend_.Release(Value(2));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 2);
+  EXPECT_EQ(backend_.calls("q"), 2);
+}
+
+TEST_F(CachingClientTest, WithoutAServableValueTheReaderWaitsForTheQuery) {
+  auto options = Options(seconds(10), seconds(30));
+  options.stale_wait = seconds(1);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  clock_.Advance(seconds(31));  // older than max-stale
+  backend_.Hold();
+  std::optional<Result> got;
+  cache.Query("q", clock_.Now(), [&got](Result r) { got = std::move(r); });
+  std::optional<Result> never_cached;
+  cache.Query("new", clock_.Now(), [&never_cached](Result r) { never_cached = std::move(r); });
+  clock_.Advance(seconds(5));
+  cache.RunMaintenance();
+  EXPECT_FALSE(got.has_value());
+  EXPECT_FALSE(never_cached.has_value());
+  backend_.Release(Value(3));
+  ASSERT_TRUE(got.has_value() && never_cached.has_value());
+  EXPECT_EQ(ValueOf(*got), 3);
+  EXPECT_EQ(ValueOf(*never_cached), 3);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 0)"));
+}
+
+TEST_F(CachingClientTest, ZeroStaleWaitServesTheStaleValueAtOnce) {
+  auto options = Options(seconds(10), seconds(30));
+  options.stale_wait = milliseconds(0);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  ASSERT_EQ(ValueOf(Read(cache, "q")), 1);
+  clock_.Advance(seconds(11));
+  backend_.Hold();
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 1);  // Read asserts the answer came at once
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 1);
+  EXPECT_EQ(backend_.pending(), 1);  // one query, started by the first reader, still runs
+  backend_.Release(Value(5));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 5);
+  EXPECT_EQ(backend_.calls("q"), 2);
+}
+
+TEST_F(CachingClientTest, ReaderThatLeftBeforeItsStaleWaitIsNotAnswered) {
+  auto options = Options(seconds(10), seconds(30));
+  options.stale_wait = seconds(1);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  clock_.Advance(seconds(11));
+  backend_.Hold();
+  async::CancelSlot slot;
+  int called = 0;
+  cache.Query(
+      "q", clock_.Now(), [&called](Result) { ++called; }, &slot);
+  slot.Cancel();
+  clock_.Advance(seconds(2));
+  cache.RunMaintenance();
+  EXPECT_EQ(called, 0);
+  EXPECT_THAT(Metrics(),
+              HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 0)"));
+  backend_.Release(Value(6));
+  EXPECT_EQ(ValueOf(Read(cache, "q")), 6);
+}
+
+TEST_F(CachingClientTest, SchedulerServesTheStaleWaitWithoutAMaintenanceTick) {
+  // The real scheduler with a fake clock: the wake is armed for the wait's real duration.
+  auto options = Options(seconds(10), seconds(30));
+  options.stale_wait = milliseconds(20);
+  CachingClient cache(backend_, metrics_, options, clock_);
+  ASSERT_TRUE(Read(cache, "q").ok());
+  scheduler::Scheduler scheduler;
+  cache.Start(scheduler);
+  clock_.Advance(seconds(11));
+  backend_.Hold();
+  absl::Notification served;
+  cache.Query("q", clock_.Now(), [&served](Result r) {
+    EXPECT_EQ(ValueOf(r), 1);
+    served.Notify();
+  });
+  clock_.Advance(milliseconds(20));
+  // Bounded wait for the wake; no timing is asserted.
+  EXPECT_TRUE(served.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  cache.Stop();
+  backend_.Release(Value(2));
 }
 
 TEST_F(CachingClientTest, SeriesPassesThrough) {

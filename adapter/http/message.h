@@ -16,8 +16,8 @@
 
 namespace ma::http {
 
-// The verified TLS client certificate of the connection, when the client presented one that
-// chains to a configured client CA (front-proxy or --client-ca-file).
+// The TLS client certificate of the connection, when the client presented one and a client CA
+// is configured (front-proxy or --client-ca-file): the name only when a CA verified it.
 struct PeerCertificate {
   std::string common_name;
   std::vector<std::string> organizations;

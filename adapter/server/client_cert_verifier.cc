@@ -133,10 +133,12 @@ std::optional<http::PeerCertificate> ClientCertVerifier::Verify(X509* leaf,
   }
   ChainResult requestheader = VerifyAgainst(requestheader_ca_.get(), leaf, untrusted_chain);
   ChainResult client = VerifyAgainst(client_ca_.get(), leaf, untrusted_chain);
-  if (!requestheader.verified && !client.verified) {
-    return std::nullopt;
-  }
   http::PeerCertificate peer;
+  if (!requestheader.verified && !client.verified) {
+    // Presented but trusted by neither bundle: the authenticators refuse it (401, as Go's x509
+    // verifier does) instead of treating the request as anonymous; no name is taken from it.
+    return peer;
+  }
   // Go's pkix.Name keeps the last CN it meets.
   std::vector<std::string> common_names = SubjectValues(leaf, NID_commonName);
   if (!common_names.empty()) {

@@ -2,7 +2,8 @@
 
 // Verifies a TLS client's certificate chain after the handshake, against the front-proxy
 // (requestheader) CA bundle and the client CA bundle separately, as Go's delegating
-// authenticator does. A chain that verifies against neither is "no certificate", not an error.
+// authenticator does. A chain that verifies against neither is a certificate verified by
+// neither (which the authenticators refuse with a 401), never "no certificate".
 
 #include <openssl/ssl.h>
 
@@ -31,7 +32,8 @@ class ClientCertVerifier {
   // True when at least one bundle is configured, i.e. client certificates are worth requesting.
   bool enabled() const { return client_ca_ != nullptr || requestheader_ca_ != nullptr; }
 
-  // The verified identity of `leaf` (with `untrusted_chain` as intermediates, may be null).
+  // The verified identity of `leaf` (with `untrusted_chain` as intermediates, may be null);
+  // nullopt only without a leaf or a bundle, and no name when neither bundle trusts it.
   std::optional<http::PeerCertificate> Verify(X509* leaf, STACK_OF(X509) * untrusted_chain) const;
   // The same for the peer of an established TLS session.
   std::optional<http::PeerCertificate> VerifyPeer(SSL* ssl) const;

@@ -69,7 +69,14 @@ TEST_F(ClientCertVerifierTest, IntermediatesFromThePresentedChainAreUsed) {
   X509Ptr leaf = Leaf(leaf_);
   X509Ptr intermediate = Leaf(intermediate_);
 
-  EXPECT_FALSE(verifier->Verify(leaf.get(), nullptr).has_value());
+  // Without its intermediate the chain does not verify: a certificate trusted by neither
+  // bundle, refused by the authenticators rather than taken for no certificate.
+  std::optional<http::PeerCertificate> unverified = verifier->Verify(leaf.get(), nullptr);
+  ASSERT_TRUE(unverified.has_value());
+  EXPECT_FALSE(unverified->verified_by_client_ca);
+  EXPECT_FALSE(unverified->verified_by_requestheader_ca);
+  EXPECT_FALSE(unverified->has_client_auth_usage);
+  EXPECT_EQ(unverified->common_name, "");
 
   STACK_OF(X509)* chain = sk_X509_new_null();
   sk_X509_push(chain, intermediate.get());

@@ -17,9 +17,15 @@ inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} * 1024;
 inline constexpr std::chrono::milliseconds kRequestReadTimeout = std::chrono::seconds(32);
 // How long a keep-alive connection may sit between requests (Go apiserver: IdleTimeout 90 s).
 inline constexpr std::chrono::milliseconds kIdleKeepAliveTimeout = std::chrono::seconds(90);
-// How long a handler may take before the client gets a 504 Status. Longer than the HPA's
-// 15 s sync period would be pointless; shorter than any sane Prometheus query timeout.
+// The request deadline (--request-timeout): how long a request may take, authentication,
+// authorization and the backend call together, before the client gets a 504 Status. Half of
+// kube-apiserver's own 60 s deadline, within which the aggregator proxies to us, so that the
+// client hears our answer rather than the aggregator's; longer than the HPA's 15 s sync period
+// would be pointless anyway.
 inline constexpr std::chrono::milliseconds kHandlerTimeout = std::chrono::seconds(30);
+// Bounds for --request-timeout: above the aggregator's deadline our answer would never arrive.
+inline constexpr std::chrono::milliseconds kMinRequestTimeout = std::chrono::seconds(1);
+inline constexpr std::chrono::milliseconds kMaxRequestTimeout = std::chrono::seconds(60);
 // Writing one response to a slow reader.
 inline constexpr std::chrono::milliseconds kWriteTimeout = std::chrono::seconds(30);
 // When this many are open, a new connection takes the slot of an idle one (the oldest of the

@@ -36,6 +36,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "adapter/async/executor.h"
 #include "adapter/async/task.h"
 #include "adapter/async/task_context.h"
@@ -73,6 +74,25 @@ constexpr std::string_view kHandlerTimeoutMessage =
     "Timeout: request did not complete within the allotted timeout";
 
 std::string_view Std(beast::string_view s) { return {s.data(), s.size()}; }
+
+// The request's deadline, as the generic apiserver sets it: `limit` (--request-timeout),
+// shortened by a client's `?timeout=` (kubectl's --request-timeout sends one). An empty, zero,
+// negative or longer value leaves `limit`; one that is no duration is a 400, as in Go.
+absl::StatusOr<std::chrono::milliseconds> RequestDeadline(const http::Request& request,
+                                                          std::chrono::milliseconds limit) {
+  const std::optional<std::string> param = request.QueryParam("timeout");
+  if (!param.has_value() || param->empty()) {
+    return limit;
+  }
+  absl::Duration timeout;
+  if (!absl::ParseDuration(*param, &timeout)) {
+    return absl::InvalidArgumentError("invalid timeout specified in the request URL");
+  }
+  if (timeout <= absl::ZeroDuration() || timeout >= absl::FromChrono(limit)) {
+    return limit;
+  }
+  return std::max(std::chrono::milliseconds(1), absl::ToChronoMilliseconds(timeout));
+}
 
 // "1.234s", for the shutdown log lines.
 std::string FormatSeconds(std::chrono::steady_clock::duration d) {
@@ -744,6 +764,11 @@ class Server::Impl {
     request.body = std::move(beast_request.body());
     request.remote_address = remote_address;
     request.peer_certificate = peer;
+    const absl::StatusOr<std::chrono::milliseconds> deadline =
+        RequestDeadline(request, options_.limits.handler_timeout);
+    if (!deadline.ok()) {
+      co_return ToBeast(render_error_(deadline.status()), version);
+    }
 
     RunningRequest running(connection.executor, connection.strand);
     async::Start<http::Response>(running.context, handler_(std::move(request)),
@@ -752,7 +777,7 @@ class Server::Impl {
                                    running.ended.Wake();
                                  });
     if (!running.result.has_value()) {
-      co_await AwaitSuspendedRequest(running, connection, stream, buffer);
+      co_await AwaitSuspendedRequest(running, *deadline, connection, stream, buffer);
     }
     if (connection.aborted || running.client_gone) {
       co_return std::nullopt;
@@ -760,7 +785,7 @@ class Server::Impl {
     if (running.timed_out) {
       LogError(absl::StrCat("handler did not answer ", ToAbsl(Std(beast_request.method_string())),
                             " ", GoQuote(Std(beast_request.target())), " within ",
-                            options_.limits.handler_timeout.count(), "ms"));
+                            deadline->count(), "ms"));
       co_return ToBeast(render_error_(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage))),
                         version);
     }
@@ -773,15 +798,17 @@ class Server::Impl {
     co_return ToBeast(**std::move(running.result), version);
   }
 
-  // Waits until the suspended task answers. The handler timeout cancels it, and so does an abort
+  // Waits until the suspended task answers. `timeout` cancels it, and so does an abort
   // at shutdown (through Connection::active_request); a cancelled task ends at once. Meanwhile
   // one read watches the connection, as Go's server does: the client closing it (EOF, a reset, a
   // TLS close) cancels the task too. Bytes that arrive instead (a pipelined request) stay in
   // `buffer` for the session's next read.
-  net::awaitable<void> AwaitSuspendedRequest(RunningRequest& running, Connection& connection,
-                                             TlsStream& stream, beast::flat_buffer& buffer) {
+  net::awaitable<void> AwaitSuspendedRequest(RunningRequest& running,
+                                             std::chrono::milliseconds timeout,
+                                             Connection& connection, TlsStream& stream,
+                                             beast::flat_buffer& buffer) {
     connection.active_request = &running.context;
-    net::steady_timer deadline(connection.strand, options_.limits.handler_timeout);
+    net::steady_timer deadline(connection.strand, timeout);
     // The flag outlives this frame for a timer callback already queued when the task ends.
     auto pending = std::make_shared<bool>(true);
     deadline.async_wait([&running, pending](beast::error_code ec) {

@@ -66,7 +66,8 @@ class Server {
   // Loads or generates the certificate, loads the client CA bundles and binds the port; every
   // failure is an error naming the flag or file at fault.
   // `render_error` answers what fails outside the handler: a malformed request, a request over
-  // the limits, a handler that does not answer within limits.handler_timeout.
+  // the limits, a handler that does not answer within limits.handler_timeout (or the shorter
+  // `?timeout=` of the request, as the generic apiserver honours it; a malformed one is a 400).
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options,
                                                         http::Handler handler,
                                                         http::ErrorRenderer render_error);

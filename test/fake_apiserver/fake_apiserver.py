@@ -68,6 +68,7 @@ import uuid
 
 # Bounds on everything a client sends or makes the server hold.
 MAX_BODY_BYTES = 1024 * 1024  # a TokenReview or SubjectAccessReview
+MAX_REVIEW_HANG_S = 30  # a hung TokenReview's thread is freed after this, whatever the test does
 MAX_SELECTOR_BYTES = 4096  # labelSelector / fieldSelector text
 MAX_LIST_LIMIT = 5000  # `limit` above this is clamped, as a chunked LIST would be
 HISTORY_LIMIT = 1000  # WATCH events kept; older resourceVersions get 410 Expired
@@ -532,6 +533,10 @@ class FakeApiServer:
         # Every event with a resourceVersion above this is still in the history.
         self._history_floor = self._resource_version
         self._tokens = {}  # TokenReview table: token -> user info
+        # Cleared while TokenReviews hang (hang_token_reviews): a hung review is answered once
+        # it is set again, or after MAX_REVIEW_HANG_S.
+        self._reviews_flowing = threading.Event()
+        self._reviews_flowing.set()
         self._sar_rules = []
         self._token_reviews = collections.deque(maxlen=MAX_RECORDED_REVIEWS)
         self._access_reviews = collections.deque(maxlen=MAX_RECORDED_REVIEWS)
@@ -590,6 +595,7 @@ class FakeApiServer:
         if server is None:
             return
         server.stopping.set()
+        self._reviews_flowing.set()
         with self._lock:
             self._changed.notify_all()
         server.shutdown()
@@ -879,10 +885,20 @@ class FakeApiServer:
         with self._lock:
             return list(self._requests)
 
+    def hang_token_reviews(self, hang=True):
+        """While `hang`, a TokenReview is read and not answered (a kube-apiserver that hangs)."""
+        if hang:
+            self._reviews_flowing.clear()
+        else:
+            self._reviews_flowing.set()
+
     def _token_review(self, body):
         spec = body.get("spec") or {}
         with self._lock:
             self._token_reviews.append(copy.deepcopy(spec))
+        # Recorded, then held outside the lock: only this request's thread waits.
+        self._reviews_flowing.wait(MAX_REVIEW_HANG_S)
+        with self._lock:
             entry = self._tokens.get(spec.get("token", ""))
         status = {"user": {}}
         if entry is None:

@@ -6,9 +6,9 @@ symlinks through `..data`, and an update swaps `..data` to a new timestamped dir
 rename. The tests check what a client sees on a NEW TLS connection after a swap: the new serving
 certificate (same CA, so curl keeps working), the old one kept when the new key does not match
 (with the error counted on /metrics and logged), and a client CA swap that makes a client
-certificate of the new CA authenticate and one of the old CA not (it then counts as no certificate:
-the request is anonymous). The expiry gauge follows the
-served certificate's notAfter.
+certificate of the new CA authenticate and one of the old CA not (a 401, as the generic apiserver
+answers a certificate it cannot verify). The expiry gauge follows the served certificate's
+notAfter.
 """
 
 import itertools
@@ -181,17 +181,16 @@ class CertRotationTest(harness.ClusterTestCase):
         old_client = (self.cluster.pki.client_crt, self.cluster.pki.client_key)
         new_client = (self.new_ca.client_crt, self.new_ca.client_key)
         # Both certificates say system:masters, which needs no SubjectAccessReview: 200 means the
-        # certificate authenticated. One that no CA verifies counts as none, and the anonymous
-        # request is forbidden by the fake's SubjectAccessReview (NoOpinion): 403.
+        # certificate authenticated. One that no CA verifies is refused: 401, as in Go.
         path = "/apis/external.metrics.k8s.io/v1beta1"
         self.cluster.fake.clear_sar_rules()
         self.assertEqual(self.cluster.curl(path, client_cert=old_client).status, 200)
-        self.assertEqual(self.cluster.curl(path, client_cert=new_client).status, 403)
+        self.assertEqual(self.cluster.curl(path, client_cert=new_client).status, 401)
 
         self.client_ca.publish(ca_crt=self.new_ca.ca_crt.read_bytes())
         harness.wait_until(lambda: self.cluster.curl(path, client_cert=new_client).status == 200,
                            ROTATION_TIMEOUT_S, "a client certificate of the new CA to authenticate")
-        self.assertEqual(self.cluster.curl(path, client_cert=old_client).status, 403)
+        self.assertEqual(self.cluster.curl(path, client_cert=old_client).status, 401)
         self.assertGreaterEqual(self.reloads("client-ca", "ok"), 1)
 
         # A broken bundle keeps the new CA.

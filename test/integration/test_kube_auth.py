@@ -2,9 +2,11 @@
 
 Issue 4, item 6, over real TLS with generated certificates (docs/security.md): an aggregator-style
 request (front-proxy certificate and X-Remote-* headers) is allowed after a SubjectAccessReview
-with exactly the identity and attributes the headers and the URL carry; a front-proxy certificate with a CN outside --requestheader-allowed-names gets 401; a
-request without credentials is anonymous and gets the SAR's 403; a bearer token goes through a
-TokenReview. The fake records every review, so the tests assert on what the adapter sent.
+with exactly the identity and attributes the headers and the URL carry; a front-proxy certificate
+with a CN outside --requestheader-allowed-names gets 401, and so does a client certificate that no
+configured CA signed; a request without credentials is anonymous and gets the SAR's 403; a bearer
+token goes through a TokenReview. The fake records every review, so the tests assert on what the
+adapter sent.
 
 Each test uses its own namespace or user so that the adapter's review caches (10 s, keyed by the
 review spec) cannot answer for a neighbour. Every test runs twice: with kubeadm's CA and
@@ -118,6 +120,18 @@ class KubeAuthTest(harness.ClusterTestCase):
             headers=_proxy_headers(HPA_USER, HPA_GROUPS))
         self.assertEqual(r.status, 401, f"{r.body[:500]} {r.stderr}")
         self.assertTrue(r.content_type.startswith("application/json"), r.content_type)
+        self.assertEqual(r.json(), UNAUTHORIZED)
+        self.assertEqual(self.fake.access_reviews(), [],
+                         "an unauthenticated request must not reach the SAR")
+
+    def test_client_certificate_from_an_unknown_ca_is_unauthorized(self):
+        # Issued by another CA with the same subject: neither --client-ca-file nor the front-proxy
+        # CA verifies it. As in Go, that is a 401, not an anonymous request.
+        self.fake.allow()
+        wrong = self.cluster.wrong_pki
+        r = self.cluster.curl(_external("shop", "queue_depth", "queue=unknown-ca"),
+                              client_cert=(wrong.client_crt, wrong.client_key))
+        self.assertEqual(r.status, 401, f"{r.body[:500]} {r.stderr}")
         self.assertEqual(r.json(), UNAUTHORIZED)
         self.assertEqual(self.fake.access_reviews(), [],
                          "an unauthenticated request must not reach the SAR")
