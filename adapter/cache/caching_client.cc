@@ -111,7 +111,8 @@ size_t CachingClient::waiters(std::string_view promql) const {
 }
 
 void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::time_point /*time*/,
-                               prometheus::QueryCallback done, async::CancelSlot* cancel) {
+                               prometheus::QueryCallback done, async::CancelSlot* cancel,
+                               prometheus::CacheOutcomeSink outcome) {
   ValuePtr value;
   absl::Status error;
   double age = 0;
@@ -129,7 +130,7 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
     } else if (e.fetching) {
       if (e.waiters.size() < kMaxWaitersPerKey) {
         waiter = ++next_waiter_;
-        e.waiters.push_back({waiter, std::move(done)});
+        e.waiters.push_back({waiter, std::move(done), outcome});
         metrics_.RecordCacheCoalesced(options_.backend, 1);
       } else {
         error = absl::UnavailableError(Cat(e.waiters.size(),
@@ -140,7 +141,7 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
       e.fetching = true;
       e.ticket = 0;
       waiter = ++next_waiter_;
-      e.waiters.push_back({waiter, std::move(done)});
+      e.waiters.push_back({waiter, std::move(done), outcome});
       fetch = true;
       ++outstanding_;
       metrics_.RecordCacheMiss(options_.backend);
@@ -166,6 +167,8 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
     } else {
       metrics_.RecordCacheHit(options_.backend, age);
     }
+    prometheus::ReportCacheOutcome(
+        outcome, stale ? prometheus::CacheOutcome::kStale : prometheus::CacheOutcome::kHit);
     done(std::move(value));
   } else {
     done(std::move(error));
@@ -318,6 +321,9 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
                     << (stale ? Cat("; serving the value from ", age, "s ago") : std::string());
   }
   for (auto& waiter : waiters) {
+    // Each waiter had a query's answer, or the old value when the query failed.
+    prometheus::ReportCacheOutcome(
+        waiter.outcome, stale ? prometheus::CacheOutcome::kStale : prometheus::CacheOutcome::kMiss);
     if (value != nullptr) {
       metrics_.RecordCacheServed(options_.backend, age, stale);
       waiter.done(value);

@@ -143,7 +143,8 @@ class CachingClient final : public prometheus::Client {
 
  protected:
   void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
+                  prometheus::QueryCallback done, async::CancelSlot* cancel,
+                  prometheus::CacheOutcomeSink outcome) override;
 
  private:
   using Duration = std::chrono::system_clock::duration;
@@ -152,6 +153,7 @@ class CachingClient final : public prometheus::Client {
   struct Waiter {
     uint64_t id;
     prometheus::QueryCallback done;
+    prometheus::CacheOutcomeSink outcome;  // told how this reader was answered; may be null
   };
   struct Entry {
     explicit Entry(std::string k, const BreakerOptions& breaker_options)
