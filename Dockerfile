@@ -5,7 +5,7 @@
 #
 #   docker build --build-arg GIT_COMMIT=$(git rev-parse --short HEAD) -t metrics-adapter:0.1.0 .
 #
-# The binary is /usr/local/bin/metrics-adapter; deploy/deployment.yaml runs it as uid 65532 on a
+# The binary is /usr/local/bin/metrics-adapter; deploy/base/deployment.yaml runs it as uid 65532 on a
 # read-only root filesystem. .git is not in the build context, so the commit that `version` and
 # /version report comes from GIT_COMMIT.
 

@@ -55,7 +55,8 @@ void InstrumentedPrometheusClient::Record(std::string_view endpoint, std::string
 void InstrumentedPrometheusClient::StartQuery(std::string promql,
                                               std::chrono::system_clock::time_point time,
                                               prometheus::QueryCallback done,
-                                              async::CancelSlot* cancel) {
+                                              async::CancelSlot* cancel,
+                                              prometheus::CacheOutcomeSink outcome) {
   const auto start = std::chrono::steady_clock::now();
   // The PromQL is kept for the -v=6 line only when that line is written.
   std::string logged = telemetry::VLogIsOn(6, __FILE__) ? promql : std::string();
@@ -66,7 +67,7 @@ void InstrumentedPrometheusClient::StartQuery(std::string promql,
         Record("query", logged, result.status(), SecondsSince(start));
         done(std::move(result));
       },
-      cancel);
+      cancel, std::move(outcome));
 }
 
 void InstrumentedPrometheusClient::Series(std::string match,

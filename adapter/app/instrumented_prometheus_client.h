@@ -24,9 +24,10 @@ class InstrumentedPrometheusClient final : public prometheus::Client {
               prometheus::SeriesCallback done) override;
 
  protected:
-  // Passes `cancel` on to the wrapped client.
+  // Passes `cancel` and `outcome` on to the wrapped client.
   void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
+                  prometheus::QueryCallback done, async::CancelSlot* cancel,
+                  prometheus::CacheOutcomeSink outcome) override;
 
  private:
   void Record(std::string_view endpoint, std::string_view argument, const absl::Status& status,

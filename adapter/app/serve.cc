@@ -223,6 +223,15 @@ int Serve(const Options& options) {
       MA_LOG(ERROR) << "unable to watch pods and nodes: " << status.message();
       return 1;
     }
+    // Cleared before the cache stops; each scrape samples it.
+    metrics.SetWatchCacheSource([cache = object_cache.get()] {
+      std::vector<telemetry::AdapterMetrics::WatchCacheSize> sizes;
+      for (const auto& [collection, objects] : cache->Sizes()) {
+        sizes.push_back({collection.resource.String(), collection.field_selector,
+                         static_cast<double>(objects)});
+      }
+      return sizes;
+    });
   }
   // Set by the server when SIGTERM arrives: /readyz fails from then on (docs/deploy.md,
   // "Rollouts").
@@ -307,6 +316,7 @@ int Serve(const Options& options) {
   heap_trimmer.Stop();
   if (object_cache != nullptr) {
     object_cache->Stop();
+    metrics.SetWatchCacheSource(nullptr);
   }
   if (kubernetes.has_value()) {
     kubernetes->auth->Stop();

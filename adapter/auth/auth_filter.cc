@@ -104,6 +104,12 @@ http::Response Cancelled(const async::TaskContext& context) {
   return api::StatusResponse(context.cancel_reason());
 }
 
+// Names the authenticated user for the server's access log line.
+http::Response WithUser(http::Response response, const UserInfo& user) {
+  response.user = user.name;
+  return response;
+}
+
 async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Request request) {
   const async::TaskContext& context = co_await async::ThisContext();
   // A cancelled wait forgets its callback in the authenticator and the authorizer; the review in
@@ -138,17 +144,17 @@ async::Task<http::Response> Serve(std::shared_ptr<const Filter> filter, http::Re
                   << GoQuote(request.method) << " "
                   << GoQuote(Truncate(request.path, kMaxEchoedPathBytes))
                   << " failed: " << GoQuote(result.status().ToString());
-    co_return AuthorizationFailed(request);
+    co_return WithUser(AuthorizationFailed(request), *user);
   }
   if (result->decision != Decision::kAllow) {
     filter->CountAuthorization("deny");
     MA_VLOG(2) << "forbidden: user " << GoQuote(user->name) << " " << GoQuote(attributes.verb)
                << " " << GoQuote(Truncate(request.path, kMaxEchoedPathBytes)) << ": "
                << GoQuote(result->reason.empty() ? "no reason given" : result->reason);
-    co_return Forbidden(*user, attributes, result->reason);
+    co_return WithUser(Forbidden(*user, attributes, result->reason), *user);
   }
   filter->CountAuthorization("allow");
-  co_return co_await filter->inner(std::move(request));
+  co_return WithUser(co_await filter->inner(std::move(request)), *user);
 }
 
 }  // namespace

@@ -113,6 +113,7 @@ TEST_F(AuthFilterTest, AllowedRequestsReachTheHandlerWithoutCredentials) {
   request.headers.emplace_back("accept", "application/json");
   const http::Response response = Serve(std::move(request));
   EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.user, "jane");  // for the access log
   ASSERT_TRUE(seen_.has_value());
   EXPECT_THAT(seen_->headers, ElementsAre(Pair("accept", "application/json")));
   ASSERT_EQ(client_.calls(), 1u);
@@ -128,6 +129,7 @@ TEST_F(AuthFilterTest, DeniedRequestsGetGoForbiddenStatus) {
   Review(R"({"allowed":false,"denied":true,"reason":"RBAC: <no> match"})");
   const http::Response response = Serve(FromProxy(kPodsPath, "jane", {}));
   EXPECT_EQ(response.status, 403);
+  EXPECT_EQ(response.user, "jane");
   EXPECT_FALSE(seen_.has_value());
   EXPECT_EQ(response.body,
             R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
@@ -181,6 +183,7 @@ TEST_F(AuthFilterTest, FailedAuthenticationIs401) {
   for (http::Request& request : {std::ref(bad_token), std::ref(bad_proxy)}) {
     const http::Response response = Serve(std::move(request));
     EXPECT_EQ(response.status, 401);
+    EXPECT_EQ(response.user, "") << "nobody was authenticated";
     EXPECT_EQ(response.body,
               R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
               R"("message":"Unauthorized","reason":"Unauthorized","code":401})"

@@ -131,9 +131,9 @@ void CachingClient::StaleWake() {
 }
 
 uint64_t CachingClient::AddWaiter(Entry& e, TimePoint now, prometheus::QueryCallback done,
-                                  bool& stale_wait_started) {
+                                  prometheus::CacheOutcomeSink outcome, bool& stale_wait_started) {
   const uint64_t id = ++next_waiter_;
-  e.waiters.push_back({id, std::move(done)});
+  e.waiters.push_back({id, std::move(done), std::move(outcome)});
   if (Servable(e, now)) {
     stale_waits_.push_back({now + options_.stale_wait, e.key, id});
     std::push_heap(stale_waits_.begin(), stale_waits_.end(), kStaleWaitLater);
@@ -145,6 +145,7 @@ uint64_t CachingClient::AddWaiter(Entry& e, TimePoint now, prometheus::QueryCall
 CachingClient::TimePoint CachingClient::ServeStaleWaiters() {
   struct Served {
     prometheus::QueryCallback done;
+    prometheus::CacheOutcomeSink outcome;
     ValuePtr value;
     double age;
   };
@@ -169,7 +170,8 @@ CachingClient::TimePoint CachingClient::ServeStaleWaiters() {
       if (it == e.waiters.end() || !Servable(e, now)) {
         continue;
       }
-      served.push_back({std::move(it->done), e.value, Seconds(now - e.fetched_at)});
+      served.push_back(
+          {std::move(it->done), std::move(it->outcome), e.value, Seconds(now - e.fetched_at)});
       e.waiters.erase(it);  // the query stays: its answer fills the cache
     }
     if (!stale_waits_.empty()) {
@@ -183,6 +185,7 @@ CachingClient::TimePoint CachingClient::ServeStaleWaiters() {
   }
   for (Served& s : served) {
     metrics_.RecordCacheServed(options_.backend, s.age, /*stale=*/true);
+    prometheus::ReportCacheOutcome(s.outcome, prometheus::CacheOutcome::kStale);
     s.done(std::move(s.value));
   }
   return next;
@@ -205,7 +208,8 @@ size_t CachingClient::waiters(std::string_view promql) const {
 }
 
 void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::time_point /*time*/,
-                               prometheus::QueryCallback done, async::CancelSlot* cancel) {
+                               prometheus::QueryCallback done, async::CancelSlot* cancel,
+                               prometheus::CacheOutcomeSink outcome) {
   ValuePtr value;
   absl::Status error;
   double age = 0;
@@ -231,7 +235,7 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
       stale = true;
     } else if (e.fetching) {
       if (e.waiters.size() < kMaxWaitersPerKey) {
-        waiter = AddWaiter(e, now, std::move(done), stale_wait_started);
+        waiter = AddWaiter(e, now, std::move(done), outcome, stale_wait_started);
         metrics_.RecordCacheCoalesced(options_.backend, 1);
       } else {
         error = absl::UnavailableError(Cat(e.waiters.size(),
@@ -249,7 +253,7 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
         age = Seconds(now - e.fetched_at);
         stale = true;
       } else {
-        waiter = AddWaiter(e, now, std::move(done), stale_wait_started);
+        waiter = AddWaiter(e, now, std::move(done), outcome, stale_wait_started);
       }
     } else if (Servable(e, now)) {
       value = e.value;
@@ -278,6 +282,8 @@ void CachingClient::StartQuery(std::string promql, std::chrono::system_clock::ti
     } else {
       metrics_.RecordCacheHit(options_.backend, age);
     }
+    prometheus::ReportCacheOutcome(
+        outcome, stale ? prometheus::CacheOutcome::kStale : prometheus::CacheOutcome::kHit);
     done(std::move(value));
   } else {
     done(std::move(error));
@@ -431,6 +437,9 @@ void CachingClient::OnFetchDone(const std::string& promql, bool refresh, TimePoi
                     << (stale ? Cat("; serving the value from ", age, "s ago") : std::string());
   }
   for (auto& waiter : waiters) {
+    // Each waiter had a query's answer, or the old value when the query failed.
+    prometheus::ReportCacheOutcome(
+        waiter.outcome, stale ? prometheus::CacheOutcome::kStale : prometheus::CacheOutcome::kMiss);
     if (value != nullptr) {
       metrics_.RecordCacheServed(options_.backend, age, stale);
       waiter.done(value);

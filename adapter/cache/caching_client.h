@@ -168,7 +168,8 @@ class CachingClient final : public prometheus::Client {
 
  protected:
   void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
+                  prometheus::QueryCallback done, async::CancelSlot* cancel,
+                  prometheus::CacheOutcomeSink outcome) override;
 
  private:
   using Duration = std::chrono::system_clock::duration;
@@ -177,6 +178,7 @@ class CachingClient final : public prometheus::Client {
   struct Waiter {
     uint64_t id;
     prometheus::QueryCallback done;
+    prometheus::CacheOutcomeSink outcome;  // told how this reader was answered; may be null
   };
   struct Entry {
     explicit Entry(std::string k, const BreakerOptions& breaker_options)
@@ -234,7 +236,8 @@ class CachingClient final : public prometheus::Client {
   // Adds a reader to the key's waiters; with a servable value, its stale wait starts too (and
   // `stale_wait_started` is set).
   uint64_t AddWaiter(Entry& e, TimePoint now, prometheus::QueryCallback done,
-                     bool& stale_wait_started) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                     prometheus::CacheOutcomeSink outcome, bool& stale_wait_started)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Answers with the key's value the waiters whose stale wait is over; returns when the next one
   // is (TimePoint::max() for none).
   TimePoint ServeStaleWaiters();

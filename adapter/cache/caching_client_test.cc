@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <set>
@@ -372,6 +373,60 @@ TEST_F(CachingClientTest, ServesStaleWithinMaxStaleThenFails) {
               HasSubstr(R"(metrics_adapter_cache_stale_served_total{backend="prometheus"} 2)"));
   backend_.SetDefaultQueryAnswer(Value(6));
   EXPECT_EQ(ValueOf(Read(cache, "q")), 6);
+}
+
+// What the access log says of each read: the first read and the one after the TTL asked the
+// backend (miss), the one in between came from memory (hit), and a failed backend's reader got
+// the old value (stale); a reader that joined a query in flight had that query's answer (miss).
+TEST_F(CachingClientTest, EachReadReportsHowItWasAnswered) {
+  auto options = Options(seconds(10), seconds(60));
+  options.breaker.failure_threshold = 1000;
+  CachingClient cache(backend_, metrics_, options, clock_);
+  const auto read = [&](const std::string& promql) {
+    auto outcome =
+        std::make_shared<std::atomic<prometheus::CacheOutcome>>(prometheus::CacheOutcome::kNone);
+    std::optional<Result> got;
+    cache.Query(
+        promql, clock_.Now(), [&got](Result r) { got = std::move(r); }, nullptr, outcome);
+    EXPECT_TRUE(got.has_value());
+    return prometheus::CacheOutcomeName(outcome->load());
+  };
+  EXPECT_EQ(read("q"), "miss");
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(read("q"), "hit");
+  clock_.Advance(seconds(6));
+  EXPECT_EQ(read("q"), "miss");
+  backend_.SetDefaultQueryAnswer(absl::UnavailableError("connect: connection refused"));
+  clock_.Advance(seconds(11));
+  EXPECT_EQ(read("q"), "stale");
+  EXPECT_EQ(read("never-answered"), "miss");  // an error from the backend is a miss too
+
+  backend_.SetDefaultQueryAnswer(Value(3));
+  backend_.Hold();
+  std::vector<std::shared_ptr<std::atomic<prometheus::CacheOutcome>>> outcomes;
+  for (int i = 0; i < 2; ++i) {
+    outcomes.push_back(
+        std::make_shared<std::atomic<prometheus::CacheOutcome>>(prometheus::CacheOutcome::kNone));
+    cache.Query(
+        "held", clock_.Now(), [](Result) {}, nullptr, outcomes.back());
+  }
+  EXPECT_EQ(backend_.pending(), 1);
+  backend_.Release(Value(3));
+  for (const auto& outcome : outcomes) {
+    EXPECT_EQ(outcome->load(), prometheus::CacheOutcome::kMiss);
+  }
+}
+
+TEST(CacheOutcomeTest, ARequestReportsTheLastOutcomeInOrder) {
+  auto sink =
+      std::make_shared<std::atomic<prometheus::CacheOutcome>>(prometheus::CacheOutcome::kNone);
+  prometheus::ReportCacheOutcome(sink, prometheus::CacheOutcome::kMiss);
+  prometheus::ReportCacheOutcome(sink, prometheus::CacheOutcome::kHit);
+  EXPECT_EQ(sink->load(), prometheus::CacheOutcome::kMiss);
+  prometheus::ReportCacheOutcome(sink, prometheus::CacheOutcome::kStale);
+  prometheus::ReportCacheOutcome(sink, prometheus::CacheOutcome::kMiss);
+  EXPECT_EQ(sink->load(), prometheus::CacheOutcome::kStale);
+  prometheus::ReportCacheOutcome(nullptr, prometheus::CacheOutcome::kHit);  // no sink: no-op
 }
 
 TEST_F(CachingClientTest, BadDataIsNotServedStale) {

@@ -158,9 +158,9 @@ bool Relister::Apply(Listing& listing) {
           listed += series.count;
         }
       }
-      metrics_.SetRuleSeries(rule.Describe(), static_cast<double>(listed));
+      metrics_.SetRuleSeries(rule.id(), static_cast<double>(listed));
       if (failed_queries.count(rule.series_query()) != 0) {
-        metrics_.RecordRuleRelistError(rule.Describe());
+        metrics_.RecordRuleRelistError(rule.id());
       }
     }
   }
@@ -318,7 +318,7 @@ std::vector<RuleRelistState> Relister::rule_states() const {
   for (const auto* section : {&listed_rules_->custom_rules(), &listed_rules_->external_rules()}) {
     for (const auto& rule : *section) {
       RuleRelistState& state = states.emplace_back();
-      state.rule = rule.Describe();
+      state.rule = absl::StrCat(rule.Describe(), " (", rule.id(), ")");
       if (const auto it = query_states_.find(rule.series_query()); it != query_states_.end()) {
         state.ok = it->second.ok;
         state.when = it->second.when;

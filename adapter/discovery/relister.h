@@ -45,7 +45,8 @@ std::chrono::milliseconds RelistRetryDelay(int attempt, std::chrono::millisecond
 
 // The last listing of one rule's seriesQuery, for /readyz?verbose.
 struct RuleRelistState {
-  std::string rule;  // "rules[0]", "externalRules[2]"
+  // Position and id: "rules[0] (rules:3f2a9c1e)", "externalRules[2] (externalRules:0b7d44a0)".
+  std::string rule;
   bool ok = false;
   size_t series = 0;  // series its rules have now (the last good listing's on failure)
   std::chrono::system_clock::time_point when;  // of the last listing, successful or not

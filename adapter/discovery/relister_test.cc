@@ -4,9 +4,11 @@
 
 #include <functional>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "adapter/scheduler/scheduler.h"
+#include "queries/base/strings.h"
 #include "queries/config/rules_config.h"
 #include "test/testing/fake_clock.h"
 #include "test/testing/fake_prometheus_client.h"
@@ -69,9 +71,12 @@ TEST(RelisterTest, OneFailingQueryKeepsItsLastGoodSeriesWhileOthersUpdate) {
   EXPECT_NE(second->FindExternal("a"), nullptr);
   EXPECT_NE(second->FindExternal("a_again"), nullptr);
   EXPECT_EQ(second->FindExternal("b"), nullptr);
+  // Labelled with the rule's stable id, not its position.
+  const std::string failing_rule = rules.Get()->external_rules()[0].id();
   EXPECT_NE(metrics.Serialize().find(
-                R"(metrics_adapter_rule_relist_errors_total{rule="externalRules[0]"} 1)"),
+                Cat(R"(metrics_adapter_rule_relist_errors_total{rule=")", failing_rule, R"("} 1)")),
             std::string::npos);
+  EXPECT_EQ(metrics.Serialize().find(R"(rule="externalRules[0]")"), std::string::npos);
 }
 
 TEST(RelisterTest, StartRunsAtOnceAndStopReturns) {
@@ -132,7 +137,7 @@ TEST(RelisterTest, AFailedListingIsRetriedLongBeforeTheNextInterval) {
   EXPECT_NE(registry.Get()->FindExternal("b"), nullptr);
   const auto states = relister.rule_states();
   ASSERT_EQ(states.size(), 3u);
-  EXPECT_EQ(states[0].rule, "externalRules[0]");
+  EXPECT_EQ(states[0].rule, Cat("externalRules[0] (", rules.Get()->external_rules()[0].id(), ")"));
   EXPECT_FALSE(states[0].ok);
   EXPECT_EQ(states[0].error, "UNAVAILABLE");
   EXPECT_TRUE(states[1].ok);
@@ -154,7 +159,9 @@ TEST(RelisterTest, AFailedListingIsRetriedLongBeforeTheNextInterval) {
     EXPECT_EQ(matches[i], R"({__name__="a"})");
   }
   EXPECT_TRUE(relister.rule_states()[0].ok);
-  EXPECT_NE(relister.DescribeRuleStates().find("externalRules[0]: ok, 1 series, listed at "),
+  EXPECT_NE(relister.DescribeRuleStates().find(Cat("externalRules[0] (",
+                                                   rules.Get()->external_rules()[0].id(),
+                                                   "): ok, 1 series, listed at ")),
             std::string::npos)
       << relister.DescribeRuleStates();
 }
@@ -184,7 +191,8 @@ TEST(RelisterTest, RelistNowListsAtOnceWithTheCurrentRules) {
   relister.Stop();
   EXPECT_EQ(registry.Get()->FindExternal("a"), nullptr);
   ASSERT_EQ(relister.rule_states().size(), 1u);
-  EXPECT_EQ(relister.rule_states()[0].rule, "externalRules[0]");
+  EXPECT_EQ(relister.rule_states()[0].rule,
+            Cat("externalRules[0] (", rules.Get()->external_rules()[0].id(), ")"));
 }
 
 // At shutdown the outbound client cancels the listings in flight: the run is abandoned, not

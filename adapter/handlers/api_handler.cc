@@ -1,6 +1,8 @@
 #include "adapter/handlers/api_handler.h"
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -123,7 +125,10 @@ telemetry::RequestMetrics& ApiHandler::RequestMetricsFor(const absl::StatusOr<Ro
 async::Task<http::Response> ApiHandler::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
   const absl::StatusOr<Route> route = MatchRoute(request.path_segments);
-  http::Response response = co_await Answer(request, route);
+  const auto outcome =
+      std::make_shared<std::atomic<prometheus::CacheOutcome>>(prometheus::CacheOutcome::kNone);
+  http::Response response = co_await Answer(request, route, outcome);
+  response.cache_outcome = prometheus::CacheOutcomeName(outcome->load(std::memory_order_acquire));
   // Every answer passes through here once, to be counted.
   RequestMetricsFor(route).Record(
       response.status,
@@ -132,7 +137,8 @@ async::Task<http::Response> ApiHandler::Handle(http::Request request) {
 }
 
 async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
-                                               const absl::StatusOr<Route>& route) {
+                                               const absl::StatusOr<Route>& route,
+                                               const prometheus::CacheOutcomeSink& outcome) {
   if (!route.ok()) {
     if (route.status().code() == absl::StatusCode::kNotFound) {
       co_return api::NotFoundPathResponse();
@@ -145,9 +151,9 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   switch (route->kind) {
     case RouteKind::kCustomMetric:
     case RouteKind::kExternalMetric:
-      co_return co_await Metric(request, *route);
+      co_return co_await Metric(request, *route, outcome);
     case RouteKind::kResourceMetrics:
-      co_return co_await ResourceMetrics(request, *route);
+      co_return co_await ResourceMetrics(request, *route, outcome);
     case RouteKind::kApis:
     case RouteKind::kGroup:
     case RouteKind::kGroupVersion:
@@ -175,11 +181,12 @@ async::Task<http::Response> ApiHandler::Answer(const http::Request& request,
   co_return api::NotFoundPathResponse();
 }
 
-async::Task<absl::StatusOr<QueryAnswers>> ApiHandler::QueryAll(std::vector<std::string> queries) {
+async::Task<absl::StatusOr<QueryAnswers>> ApiHandler::QueryAll(
+    std::vector<std::string> queries, const prometheus::CacheOutcomeSink& outcome) {
   co_return co_await async::Await<QueryAnswers>(
-      [this, &queries](async::Completion<QueryAnswers> done) {
+      [this, &queries, &outcome](async::Completion<QueryAnswers> done) {
         SendQueries(prometheus_, clock_.Now(), std::move(queries), kMaxQueriesInFlightPerRequest,
-                    std::move(done));
+                    std::move(done), outcome);
       });
 }
 
@@ -262,7 +269,8 @@ http::Response ApiHandler::Health(const http::Request& request, const Route& rou
   return Text(200, "ok");
 }
 
-async::Task<http::Response> ApiHandler::Metric(const http::Request& request, const Route& route) {
+async::Task<http::Response> ApiHandler::Metric(const http::Request& request, const Route& route,
+                                               const prometheus::CacheOutcomeSink& outcome) {
   const std::shared_ptr<const registry::MetricRegistry> registry = registry_.Get();
   // An external plan reads the registry and the request only; a custom one reads the resource
   // mapper and, for `*`, the objects too, which stay fixed only in --standalone (the built-in
@@ -288,7 +296,7 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
   MA_VLOG(4) << request.path << " -> " << plan->promql();
   // A fresh cached value answers without suspending; cancelling the request takes the wait back.
   const absl::StatusOr<prometheus::QueryResultPtr> result =
-      co_await prometheus_.AwaitQuery(plan->promql(), clock_.Now());
+      co_await prometheus_.AwaitQuery(plan->promql(), clock_.Now(), outcome);
   if (!result.ok()) {
     co_return ErrorResponse(request, BackendError(result.status(), plan->metric()));
   }
@@ -310,8 +318,8 @@ async::Task<http::Response> ApiHandler::Metric(const http::Request& request, con
   co_return Json(*std::move(body));
 }
 
-async::Task<http::Response> ApiHandler::ResourceMetrics(const http::Request& request,
-                                                        const Route& route) {
+async::Task<http::Response> ApiHandler::ResourceMetrics(
+    const http::Request& request, const Route& route, const prometheus::CacheOutcomeSink& outcome) {
   const std::shared_ptr<const rules::RuleSet> rules = rules_.Get();
   if (rules == nullptr || !rules->resource_rules().has_value()) {
     co_return ErrorResponse(request,
@@ -338,7 +346,7 @@ async::Task<http::Response> ApiHandler::ResourceMetrics(const http::Request& req
   for (const auto& promql : queries) {
     MA_VLOG(4) << request.path << " -> " << promql;
   }
-  const auto answers = co_await QueryAll(std::move(queries));
+  const auto answers = co_await QueryAll(std::move(queries), outcome);
   if (!answers.ok()) {
     co_return ErrorResponse(request, answers.status());
   }

@@ -69,15 +69,20 @@ class ApiHandler {
   }
 
  private:
+  // `outcome` collects how the value cache answered the request's queries, for the access log.
   async::Task<http::Response> Answer(const http::Request& request,
-                                     const absl::StatusOr<Route>& route);
+                                     const absl::StatusOr<Route>& route,
+                                     const prometheus::CacheOutcomeSink& outcome);
   // Plan, query, render (metric_plan.h).
-  async::Task<http::Response> Metric(const http::Request& request, const Route& route);
+  async::Task<http::Response> Metric(const http::Request& request, const Route& route,
+                                     const prometheus::CacheOutcomeSink& outcome);
   // metrics.k8s.io: plan, query every batch at once, render (resource_metrics.h).
-  async::Task<http::Response> ResourceMetrics(const http::Request& request, const Route& route);
+  async::Task<http::Response> ResourceMetrics(const http::Request& request, const Route& route,
+                                              const prometheus::CacheOutcomeSink& outcome);
   // The answers for all of `queries`, in the same order; at most kMaxQueriesInFlightPerRequest
   // are sent at once.
-  async::Task<absl::StatusOr<QueryAnswers>> QueryAll(std::vector<std::string> queries);
+  async::Task<absl::StatusOr<QueryAnswers>> QueryAll(std::vector<std::string> queries,
+                                                     const prometheus::CacheOutcomeSink& outcome);
   http::Response Discovery(const Route& route) const;
   http::Response Health(const http::Request& request, const Route& route) const;
 

@@ -403,6 +403,30 @@ TEST_F(CancelledRequestTest, CacheKeepsNoWaiterOfACancelledRequestAndIsStillFill
   EXPECT_EQ(prometheus_.calls(std::string(kPromQL)), 1);
 }
 
+// The answer names how the value cache answered, for the server's access log line.
+TEST_F(ApiHandlerTest, AnswersSayHowTheCacheAnswered) {
+  constexpr std::string_view kTarget =
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+      "queue_depth?labelSelector=queue%3Dorders";
+  prometheus_.SetQueryAnswer(R"(sum(queue_depth{queue="orders",namespace="shop"}) by (queue))",
+                             Vector({{{{"queue", "orders"}}, 1.5, 1000}}));
+  EXPECT_EQ(Get(kTarget).cache_outcome, "none");  // no cache in front of this handler's backend
+  EXPECT_EQ(Get("/apis/external.metrics.k8s.io/v1beta1").cache_outcome, "none");
+
+  cache::CachingClient cache(prometheus_, metrics_, cache::CacheOptions{});
+  ApiHandler handler(rules_, registry_, model::BuiltinResourceMapper(), cache, metrics_,
+                     [] { return true; },
+                     {.standalone = true, .git_version = "", .git_commit = "", .platform = ""});
+  const auto get = [&handler, kTarget] {
+    absl::StatusOr<http::Response> response =
+        testing::RunTask(handler.Handle(*http::ParseRequestTarget("GET", kTarget)));
+    EXPECT_TRUE(response.ok() && response->status == 200);
+    return response.ok() ? std::string(response->cache_outcome) : std::string();
+  };
+  EXPECT_EQ(get(), "miss");
+  EXPECT_EQ(get(), "hit");
+}
+
 // During the shutdown delay only readiness fails; discovery and liveness are served as before.
 TEST_F(ApiHandlerTest, ShutdownFailsReadinessOnly) {
   EXPECT_EQ(Get("/readyz?verbose").status, 200);

@@ -15,14 +15,15 @@ class QueryWindow : public std::enable_shared_from_this<QueryWindow> {
  public:
   QueryWindow(prometheus::Client& prometheus, std::chrono::system_clock::time_point time,
               std::vector<std::string> queries, size_t max_in_flight,
-              async::Completion<QueryAnswers> done)
+              async::Completion<QueryAnswers> done, prometheus::CacheOutcomeSink outcome)
       : prometheus_(prometheus),
         time_(time),
         max_in_flight_(max_in_flight),
         queries_(std::move(queries)),
         answers_(queries_.size(), absl::UnknownError("no answer")),
         remaining_(queries_.size()),
-        done_(std::move(done)) {}
+        done_(std::move(done)),
+        outcome_(std::move(outcome)) {}
 
   // Sends what the window allows. A call that finds another one sending (on another thread, or
   // further up this thread's stack when an answer came inline) leaves the sending to it.
@@ -44,7 +45,8 @@ class QueryWindow : public std::enable_shared_from_this<QueryWindow> {
             std::move(query), time_,
             [self = shared_from_this(), i](absl::StatusOr<prometheus::QueryResultPtr> answer) {
               self->Answer(i, std::move(answer));
-            });
+            },
+            /*cancel=*/nullptr, outcome_);
         lock.lock();
       }
     } while (pump_again_);
@@ -78,20 +80,21 @@ class QueryWindow : public std::enable_shared_from_this<QueryWindow> {
   bool pumping_ = false;              // guarded by mutex_
   bool pump_again_ = false;           // guarded by mutex_
   async::Completion<QueryAnswers> done_;
+  const prometheus::CacheOutcomeSink outcome_;
 };
 
 }  // namespace
 
 void SendQueries(prometheus::Client& prometheus, std::chrono::system_clock::time_point time,
                  std::vector<std::string> queries, size_t max_in_flight,
-                 async::Completion<QueryAnswers> done) {
+                 async::Completion<QueryAnswers> done, prometheus::CacheOutcomeSink outcome) {
   MA_CHECK(max_in_flight > 0);
   if (queries.empty()) {
     done(QueryAnswers());
     return;
   }
   std::make_shared<QueryWindow>(prometheus, time, std::move(queries), max_in_flight,
-                                std::move(done))
+                                std::move(done), std::move(outcome))
       ->Pump();
 }
 

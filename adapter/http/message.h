@@ -66,6 +66,11 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Not sent; for the server's access log line. The authenticated user's name (empty when none
+  // was), set by the authentication filter; how the value cache answered the request's queries
+  // ("hit", "miss", "stale", "none"; a static name), set by the API handler.
+  std::string user{};
+  std::string_view cache_outcome = "none";
 };
 
 // Serves one request as a task on the connection's executor. The returned Task must not refer to

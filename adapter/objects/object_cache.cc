@@ -293,4 +293,14 @@ size_t ObjectCache::watched() const {
   return stores_.size();
 }
 
+std::vector<ObjectCache::CollectionSize> ObjectCache::Sizes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<CollectionSize> sizes;
+  for (const auto& [collection, store] : stores_) {
+    std::lock_guard<std::mutex> store_lock(store->mutex);
+    sizes.push_back({collection, store->size});
+  }
+  return sizes;
+}
+
 }  // namespace ma::objects

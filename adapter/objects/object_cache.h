@@ -82,6 +82,14 @@ class ObjectCache final : public ObjectLister {
 
   size_t watched() const;
 
+  // The objects held per watched collection (0 before its first LIST and past
+  // kMaxObjectsPerResource), for metrics_adapter_watch_cache_objects.
+  struct CollectionSize {
+    Collection collection;
+    size_t objects;
+  };
+  std::vector<CollectionSize> Sizes() const;
+
  private:
   struct Store;
 

@@ -199,6 +199,26 @@ TEST_F(ObjectCacheTest, WatchEventsUpdateTheCache) {
   EXPECT_THAT(*cache_.Names(kPods, "shop", {}), ElementsAre("web-3"));
 }
 
+// What metrics_adapter_watch_cache_objects reports: objects held per collection, following the
+// LIST and each watch event.
+TEST_F(ObjectCacheTest, SizesFollowListsAndEvents) {
+  const Collection running{kPods, "status.phase=Running"};
+  ASSERT_TRUE(cache_.WatchAtStart({kPods, running}).ok());
+  const auto sizes = [this] {
+    std::vector<std::string> out;
+    for (const auto& [collection, objects] : cache_.Sizes()) {
+      out.push_back(Cat(collection.String(), "=", objects));
+    }
+    return out;
+  };
+  EXPECT_THAT(sizes(), ElementsAre("pods=0", "pods (status.phase=Running)=0"));
+  Pods().replace({Object("shop", "web-1"), Object("shop", "web-2")});
+  Pods().event(kube::WatchEventType::kAdded, Object("billing", "api-1"));
+  Pods().event(kube::WatchEventType::kDeleted, Object("shop", "web-1"));
+  watches_.by_path.at("/api/v1/pods?status.phase=Running").handlers.replace({Object("a", "b")});
+  EXPECT_THAT(sizes(), ElementsAre("pods=2", "pods (status.phase=Running)=1"));
+}
+
 TEST_F(ObjectCacheTest, TooManyObjectsIsAnErrorNotAPartialAnswer) {
   ASSERT_TRUE(cache_.WatchAtStart({kPods}).ok());
   std::vector<kube::KubeObject> objects(kMaxObjectsPerResource + 1);

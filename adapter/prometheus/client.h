@@ -5,10 +5,13 @@
 // curl-free, so that the request path, the relister and the cache can all use it, and tests can
 // substitute a fake.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +31,23 @@ using QueryResultPtr = std::shared_ptr<const model::QueryResult>;
 using QueryCallback = std::function<void(absl::StatusOr<QueryResultPtr>)>;
 using SeriesCallback = std::function<void(absl::StatusOr<std::vector<model::Series>>)>;
 
+// How a value cache answered a query, for the request's access log line. Ordered: a request
+// that makes several queries reports the last of its outcomes in this order (one stale answer
+// makes the request's answer stale).
+enum class CacheOutcome : uint8_t {
+  kNone,   // no cache between the caller and Prometheus
+  kHit,    // a fresh value from memory
+  kMiss,   // the answer of a query to Prometheus (made for this caller or shared with others)
+  kStale,  // an older value, served because Prometheus failed or was slow
+};
+// "none", "hit", "miss", "stale".
+std::string_view CacheOutcomeName(CacheOutcome outcome);
+// Where a cache reports how it answered. Shared and atomic: the cache may report from its own
+// thread, and after the caller stopped waiting.
+using CacheOutcomeSink = std::shared_ptr<std::atomic<CacheOutcome>>;
+// Raises `sink` to `outcome` if that is later in CacheOutcome's order; null `sink`: nothing.
+void ReportCacheOutcome(const CacheOutcomeSink& sink, CacheOutcome outcome);
+
 // Implementations are thread-safe: both calls may be made from any thread. Each callback is
 // called exactly once, possibly on an internal thread, and must not block.
 class Client {
@@ -36,20 +56,22 @@ class Client {
 
   // Instant query: /api/v1/query?query=<promql>&time=<time>. With `cancel`, the caller may take
   // its wait back (async/cancel_slot.h): the implementation then forgets `done` and drops the
-  // work only this caller needed, if it can; `done` may still be called.
+  // work only this caller needed, if it can; `done` may still be called. With `outcome`, a cache
+  // reports there how it answered (before calling `done`); without a cache it stays as it was.
   void Query(std::string promql, std::chrono::system_clock::time_point time, QueryCallback done,
-             async::CancelSlot* cancel = nullptr) {
-    StartQuery(std::move(promql), time, std::move(done), cancel);
+             async::CancelSlot* cancel = nullptr, CacheOutcomeSink outcome = nullptr) {
+    StartQuery(std::move(promql), time, std::move(done), cancel, std::move(outcome));
   }
 
   // Query as the wait of a request task: `co_await client.AwaitQuery(promql, now)`. It ends
   // without suspending when the answer is in memory, and cancelling the task takes the wait back.
   async::Await<QueryResultPtr> AwaitQuery(std::string promql,
-                                          std::chrono::system_clock::time_point time) {
+                                          std::chrono::system_clock::time_point time,
+                                          CacheOutcomeSink outcome = nullptr) {
     return async::Await<QueryResultPtr>(
-        [this, promql = std::move(promql), time](async::Completion<QueryResultPtr> done,
-                                                 async::CancelSlot& cancel) mutable {
-          Query(std::move(promql), time, std::move(done), &cancel);
+        [this, promql = std::move(promql), time, outcome = std::move(outcome)](
+            async::Completion<QueryResultPtr> done, async::CancelSlot& cancel) mutable {
+          Query(std::move(promql), time, std::move(done), &cancel, std::move(outcome));
         });
   }
 
@@ -61,9 +83,10 @@ class Client {
                       SeriesCallback done) = 0;
 
  protected:
-  // Query's implementation; `cancel` may be null.
+  // Query's implementation; `cancel` and `outcome` may be null. A decorator passes both on.
   virtual void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                          QueryCallback done, async::CancelSlot* cancel) = 0;
+                          QueryCallback done, async::CancelSlot* cancel,
+                          CacheOutcomeSink outcome) = 0;
 };
 
 }  // namespace ma::prometheus

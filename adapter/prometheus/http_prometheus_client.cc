@@ -233,7 +233,8 @@ struct PooledSeriesDecode {
 
 void HttpPrometheusClient::StartQuery(std::string promql,
                                       std::chrono::system_clock::time_point time,
-                                      QueryCallback done, async::CancelSlot* /*cancel*/) {
+                                      QueryCallback done, async::CancelSlot* /*cancel*/,
+                                      CacheOutcomeSink /*outcome: no cache here*/) {
   MA_CHECK(done != nullptr);
   // The timeout parameter lets Prometheus give up when we do (prometheus-adapter sends an empty
   // one, which Prometheus ignores).

@@ -71,7 +71,7 @@ class HttpPrometheusClient final : public Client {
   // Attaches no canceller: a sent query is answered (the cache, which shares one query among
   // its readers, never passes a slot down).
   void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                  QueryCallback done, async::CancelSlot* cancel) override;
+                  QueryCallback done, async::CancelSlot* cancel, CacheOutcomeSink outcome) override;
 
  private:
   HttpPrometheusClient(PrometheusOptions options, BaseUrl base,

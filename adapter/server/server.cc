@@ -42,6 +42,7 @@
 #include "adapter/async/task_context.h"
 #include "adapter/http/error.h"
 #include "adapter/http/url.h"
+#include "adapter/server/access_log.h"
 #include "adapter/server/client_cert_verifier.h"
 #include "adapter/server/connection_slots.h"
 #include "adapter/server/log.h"
@@ -743,18 +744,43 @@ class Server::Impl {
     }
   }
 
-  // Runs the handler's task for the request on this connection's strand and waits for its answer,
-  // the handler timeout or an abort. A task that never suspends (an answer from memory) costs no
-  // wait at all.
+  // Answers the request (Answer) and writes its access log line; nothing when aborted.
   net::awaitable<std::optional<BeastResponse>> Dispatch(
       BeastRequest& beast_request, const std::string& remote_address,
       const std::optional<http::PeerCertificate>& peer, Connection& connection, TlsStream& stream,
       beast::flat_buffer& buffer) {
-    const unsigned version = beast_request.version();
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<http::Response> response =
+        co_await Answer(beast_request, remote_address, peer, connection, stream, buffer);
+    if (!response.has_value()) {
+      co_return std::nullopt;
+    }
+    const std::string user = std::move(response->user);
+    const std::string_view cache_outcome = response->cache_outcome;
+    BeastResponse out = ToBeast(*std::move(response), beast_request.version());
+    LogAccess(
+        {.method = Std(beast_request.method_string()),
+         .uri = Std(beast_request.target()),
+         .user = user,
+         .status = static_cast<int>(out.result_int()),
+         .duration_seconds =
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+         .cache_outcome = cache_outcome,
+         .remote_address = remote_address});
+    co_return out;
+  }
+
+  // Runs the handler's task for the request on this connection's strand and waits for its answer,
+  // the handler timeout or an abort. A task that never suspends (an answer from memory) costs no
+  // wait at all.
+  net::awaitable<std::optional<http::Response>> Answer(
+      BeastRequest& beast_request, const std::string& remote_address,
+      const std::optional<http::PeerCertificate>& peer, Connection& connection, TlsStream& stream,
+      beast::flat_buffer& buffer) {
     absl::StatusOr<http::Request> parsed =
         http::ParseRequestTarget(Std(beast_request.method_string()), Std(beast_request.target()));
     if (!parsed.ok()) {
-      co_return ToBeast(render_error_(parsed.status()), version);
+      co_return render_error_(parsed.status());
     }
     http::Request request = *std::move(parsed);
     for (const auto& field : beast_request) {
@@ -786,16 +812,15 @@ class Server::Impl {
       LogError(absl::StrCat("handler did not answer ", ToAbsl(Std(beast_request.method_string())),
                             " ", GoQuote(Std(beast_request.target())), " within ",
                             deadline->count(), "ms"));
-      co_return ToBeast(render_error_(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage))),
-                        version);
+      co_return render_error_(absl::DeadlineExceededError(ToAbsl(kHandlerTimeoutMessage)));
     }
     if (!running.result->ok()) {
       LogError(absl::StrCat(ToAbsl(Std(beast_request.method_string())), " ",
                             GoQuote(Std(beast_request.target())), ": ",
                             running.result->status().ToString()));
-      co_return ToBeast(render_error_(running.result->status()), version);
+      co_return render_error_(running.result->status());
     }
-    co_return ToBeast(**std::move(running.result), version);
+    co_return **std::move(running.result);
   }
 
   // Waits until the suspended task answers. `timeout` cancels it, and so does an abort

@@ -355,6 +355,13 @@ struct AdapterMetrics::Impl {
           .Help("When the last relist without failed queries ended, in Unix seconds")
           .Register(*registry)
           .Add({});
+  prometheus::Family<prometheus::Gauge>& watch_cache_objects =
+      prometheus::BuildGauge()
+          .Name("metrics_adapter_watch_cache_objects")
+          .Help("Objects held by the watch cache, per watched collection")
+          .Register(*registry);
+  std::mutex watch_cache_mu;
+  std::function<std::vector<AdapterMetrics::WatchCacheSize>()> watch_cache_source;  // guarded
   prometheus::Family<prometheus::Gauge>& build_info =
       prometheus::BuildGauge()
           .Name("metrics_adapter_build_info")
@@ -601,11 +608,26 @@ void AdapterMetrics::SetServingCertificateExpiry(double unix_seconds) {
   impl_->serving_certificate_expiry.Set(unix_seconds);
 }
 
+void AdapterMetrics::SetWatchCacheSource(std::function<std::vector<WatchCacheSize>()> source) {
+  std::lock_guard<std::mutex> lock(impl_->watch_cache_mu);
+  impl_->watch_cache_source = std::move(source);
+}
+
 std::string AdapterMetrics::Serialize() const {
   // Read at scrape time, so never stale.
   const std::optional<ProcessStats> process = ReadProcessStats();
   if (process.has_value()) {
     impl_->threads.Add({}).Set(process->threads);
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->watch_cache_mu);
+    if (impl_->watch_cache_source) {
+      for (const WatchCacheSize& size : impl_->watch_cache_source()) {
+        impl_->watch_cache_objects
+            .Add({{"resource", size.resource}, {"field_selector", size.field_selector}})
+            .Set(size.objects);
+      }
+    }
   }
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
   if (process.has_value()) {

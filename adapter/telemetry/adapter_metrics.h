@@ -5,9 +5,11 @@
 // the loaded config, HTTP codes), never from request input. prometheus-cpp stays inside this
 // module.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ma::telemetry {
 
@@ -142,6 +144,17 @@ class AdapterMetrics {
   //     new connections are served with, in Unix seconds.
   void RecordCertificateReload(std::string_view file, bool ok);
   void SetServingCertificateExpiry(double unix_seconds);
+
+  // The object watch cache (adapter/objects), sampled at every scrape from `source` (none when
+  // null; set to null before what it reads goes away):
+  //   metrics_adapter_watch_cache_objects{resource,field_selector}: objects held per watched
+  //     collection ("pods", ""; "pods", "status.phase=Running"; "deployments.apps", "").
+  struct WatchCacheSize {
+    std::string resource;
+    std::string field_selector;
+    double objects = 0;
+  };
+  void SetWatchCacheSource(std::function<std::vector<WatchCacheSize>()> source);
 
   // The text exposition format (version 0.0.4). It also samples
   //   metrics_adapter_threads: the threads the process runs at that moment (the "Threads:" line

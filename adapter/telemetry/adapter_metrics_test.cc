@@ -197,6 +197,27 @@ TEST(AdapterMetricsTest, ThreadsGaugeCountsThreadsAtScrapeTime) {
   EXPECT_EQ(SampleValue(metrics.Serialize(), "metrics_adapter_threads"), before);
 }
 
+TEST(AdapterMetricsTest, WatchCacheObjectsAreSampledAtScrapeTime) {
+  AdapterMetrics metrics("v", "c");
+  EXPECT_THAT(metrics.Serialize(), Not(HasSubstr("metrics_adapter_watch_cache_objects{")));
+  double pods = 3;
+  metrics.SetWatchCacheSource([&pods] {
+    return std::vector<AdapterMetrics::WatchCacheSize>{{"pods", "", pods},
+                                                       {"deployments.apps", "", 1}};
+  });
+  EXPECT_THAT(
+      metrics.Serialize(),
+      HasSubstr(R"(metrics_adapter_watch_cache_objects{field_selector="",resource="pods"} 3)"));
+  pods = 5;
+  const std::string text = metrics.Serialize();
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(metrics_adapter_watch_cache_objects{field_selector="",resource="pods"} 5)"));
+  EXPECT_THAT(text, HasSubstr(R"(field_selector="",resource="deployments.apps"} 1)"));
+  metrics.SetWatchCacheSource(nullptr);  // the cache went away: the last values stay
+  EXPECT_THAT(metrics.Serialize(), HasSubstr(R"(resource="pods"} 5)"));
+}
+
 TEST(AdapterMetricsTest, OnlyACompleteRelistMovesTheLastSuccessTime) {
   AdapterMetrics metrics("v1", "abc");
   const std::string kName = "metrics_adapter_relist_last_success_timestamp_seconds";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "adapter/json/writer.h"
+#include "queries/base/strings.h"
 
 namespace ma::telemetry {
 namespace {
@@ -93,8 +94,41 @@ int64_t NowUnixMicros() {
   return static_cast<int64_t>(now.tv_sec) * 1'000'000 + now.tv_usec;
 }
 
+// Enough digits that a duration in seconds keeps its microseconds; valid JSON as printed.
+std::string FormatDouble(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.9g", value);
+  return text;
+}
+
+// klog's text form of a structured field: key="value" (Go's %q), or key=number.
+void AppendTextField(std::string& out, const LogField& field) {
+  out.append(" ").append(field.key).append("=");
+  if (const auto* text = std::get_if<std::string>(&field.value)) {
+    out.append(GoQuote(*text));
+  } else if (const auto* integer = std::get_if<int64_t>(&field.value)) {
+    out.append(std::to_string(*integer));
+  } else {
+    out.append(FormatDouble(std::get<double>(field.value)));
+  }
+}
+
+void AppendJsonField(std::string& out, const LogField& field) {
+  out.append(",");
+  json::AppendQuoted(out, field.key);
+  out.append(":");
+  if (const auto* text = std::get_if<std::string>(&field.value)) {
+    json::AppendQuoted(out, *text);
+  } else if (const auto* integer = std::get_if<int64_t>(&field.value)) {
+    out.append(std::to_string(*integer));
+  } else {
+    out.append(FormatDouble(std::get<double>(field.value)));
+  }
+}
+
 std::string TextLine(Severity severity, int64_t unix_micros, int64_t thread_id,
-                     std::string_view file, int line, std::string_view message) {
+                     std::string_view file, int line, std::string_view message,
+                     const LogFields& fields) {
   const time_t seconds = static_cast<time_t>(unix_micros / 1'000'000);
   tm utc{};
   gmtime_r(&seconds, &utc);
@@ -105,12 +139,20 @@ std::string TextLine(Severity severity, int64_t unix_micros, int64_t thread_id,
   std::string out(header);
   out.append(BaseName(file));
   out.append(":").append(std::to_string(line)).append("] ");
-  out.append(message);
+  if (fields.empty()) {
+    out.append(message);
+    return out;
+  }
+  out.append(GoQuote(message));
+  for (const LogField& field : fields) {
+    AppendTextField(out, field);
+  }
   return out;
 }
 
 std::string JsonLine(Severity severity, int verbosity_level, int64_t unix_micros,
-                     std::string_view file, int line, std::string_view message) {
+                     std::string_view file, int line, std::string_view message,
+                     const LogFields& fields) {
   char ts[32];
   std::snprintf(ts, sizeof(ts), "%" PRId64 ".%06" PRId64, unix_micros / 1'000'000,
                 unix_micros % 1'000'000);
@@ -130,6 +172,9 @@ std::string JsonLine(Severity severity, int verbosity_level, int64_t unix_micros
     case Severity::kError:
       out.append(",\"severity\":\"error\"");
       break;
+  }
+  for (const LogField& field : fields) {
+    AppendJsonField(out, field);
   }
   out.append("}");
   return out;
@@ -205,10 +250,30 @@ std::optional<LogFormat> ParseLogFormat(std::string_view name) {
 
 std::string FormatLogLine(LogFormat format, Severity severity, int verbosity_level,
                           int64_t unix_micros, int64_t thread_id, std::string_view file, int line,
-                          std::string_view message) {
+                          std::string_view message, const LogFields& fields) {
   return format == LogFormat::kJson
-             ? JsonLine(severity, verbosity_level, unix_micros, file, line, message)
-             : TextLine(severity, unix_micros, thread_id, file, line, message);
+             ? JsonLine(severity, verbosity_level, unix_micros, file, line, message, fields)
+             : TextLine(severity, unix_micros, thread_id, file, line, message, fields);
+}
+
+namespace {
+
+void WriteLine(Severity severity, int verbosity_level, int64_t unix_micros, const char* file,
+               int line, std::string_view message, const LogFields& fields) {
+  std::string text =
+      FormatLogLine(log_format.load(std::memory_order_relaxed), severity, verbosity_level,
+                    unix_micros, static_cast<int64_t>(::gettid()), file, line, message, fields);
+  text.push_back('\n');
+  std::lock_guard<std::mutex> lock(write_mutex);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void LogStructured(Severity severity, int verbosity_level, const char* file, int line,
+                   std::string_view message, const LogFields& fields) {
+  WriteLine(severity, verbosity_level, NowUnixMicros(), file, line, message, fields);
 }
 
 LogMessage::LogMessage(Severity severity, const char* file, int line, int verbosity_level)
@@ -219,13 +284,7 @@ LogMessage::LogMessage(Severity severity, const char* file, int line, int verbos
       unix_micros_(NowUnixMicros()) {}
 
 LogMessage::~LogMessage() {
-  std::string text =
-      FormatLogLine(log_format.load(std::memory_order_relaxed), severity_, verbosity_, unix_micros_,
-                    static_cast<int64_t>(::gettid()), file_, line_, stream_.str());
-  text.push_back('\n');
-  std::lock_guard<std::mutex> lock(write_mutex);
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
+  WriteLine(severity_, verbosity_, unix_micros_, file_, line_, stream_.str(), {});
 }
 
 }  // namespace ma::telemetry

@@ -7,14 +7,19 @@
 //   json (--logging-format=json), one object per line:
 //     {"ts":1700000000.123456,"caller":"file.cc:42","msg":"message","v":0}
 //     with "v" the verbosity of an info line and "severity":"warning"/"error" otherwise.
+// A line may carry structured fields (LogField), as klog's structured logging writes them:
+//   text: I1122 03:25:46.123456   12345 server.cc:42] "HTTP" method="GET" status=200
+//   json: {"ts":1700000000.123456,"caller":"server.cc:42","msg":"HTTP","v":3,"method":"GET",...}
+// String values are quoted in both formats (Go's %q in text), so they may hold client text.
 // Lines go to stderr whole, one write each.
 //
 //   MA_LOG(INFO) << "relist done in " << seconds << "s";
 //   MA_VLOG(4) << "query " << promql;   // only with -v=4 or more (or --vmodule=<file>=4)
 //
 // Levels: 1 relists and API discovery refreshes, 2 client errors (4xx) and watch restarts,
-// 4 every metric request with its PromQL, 6 every call to Prometheus (prometheus-adapter's -v=6
-// logs the same calls as URLs). docs/migrating.md compares them with prometheus-adapter's.
+// 3 the access log (adapter/server/access_log.h), 4 every metric request with its PromQL, 6 every
+// call to Prometheus (prometheus-adapter's -v=6 logs the same calls as URLs). docs/migrating.md
+// compares them with prometheus-adapter's.
 
 #include <atomic>
 #include <cstdint>
@@ -22,6 +27,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace ma::telemetry {
 
@@ -48,10 +55,23 @@ void SetLogFormat(LogFormat format);
 // "text" or "json", the names the Kubernetes components accept; nullopt for anything else.
 std::optional<LogFormat> ParseLogFormat(std::string_view name);
 
-// One line in the current format, without the trailing newline; `unix_micros` is the time.
+// One structured field of a log line. Keys are fixed by the code (lowercase words and `_`,
+// never "ts", "caller", "msg", "v" or "severity"); values may be anything.
+struct LogField {
+  std::string key;
+  std::variant<std::string, int64_t, double> value;
+};
+using LogFields = std::vector<LogField>;
+
+// One line in the current format, without the trailing newline; `unix_micros` is the time. With
+// fields, the text format quotes the message as klog does for a structured line.
 std::string FormatLogLine(LogFormat format, Severity severity, int verbosity, int64_t unix_micros,
                           int64_t thread_id, std::string_view file, int line,
-                          std::string_view message);
+                          std::string_view message, const LogFields& fields = {});
+
+// Writes one structured line now, as LogMessage does; callers check VLogIsOn themselves.
+void LogStructured(Severity severity, int verbosity, const char* file, int line,
+                   std::string_view message, const LogFields& fields);
 
 // Thread-safe: each message is written with a single call under a lock.
 class LogMessage {

@@ -34,6 +34,25 @@ TEST(LogTest, JsonLinesAreOneObjectWithTheKubernetesFields) {
             R"({"ts":1700623546.012345,"caller":"x.cc:1","msg":"boom","severity":"error"})");
 }
 
+TEST(LogTest, StructuredFieldsAreKlogsKeyValuesInTextAndMembersInJson) {
+  const LogFields fields = {
+      {"path", std::string("/a\"b\nc")}, {"status", int64_t{404}}, {"seconds", 0.001234}};
+  // Text: the message and every string value quoted as Go's %q, so a client's `"` or newline
+  // can neither end the value nor start a forged line.
+  EXPECT_EQ(
+      FormatLogLine(LogFormat::kText, Severity::kInfo, 3, kMicros, 7, "x.cc", 1, "HTTP", fields),
+      R"(I1122 03:25:46.012345       7 x.cc:1] "HTTP" path="/a\"b\nc" status=404)"
+      R"( seconds=0.001234)");
+  EXPECT_EQ(
+      FormatLogLine(LogFormat::kJson, Severity::kInfo, 3, kMicros, 7, "x.cc", 1, "HTTP", fields),
+      R"({"ts":1700623546.012345,"caller":"x.cc:1","msg":"HTTP","v":3,)"
+      R"("path":"/a\"b\nc","status":404,"seconds":0.001234})");
+  // Without fields a text line keeps its message as written.
+  EXPECT_EQ(
+      FormatLogLine(LogFormat::kText, Severity::kInfo, 0, kMicros, 7, "x.cc", 1, "a \"b\"", {}),
+      R"(I1122 03:25:46.012345       7 x.cc:1] a "b")");
+}
+
 TEST(LogTest, FormatNamesAreThoseOfTheKubernetesFlag) {
   EXPECT_EQ(ParseLogFormat("text"), LogFormat::kText);
   EXPECT_EQ(ParseLogFormat("json"), LogFormat::kJson);

@@ -42,6 +42,11 @@ class Rule {
   // Position in its section, for messages: "rules[3]", "externalRules[0]".
   int index() const { return index_; }
   std::string Describe() const;
+  // The rule's identity in metric labels, stable when rules are reordered: its section and a
+  // hash of what it discovers (seriesQuery, name.matches, name.as), "rules:3f2a9c1e". Editing
+  // one of those makes it another rule; editing its metricsQuery, filters or resources does not.
+  // Rules alike in all three get "-2", "-3", ... in file order (MakeIdsUnique).
+  const std::string& id() const { return id_; }
 
   const std::string& series_query() const { return series_query_; }
   const ResourceMapping& resources() const { return resources_; }
@@ -57,8 +62,11 @@ class Rule {
   }
 
  private:
+  friend void MakeIdsUnique(std::vector<Rule>& rules);
+
   RuleKind kind_;
   int index_;
+  std::string id_;
   std::string series_query_;
   std::vector<SeriesFilter> filters_;
   NameMatcher name_;
@@ -66,5 +74,8 @@ class Rule {
   tmpl::Template metrics_query_;
   bool namespaced_;
 };
+
+// Suffixes the ids that repeat within `rules` (one section) with "-2", "-3", ... in order.
+void MakeIdsUnique(std::vector<Rule>& rules);
 
 }  // namespace ma::rules

@@ -276,6 +276,8 @@ CompileResult CompileRules(const config::RulesConfig& config, const CompileOptio
   CompileResult result;
   result.problems = compiler.TakeProblems();
   if (result.problems.empty() && !malformed) {
+    MakeIdsUnique(custom);
+    MakeIdsUnique(external);
     result.rule_set = std::make_shared<const RuleSet>(std::move(custom), std::move(external),
                                                       std::move(resource_rules));
   }

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
+#include "queries/base/strings.h"
 #include "test/testing/config_gen_rules.h"
 
 namespace ma::rules {
@@ -35,6 +40,70 @@ TEST(CompileRulesTest, ConfigGenDefaultsCompile) {
   EXPECT_FALSE(rules.custom_rules()[1].AcceptsSeries("container_cpu_usage_seconds_total"));
   EXPECT_TRUE(rules.custom_rules()[1].AcceptsSeries("container_network_bytes_total"));
   EXPECT_FALSE(rules.custom_rules()[1].AcceptsSeries("container_memory_usage"));
+}
+
+std::vector<std::string> IdsOf(const std::vector<Rule>& rules) {
+  std::vector<std::string> ids;
+  for (const Rule& rule : rules) {
+    ids.push_back(rule.id());
+  }
+  return ids;
+}
+
+constexpr std::string_view kRuleA = R"(
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  name: {matches: "^(.*)_total$", as: "${1}_per_second"}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)'
+)";
+constexpr std::string_view kRuleB = R"(
+- seriesQuery: 'queue_depth{namespace!=""}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+)";
+
+// The rule label of metrics_adapter_rule_series must name the same rule after a reload that
+// reorders the file; positions ("rules[0]") would swap two rules' series counts.
+TEST(RuleIdTest, ReorderingKeepsEachRulesId) {
+  const auto ab = CompileYaml(Cat("rules:", kRuleA, kRuleB, "externalRules:", kRuleB));
+  const auto ba = CompileYaml(Cat("externalRules:", kRuleB, "rules:", kRuleB, kRuleA));
+  ASSERT_TRUE(ab.rule_set != nullptr && ba.rule_set != nullptr);
+  const std::vector<std::string> ids = IdsOf(ab.rule_set->custom_rules());
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_THAT(ids[0], ::testing::MatchesRegex("rules:[0-9a-f]{8}"));
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_EQ(IdsOf(ba.rule_set->custom_rules()), (std::vector<std::string>{ids[1], ids[0]}));
+  EXPECT_EQ(ab.rule_set->custom_rules()[0].Describe(), "rules[0]");  // positions still move
+  EXPECT_EQ(ba.rule_set->custom_rules()[1].Describe(), "rules[1]");
+  // The same rule in the other section is another rule.
+  const std::string external = ab.rule_set->external_rules()[0].id();
+  EXPECT_EQ(external, "externalRules:" + ids[1].substr(std::string_view("rules:").size()));
+}
+
+TEST(RuleIdTest, WhatARuleDiscoversIsItsIdentity) {
+  const std::string base = CompileYaml(Cat("rules:", kRuleA)).rule_set->custom_rules()[0].id();
+  const auto id_with = [](std::string_view from, std::string_view to) {
+    std::string yaml = Cat("rules:", kRuleA);
+    const size_t at = yaml.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+    return CompileYaml(yaml).rule_set->custom_rules()[0].id();
+  };
+  // Another seriesQuery, name.matches or name.as: another rule.
+  EXPECT_NE(id_with("http_requests_total{", "http_requests_count{"), base);
+  EXPECT_NE(id_with("^(.*)_total$", "^(.*)_tota$"), base);
+  EXPECT_NE(id_with("${1}_per_second", "${1}_rate"), base);
+  // How it is queried or mapped: the same rule.
+  EXPECT_EQ(id_with("[2m]", "[5m]"), base);
+  EXPECT_EQ(id_with("pod: {resource: pod}", "pod: {resource: pods}"), base);
+}
+
+TEST(RuleIdTest, RulesAlikeInWhatTheyDiscoverAreNumberedInFileOrder) {
+  const auto result = CompileYaml(Cat("rules:", kRuleB, kRuleA, kRuleB, kRuleB));
+  const std::vector<std::string> ids = IdsOf(result.rule_set->custom_rules());
+  EXPECT_EQ(ids[2], ids[0] + "-2");
+  EXPECT_EQ(ids[3], ids[0] + "-3");
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
 }
 
 struct ProblemCase {

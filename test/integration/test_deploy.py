@@ -1,14 +1,17 @@
 """The installation as a cluster would receive it: deploy/, certs/ and the Dockerfile.
 
-No cluster is needed. `kubectl kustomize deploy/` builds the manifests, and kubectl itself turns
-them into JSON (`kubectl label --local -o json`, which parses every document offline), so the
-test needs only the standard library. The Deployment's arguments are run through the real
+No cluster is needed. `kubectl kustomize` builds the manifests: deploy/base with every
+combination of the components in deploy/components (2^4 overlays made in a temporary
+directory, each checked by the same tests plus the checks of the components it holds), and
+deploy/overlays/example. kubectl itself turns them into JSON (`kubectl label --local -o json`,
+which parses every document offline), so the test needs only the standard library. The Deployment's arguments are run through the real
 binary (MA_ADAPTER_BIN), the rules through `metrics-adapter check`, the example HPA's metrics
 through `metrics-adapter explain`, and the serving certificate from certs/gen-serving-cert.sh
 through openssl and through the adapter itself, reached under the Service's DNS name.
 """
 
 import base64
+import itertools
 import json
 import os
 import pathlib
@@ -25,6 +28,10 @@ import harness
 SOURCE_DIR = harness.SOURCE_DIR
 ADAPTER_BIN = harness.ADAPTER_BIN
 DEPLOY_DIR = SOURCE_DIR / "deploy"
+BASE_DIR = DEPLOY_DIR / "base"
+COMPONENTS_DIR = DEPLOY_DIR / "components"
+EXAMPLE_OVERLAY = DEPLOY_DIR / "overlays" / "example"
+EXAMPLE_RULES = BASE_DIR / "rules.yaml"
 EXAMPLE_HPA = DEPLOY_DIR / "examples" / "hpa.yaml"
 GEN_SERVING_CERT = SOURCE_DIR / "certs" / "gen-serving-cert.sh"
 DOCKERFILE = SOURCE_DIR / "Dockerfile"
@@ -35,15 +42,18 @@ NAMESPACE = "metrics-adapter"
 NAME = "metrics-adapter"
 SERVING_CERT_SECRET = "metrics-adapter-serving-cert"
 RULES_CONFIGMAP = "metrics-adapter-rules"
+DASHBOARD_CONFIGMAP = "metrics-adapter-dashboard"
+# ConfigMaps from a configMapGenerator: their names carry a content hash.
+GENERATED_CONFIGMAPS = (RULES_CONFIGMAP, DASHBOARD_CONFIGMAP)
 CA_BUNDLE_PLACEHOLDER = "CA_BUNDLE_PLACEHOLDER"
 IMAGE_BINARY = "/usr/local/bin/metrics-adapter"
 NON_ROOT_UID = 65532
 # A label kubectl adds while converting YAML to JSON; removed again before any assertion.
 CONVERT_LABEL = "metrics-adapter.test/convert"
 
-# (kind, namespace, name) of everything `kubectl kustomize deploy/` must emit, and nothing more.
-# The rules ConfigMap's name carries a content hash and is checked by prefix.
-EXPECTED_OBJECTS = {
+# (kind, namespace, name) of everything `kubectl kustomize deploy/base` must emit, and nothing
+# more. Generated ConfigMaps' names carry a content hash and are checked by prefix.
+BASE_OBJECTS = {
     ("Namespace", "", NAMESPACE),
     ("ServiceAccount", NAMESPACE, NAME),
     ("ClusterRoleBinding", "", "metrics-adapter:system:auth-delegator"),
@@ -55,12 +65,35 @@ EXPECTED_OBJECTS = {
     ("ConfigMap", NAMESPACE, RULES_CONFIGMAP),
     ("Deployment", NAMESPACE, NAME),
     ("Service", NAMESPACE, NAME),
-    ("NetworkPolicy", NAMESPACE, NAME),
-    ("PodDisruptionBudget", NAMESPACE, NAME),
     ("APIService", "", "v1beta1.external.metrics.k8s.io"),
     ("APIService", "", "v1beta1.custom.metrics.k8s.io"),
     ("APIService", "", "v1beta2.custom.metrics.k8s.io"),
 }
+CERT_MANAGER = "cert-manager"
+HIGH_AVAILABILITY = "high-availability"
+MONITORING = "monitoring"
+NETWORK_POLICY = "network-policy"
+# What each component of deploy/components adds to the base.
+COMPONENT_OBJECTS = {
+    CERT_MANAGER: {
+        ("Issuer", NAMESPACE, "metrics-adapter-selfsigned"),
+        ("Certificate", NAMESPACE, "metrics-adapter-ca"),
+        ("Issuer", NAMESPACE, "metrics-adapter-ca"),
+        ("Certificate", NAMESPACE, SERVING_CERT_SECRET),
+    },
+    HIGH_AVAILABILITY: {("PodDisruptionBudget", NAMESPACE, NAME)},
+    MONITORING: {
+        ("PrometheusRule", NAMESPACE, NAME),
+        ("ServiceMonitor", NAMESPACE, NAME),
+        ("ClusterRole", "", "metrics-adapter-metrics-scraper"),
+        ("ClusterRoleBinding", "", "metrics-adapter-metrics-scraper"),
+        ("ConfigMap", NAMESPACE, DASHBOARD_CONFIGMAP),
+    },
+    NETWORK_POLICY: {("NetworkPolicy", NAMESPACE, NAME)},
+}
+# The components the example overlay uses.
+EXAMPLE_COMPONENTS = frozenset({HIGH_AVAILABILITY, NETWORK_POLICY})
+INJECT_CA_ANNOTATION = "cert-manager.io/inject-ca-from"
 # name -> (group, version, versionPriority): v1beta2 must be the preferred custom version.
 EXPECTED_APISERVICES = {
     "v1beta1.external.metrics.k8s.io": ("external.metrics.k8s.io", "v1beta1", 100),
@@ -133,12 +166,61 @@ def kustomize(directory, tmp):
     return to_objects(built, tmp)
 
 
+def combination_name(components):
+    return "+".join(sorted(components)) or "base"
+
+
+def kustomize_with(components, tmp):
+    """deploy/base with these components, through an overlay in tmp (kustomize takes relative
+    paths only), as docs/deploy.md tells users to write one."""
+    overlay = pathlib.Path(tmp) / "overlays" / combination_name(components)
+    overlay.mkdir(parents=True)
+    base = os.path.relpath(BASE_DIR, overlay)
+    lines = ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization",
+             "resources:", f"- {base}"]
+    if components:
+        lines.append("components:")
+        lines += [f"- {os.path.relpath(COMPONENTS_DIR / c, overlay)}" for c in sorted(components)]
+    (overlay / "kustomization.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return kustomize(overlay, tmp)
+
+
+def component_names():
+    return sorted(p.name for p in COMPONENTS_DIR.iterdir() if (p / "kustomization.yaml").exists())
+
+
+# Every subset of the components, the empty one (the base alone) first.
+COMBINATIONS = [frozenset(c) for n in range(len(COMPONENT_OBJECTS) + 1)
+                for c in itertools.combinations(sorted(COMPONENT_OBJECTS), n)]
+_BUILDS = {}
+_BUILDS_TMP = []
+
+
+def build_of(components):
+    """The objects of deploy/base with these components, built once per test run."""
+    if components not in _BUILDS:
+        if not _BUILDS_TMP:
+            _BUILDS_TMP.append(pathlib.Path(tempfile.mkdtemp(prefix="ma-deploy-test-")))
+        _BUILDS[components] = kustomize_with(components, _BUILDS_TMP[0])
+    return _BUILDS[components]
+
+
+def tearDownModule():
+    for tmp in _BUILDS_TMP:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def key_of(obj):
     meta = obj["metadata"]
     name = meta["name"]
-    if obj["kind"] == "ConfigMap" and name.startswith(RULES_CONFIGMAP + "-"):
-        name = RULES_CONFIGMAP
+    for generated in GENERATED_CONFIGMAPS:
+        if obj["kind"] == "ConfigMap" and name.startswith(generated + "-"):
+            name = generated
     return obj["kind"], meta.get("namespace", ""), name
+
+
+def selects(selector_labels, labels):
+    return bool(selector_labels) and all(labels.get(k) == v for k, v in selector_labels.items())
 
 
 def flag_name(arg):
@@ -161,23 +243,34 @@ def dns_names(cert):
     return re.findall(r"DNS:([^,\s]+)", text)
 
 
-class DeployTestCase(unittest.TestCase):
-    """Builds deploy/ once; every test reads the same objects."""
+class DeployTestCase:
+    """Reads the build of deploy/base with COMPONENTS; a mixin, made into one TestCase per
+    combination at the end of this file."""
+
+    COMPONENTS = frozenset()
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="ma-deploy-test-"))
-        cls.objects = kustomize(DEPLOY_DIR, cls.tmp)
+        cls.objects = build_of(cls.COMPONENTS)
         cls.by_key = {key_of(o): o for o in cls.objects}
 
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def has(self, component):
+        return component in self.COMPONENTS
+
     def get(self, kind, namespace, name):
         obj = self.by_key.get((kind, namespace, name))
-        self.assertIsNotNone(obj, f"{kind} {namespace}/{name} is not in deploy/")
+        self.assertIsNotNone(
+            obj, f"{kind} {namespace}/{name} is not in {combination_name(self.COMPONENTS)}")
         return obj
+
+    @property
+    def pod_labels(self):
+        return self.deployment["spec"]["template"]["metadata"]["labels"]
 
     @property
     def deployment(self):
@@ -210,14 +303,18 @@ class DeployTestCase(unittest.TestCase):
                       "(cmake --build <dir> --target metrics-adapter) or set MA_ADAPTER_BIN")
 
 
-class KustomizationTest(DeployTestCase):
+class KustomizationChecks(DeployTestCase):
+    """What every build must hold, and what each component adds."""
 
     def test_builds_exactly_the_expected_objects(self):
         keys = [key_of(o) for o in self.objects]
         self.assertEqual(len(keys), len(set(keys)), keys)
         # The ca-bundle ConfigMap is local-config and the example HPA is not a resource: neither
         # may reach the cluster.
-        self.assertEqual(set(keys), EXPECTED_OBJECTS)
+        expected = set(BASE_OBJECTS)
+        for component in self.COMPONENTS:
+            expected |= COMPONENT_OBJECTS[component]
+        self.assertEqual(set(keys), expected)
 
     def test_every_object_is_labelled_as_part_of_the_adapter(self):
         for obj in self.objects:
@@ -237,7 +334,15 @@ class KustomizationTest(DeployTestCase):
                 self.assertEqual(spec["versionPriority"], priority)
                 self.assertEqual(spec["groupPriorityMinimum"], 100)
                 self.assertNotIn("insecureSkipTLSVerify", spec)
-                self.assertEqual(spec["caBundle"], CA_BUNDLE_PLACEHOLDER)
+                annotations = self.get("APIService", "", name)["metadata"].get("annotations", {})
+                if self.has(CERT_MANAGER):
+                    # The cainjector fills caBundle from the serving Certificate's Secret.
+                    self.assertNotIn("caBundle", spec)
+                    self.assertEqual(annotations.get(INJECT_CA_ANNOTATION),
+                                     f"{NAMESPACE}/{SERVING_CERT_SECRET}")
+                else:
+                    self.assertEqual(spec["caBundle"], CA_BUNDLE_PLACEHOLDER)
+                    self.assertNotIn(INJECT_CA_ANNOTATION, annotations)
 
     def test_service_sends_443_to_the_containers_https_port(self):
         service = self.get("Service", NAMESPACE, NAME)["spec"]
@@ -253,6 +358,9 @@ class KustomizationTest(DeployTestCase):
             self.assertEqual(pod_labels.get(key), value, "the Service selects no adapter pod")
 
     def test_network_policy_admits_only_the_secure_port_of_the_adapter_pods(self):
+        if not self.has(NETWORK_POLICY):
+            self.assertNotIn(("NetworkPolicy", NAMESPACE, NAME), self.by_key)
+            return
         spec = self.get("NetworkPolicy", NAMESPACE, NAME)["spec"]
         pod_labels = self.deployment["spec"]["template"]["metadata"]["labels"]
         for key, value in spec["podSelector"]["matchLabels"].items():
@@ -268,10 +376,22 @@ class KustomizationTest(DeployTestCase):
         self.assertEqual(port["protocol"], "TCP")
         self.assertEqual(container_ports.get(port["port"], port["port"]), 6443)
 
-    def test_deployment_runs_two_replicas_spread_over_nodes(self):
+    def test_deployment_runs_two_replicas_spread_over_nodes_or_three_on_three_nodes(self):
         spec = self.deployment["spec"]
-        self.assertEqual(spec["replicas"], 2)
-        self.assertEqual(spec["strategy"]["rollingUpdate"]["maxUnavailable"], 0)
+        rolling = spec["strategy"]["rollingUpdate"]
+        anti_affinity = self.pod_spec.get("affinity", {}).get("podAntiAffinity", {})
+        if self.has(HIGH_AVAILABILITY):
+            self.assertEqual(spec["replicas"], 3)
+            required = anti_affinity["requiredDuringSchedulingIgnoredDuringExecution"]
+            self.assertEqual([t["topologyKey"] for t in required], ["kubernetes.io/hostname"])
+            self.assertTrue(selects(required[0]["labelSelector"]["matchLabels"], self.pod_labels))
+            # No node may hold two replicas, so a rollout on three nodes cannot surge a fourth
+            # pod: it replaces one at a time, never more than one down.
+            self.assertEqual((rolling["maxSurge"], rolling["maxUnavailable"]), (0, 1))
+        else:
+            self.assertEqual(spec["replicas"], 2)
+            self.assertEqual(rolling["maxUnavailable"], 0)
+            self.assertEqual(anti_affinity, {})
         spread = self.pod_spec.get("topologySpreadConstraints", [])
         self.assertIn("kubernetes.io/hostname", [c["topologyKey"] for c in spread])
         pod_labels = spec["template"]["metadata"]["labels"]
@@ -339,11 +459,63 @@ class KustomizationTest(DeployTestCase):
         # kubernetes.io/tls Secrets, as gen-serving-cert.sh writes them, hold exactly these keys.
         self.assertEqual((cert.name, key.name), ("tls.crt", "tls.key"))
 
-    def test_pdb_keeps_one_adapter_pod(self):
+    def test_pdb_lets_drains_take_one_adapter_pod_at_a_time(self):
+        if not self.has(HIGH_AVAILABILITY):
+            self.assertNotIn(("PodDisruptionBudget", NAMESPACE, NAME), self.by_key)
+            return
         pdb = self.get("PodDisruptionBudget", NAMESPACE, NAME)["spec"]
-        self.assertEqual(pdb["minAvailable"], 1)
+        self.assertEqual(pdb["maxUnavailable"], 1)
+        self.assertNotIn("minAvailable", pdb)
+        self.assertGreaterEqual(self.deployment["spec"]["replicas"] - pdb["maxUnavailable"], 2)
         self.assertEqual(pdb["selector"]["matchLabels"],
                          self.deployment["spec"]["selector"]["matchLabels"])
+        self.assertTrue(selects(pdb["selector"]["matchLabels"], self.pod_labels),
+                        "the PodDisruptionBudget selects no adapter pod")
+
+    def test_cert_manager_issues_the_secret_the_deployment_mounts_from_a_ca_it_keeps(self):
+        if not self.has(CERT_MANAGER):
+            self.assertFalse([k for k in self.by_key if k[0] in ("Certificate", "Issuer")])
+            return
+        serving = self.get("Certificate", NAMESPACE, SERVING_CERT_SECRET)["spec"]
+        volumes = [v["secret"]["secretName"] for v in self.pod_spec["volumes"] if "secret" in v]
+        self.assertIn(serving["secretName"], volumes)
+        self.assertEqual(serving["secretName"], SERVING_CERT_SECRET)
+        # The name the aggregator dials, with gen-serving-cert.sh's other forms.
+        self.assertEqual(sorted(serving["dnsNames"]),
+                         sorted([NAME, f"{NAME}.{NAMESPACE}", f"{NAME}.{NAMESPACE}.svc",
+                                 f"{NAME}.{NAMESPACE}.svc.cluster.local"]))
+        self.assertIn("server auth", serving["usages"])
+        self.assertFalse(serving.get("isCA", False))
+        # Signed by a CA Issuer whose CA is a Certificate of its own (so renewing the serving
+        # certificate keeps the CA the APIServices trust), bootstrapped by a self-signed Issuer.
+        ca_issuer = self.get("Issuer", NAMESPACE, serving["issuerRef"]["name"])["spec"]
+        self.assertEqual(serving["issuerRef"]["kind"], "Issuer")
+        ca_certs = [o["spec"] for o in self.objects if o["kind"] == "Certificate"
+                    and o["spec"]["secretName"] == ca_issuer["ca"]["secretName"]]
+        self.assertEqual(len(ca_certs), 1)
+        self.assertTrue(ca_certs[0]["isCA"])
+        root = self.get("Issuer", NAMESPACE, ca_certs[0]["issuerRef"]["name"])["spec"]
+        self.assertEqual(root, {"selfSigned": {}})
+        for key in ("duration", "renewBefore"):
+            self.assertIn(key, serving)
+
+    def test_monitoring_scrapes_the_services_port_under_the_certificates_name(self):
+        if not self.has(MONITORING):
+            self.assertFalse([k for k in self.by_key if k[0] in ("ServiceMonitor",
+                                                                  "PrometheusRule")])
+            return
+        monitor = self.get("ServiceMonitor", NAMESPACE, NAME)["spec"]
+        service = self.get("Service", NAMESPACE, NAME)
+        self.assertTrue(selects(monitor["selector"]["matchLabels"],
+                                service["metadata"]["labels"]), "the ServiceMonitor selects no Service")
+        self.assertEqual(monitor["namespaceSelector"]["matchNames"], [NAMESPACE])
+        (endpoint,) = monitor["endpoints"]
+        self.assertEqual(endpoint["port"], service["spec"]["ports"][0]["name"])
+        self.assertEqual(endpoint["tlsConfig"]["serverName"], f"{NAME}.{NAMESPACE}.svc")
+        self.assertEqual(endpoint["tlsConfig"]["ca"]["secret"]["name"], SERVING_CERT_SECRET)
+        dashboard = self.get("ConfigMap", NAMESPACE, DASHBOARD_CONFIGMAP)
+        self.assertEqual(dashboard["metadata"]["labels"].get("grafana_dashboard"), "1")
+        self.assertIn('"uid": "metrics-adapter"', dashboard["data"]["metrics-adapter.json"])
 
     def test_the_service_account_is_delegated_authentication_and_authorization(self):
         sa = {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
@@ -392,8 +564,8 @@ class KustomizationTest(DeployTestCase):
         self.assertEqual(groups, METRICS_GROUPS)
 
 
-class BinaryTest(DeployTestCase):
-    """What deploy/ asks of the binary, asked of the binary."""
+class BinaryChecks(DeployTestCase):
+    """What a build of deploy/ asks of the binary, asked of the binary."""
 
     def deployment_args_for(self, subcommand):
         args = list(self.container["args"])
@@ -407,7 +579,7 @@ class BinaryTest(DeployTestCase):
         code, out, err = run([ADAPTER_BIN, "check", f"--config={rules}"])
         self.assertEqual(code, 0, out + err)
         self.assertIn("OK", out)
-        self.assertEqual(self.rules_text(), (DEPLOY_DIR / "rules.yaml").read_text("utf-8"))
+        self.assertEqual(self.rules_text(), EXAMPLE_RULES.read_text("utf-8"))
 
     def test_deployment_args_name_only_flags_the_binary_offers(self):
         self.check_binary()
@@ -431,6 +603,10 @@ class BinaryTest(DeployTestCase):
         code, out, err = run([ADAPTER_BIN, *args, "--no-such-flag=1", f"--config={rules}"])
         self.assertNotEqual(code, 0, out + err)
 
+
+class ExampleHpaTest(DeployTestCase, unittest.TestCase):
+    """deploy/examples/hpa.yaml against the example rules; no component changes either."""
+
     def test_the_example_hpas_metrics_resolve_through_the_example_rules(self):
         self.check_binary()
         hpas = to_objects(EXAMPLE_HPA, self.tmp)
@@ -441,7 +617,7 @@ class BinaryTest(DeployTestCase):
         namespace = hpa["metadata"]["namespace"]
         series = self.tmp / "series.json"
         series.write_text(json.dumps(EXAMPLE_SERIES), encoding="utf-8")
-        rules = DEPLOY_DIR / "rules.yaml"
+        rules = EXAMPLE_RULES
         kinds = [m["type"] for m in hpa["spec"]["metrics"]]
         self.assertEqual(sorted(kinds), ["External", "Pods"])
         for metric in hpa["spec"]["metrics"]:
@@ -552,8 +728,10 @@ class ServingCertTest(unittest.TestCase):
     def test_ca_bundle_manifest_fills_the_apiservices_through_kustomize(self):
         deploy_copy = self.tmp / "deploy"
         shutil.copytree(DEPLOY_DIR, deploy_copy)
-        _, ca_bundle = self.generate("--ca-bundle-manifest", deploy_copy / "ca-bundle.yaml")
-        objects = kustomize(deploy_copy, self.tmp)
+        _, ca_bundle = self.generate("--ca-bundle-manifest",
+                                     deploy_copy / "base" / "ca-bundle.yaml")
+        # Through the example overlay: the base's caBundle reaches what an overlay builds.
+        objects = kustomize(deploy_copy / "overlays" / "example", self.tmp)
         apiservices = [o for o in objects if o["kind"] == "APIService"]
         self.assertEqual(len(apiservices), len(EXPECTED_APISERVICES))
         for apiservice in apiservices:
@@ -567,7 +745,7 @@ class ServingCertTest(unittest.TestCase):
         if not ADAPTER_BIN.exists():
             self.fail(f"the adapter binary {ADAPTER_BIN} does not exist; set MA_ADAPTER_BIN")
         out_dir, _ = self.generate()
-        rules = DEPLOY_DIR / "rules.yaml"
+        rules = EXAMPLE_RULES
         port = harness.free_port()
         unused_prometheus = harness.free_port(exclude={port})
         adapter = harness.Child("adapter", [
@@ -643,7 +821,7 @@ class DockerfileTest(unittest.TestCase):
 
 
     def test_the_deployment_runs_the_images_user(self):
-        deployment = next(o for o in kustomize_cached() if o["kind"] == "Deployment")
+        deployment = next(o for o in build_of(frozenset()) if o["kind"] == "Deployment")
         pod = deployment["spec"]["template"]["spec"]
         self.assertEqual(pod["securityContext"]["runAsUser"], NON_ROOT_UID)
         self.assertIn(f"USER {NON_ROOT_UID}:{NON_ROOT_UID}", self.stages[1])
@@ -708,17 +886,40 @@ class ImageRootfsTest(unittest.TestCase):
         self.assertEqual(outside, [], "libraries the image lacks")
 
 
-_KUSTOMIZED = []
+class LayoutTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="ma-deploy-layout-test-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def test_every_component_on_disk_is_tested(self):
+        self.assertEqual(component_names(), sorted(COMPONENT_OBJECTS))
+        self.assertEqual(len(COMBINATIONS), 2**len(COMPONENT_OBJECTS))
+
+    def test_the_example_overlay_is_the_base_with_its_components(self):
+        # Built in place: an overlay inside the base's directory would be a kustomize cycle,
+        # which is why base, components and overlays are siblings.
+        example = kustomize(EXAMPLE_OVERLAY, self.tmp)
+        self.assertEqual(sorted(map(json.dumps, example)),
+                         sorted(map(json.dumps, build_of(EXAMPLE_COMPONENTS))))
+
+    def test_the_base_alone_builds_in_place(self):
+        base = kustomize(BASE_DIR, self.tmp)
+        self.assertEqual(sorted(map(json.dumps, base)),
+                         sorted(map(json.dumps, build_of(frozenset()))))
 
 
-def kustomize_cached():
-    if not _KUSTOMIZED:
-        tmp = tempfile.mkdtemp(prefix="ma-deploy-test-")
-        try:
-            _KUSTOMIZED.extend(kustomize(DEPLOY_DIR, tmp))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return _KUSTOMIZED
+def _test_class_name(prefix, components):
+    words = (c.title().replace("-", "") for c in sorted(components))
+    return prefix + ("".join(words) or "BaseOnly")
+
+
+# One TestCase per combination of components, each running every check above.
+for _components in COMBINATIONS:
+    for _prefix, _checks in (("Kustomization", KustomizationChecks), ("Binary", BinaryChecks)):
+        _name = _test_class_name(_prefix, _components)
+        globals()[_name] = type(_name, (_checks, unittest.TestCase), {"COMPONENTS": _components})
+del _components, _prefix, _checks, _name
 
 
 if __name__ == "__main__":

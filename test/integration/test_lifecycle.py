@@ -216,6 +216,51 @@ class LifecycleTest(harness.ClusterTestCase):
                 self.assertTrue("v" in doc or doc.get("severity") in ("warning", "error"), doc)
                 verbosities.add(doc.get("v"))
         self.assertIn(4, verbosities, "the -v=4 query line")
+        # The access log line has its fields as members, not inside "msg".
+        access = [json.loads(l) for l in lines if json.loads(l)["msg"] == "HTTP"]
+        query = [d for d in access if "queue_depth" in d.get("uri", "")]
+        self.assertEqual(len(query), 1, access)
+        self.assertEqual({k: query[0][k] for k in ("method", "status", "cache", "v")},
+                         {"method": "GET", "status": 200, "cache": "miss", "v": 3})
+        self.assertIsInstance(query[0]["duration_seconds"], float)
+        self.assertIsInstance(query[0]["user"], str)
+
+    def test_access_log_has_one_line_per_request_at_v3_only(self):
+        c = self.cluster
+        log = c.tmp / "adapter.log"
+        path = ("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+                "queue_depth?labelSelector=queue%3Dorders")
+
+        def lines_of(run):
+            offset = log.stat().st_size if log.exists() else 0
+            run()
+            with open(log, encoding="utf-8") as f:
+                f.seek(offset)
+                return [l for l in f.read().splitlines() if '] "HTTP" ' in l]
+
+        def two_requests(verbosity):
+            c.start_adapter(extra_args=[f"-v={verbosity}"])
+            for _ in range(2):
+                self.assertEqual(c.curl(path).status, 200)
+            self.assertEqual(c.curl("/apis/external.metrics.k8s.io/v1beta1/no/such").status, 404)
+            c.stop_adapter()
+
+        quiet = lines_of(lambda: two_requests(2))
+        self.assertEqual(quiet, [])
+        access = lines_of(lambda: two_requests(3))
+        # The readiness polls of the harness are requests too: keep ours.
+        ours = [l for l in access if "queue_depth" in l or "no/such" in l]
+        self.assertEqual(len(ours), 3, access)
+        pattern = (r'^I\d{4} [\d:.]+ +\d+ server\.cc:\d+\] "HTTP" method="GET" uri="(?P<uri>[^"]*)" '
+                   r'user="[^"]*" status=(?P<status>\d+) duration_seconds=[\d.e-]+ '
+                   r'cache="(?P<cache>[a-z]+)" remote="127\.0\.0\.1:\d+"$')
+        fields = []
+        for line in ours:
+            m = re.match(pattern, line)
+            self.assertIsNotNone(m, line)
+            fields.append((m["uri"], m["status"], m["cache"]))
+        self.assertEqual(fields, [(path, "200", "miss"), (path, "200", "hit"),
+                                  ("/apis/external.metrics.k8s.io/v1beta1/no/such", "404", "none")])
 
     # ---- subcommands -----------------------------------------------------------------------
 

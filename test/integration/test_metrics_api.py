@@ -11,6 +11,7 @@ import collections
 import decimal
 import json
 import os
+import re
 import time
 import unittest
 import urllib.parse
@@ -360,10 +361,16 @@ class MetricsApiTest(harness.ClusterTestCase):
         self.assertEqual(
             harness.metric_value(after, "metrics_adapter_registry_metrics", api="custom"),
             len(custom_discovered))
-        # externalRules[0] lists the queue_depth series of the spec (nothing here adds any).
+        # externalRules[0] lists the queue_depth series of the spec (nothing here adds any). The
+        # label is the rule's id, which /readyz?verbose shows next to its position.
+        states = self.cluster.curl("/readyz?verbose").body
+        rule_id = re.search(r"externalRules\[0\] \((externalRules:[0-9a-f]{8})\): ok", states)
+        self.assertIsNotNone(rule_id, states)
         self.assertEqual(
-            harness.metric_value(after, "metrics_adapter_rule_series", rule="externalRules[0]"),
+            harness.metric_value(after, "metrics_adapter_rule_series", rule=rule_id.group(1)),
             len(SPEC["queue_depth"]))
+        self.assertFalse([k for k in after if dict(k[1]).get("rule", "").endswith("]")],
+                         "a rule label is a position")
 
 
 if __name__ == "__main__":

@@ -177,7 +177,9 @@ class RecoveryTest(harness.ClusterTestCase):
         c.start_adapter()
         verbose = c.curl("/readyz?verbose")
         self.assertEqual(verbose.status, 200, verbose.body)
-        self.assertIn("externalRules[0]: failed (UNAVAILABLE)", verbose.body)
+        # Each rule by position and id (docs/config.md, "What identifies a rule").
+        self.assertRegex(verbose.body,
+                         r"externalRules\[0\] \(externalRules:[0-9a-f]{8}\): failed \(UNAVAILABLE\)")
         self.assertNotIn(str(c.prometheus_port), verbose.body)
         self.assertEqual(c.curl(REMOVED).status, 404)
 
@@ -185,7 +187,7 @@ class RecoveryTest(harness.ClusterTestCase):
         harness.wait_until(lambda: c.curl(REMOVED + "?labelSelector=queue%3Dorders").status == 200,
                            CHANGE_WAIT_S, "queue_depth served after Prometheus came back")
         verbose = c.curl("/readyz?verbose")
-        self.assertIn("externalRules[0]: ok, ", verbose.body)
+        self.assertRegex(verbose.body, r"externalRules\[0\] \(externalRules:[0-9a-f]{8}\): ok, ")
         self.assertIn("retrying the failed series listings", c.adapter_log())
 
 

@@ -86,7 +86,8 @@ std::chrono::system_clock::time_point FakePrometheusClient::last_series_start() 
 
 void FakePrometheusClient::StartQuery(std::string promql,
                                       std::chrono::system_clock::time_point /*time*/,
-                                      prometheus::QueryCallback done, async::CancelSlot* cancel) {
+                                      prometheus::QueryCallback done, async::CancelSlot* cancel,
+                                      prometheus::CacheOutcomeSink /*outcome: no cache here*/) {
   SharedAnswer answer;
   {
     absl::MutexLock lock(&mu_);

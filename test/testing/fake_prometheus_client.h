@@ -62,7 +62,8 @@ class FakePrometheusClient final : public prometheus::Client {
 
  protected:
   void StartQuery(std::string promql, std::chrono::system_clock::time_point time,
-                  prometheus::QueryCallback done, async::CancelSlot* cancel) override;
+                  prometheus::QueryCallback done, async::CancelSlot* cancel,
+                  prometheus::CacheOutcomeSink outcome) override;
 
  private:
   mutable absl::Mutex mu_;
