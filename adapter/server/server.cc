@@ -793,7 +793,7 @@ class Server::Impl {
     const absl::StatusOr<std::chrono::milliseconds> deadline =
         RequestDeadline(request, options_.limits.handler_timeout);
     if (!deadline.ok()) {
-      co_return ToBeast(render_error_(deadline.status()), version);
+      co_return render_error_(deadline.status());
     }
 
     RunningRequest running(connection.executor, connection.strand);
