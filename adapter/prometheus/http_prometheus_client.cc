@@ -208,13 +208,12 @@ outbound::OutboundRequest HttpPrometheusClient::MakeRequest(std::string_view end
 
 namespace {
 
-void DecodeQuery(int status, std::string_view body, const QueryCallback& done) {
+absl::StatusOr<QueryResultPtr> DecodeQuery(int status, std::string_view body) {
   absl::StatusOr<model::QueryResult> result = DecodeQueryResponse(status, body);
   if (!result.ok()) {
-    done(WithContext(kQueryEndpoint, result.status()));
-    return;
+    return WithContext(kQueryEndpoint, result.status());
   }
-  done(std::make_shared<const model::QueryResult>(*std::move(result)));
+  return std::make_shared<const model::QueryResult>(*std::move(result));
 }
 
 // A series listing decoded on the pool: its chunks in order on one sequence, then its end.
@@ -257,8 +256,10 @@ void HttpPrometheusClient::StartQuery(std::string promql,
     }
     auto answer = std::make_shared<outbound::OutboundResponse>(*std::move(response));
     auto decode_and_release = [answer, body, done] {
-      DecodeQuery(answer->status, answer->status / 100 == 2 ? body->data() : answer->body, done);
-      body->Release();
+      absl::StatusOr<QueryResultPtr> result =
+          DecodeQuery(answer->status, answer->status / 100 == 2 ? body->data() : answer->body);
+      body->Release();  // before `done`: its caller may send the next query at once
+      done(std::move(result));
     };
     const size_t size = answer->status / 100 == 2 ? body->data().size() : answer->body.size();
     if (decode == nullptr || size <= kMaxInlineDecodeBytes) {
