@@ -1165,6 +1165,16 @@ class ClusterTestCase(unittest.TestCase):
         super().setUpClass()
         cls.cluster = Cluster(**cls.cluster_options)
         cls.cluster.start()
+        try:
+            cls.prepare_cluster()
+        except BaseException:
+            cls.cluster.dump_logs()
+            cls.cluster.stop(check_adapter_exit=False)
+            raise
+
+    @classmethod
+    def prepare_cluster(cls):
+        """Set-up after the cluster has started (objects in the fake apiserver, say)."""
 
     @classmethod
     def tearDownClass(cls):

@@ -57,51 +57,35 @@ def _blocks(output):
     return {source: fields for source, fields in blocks.items() if fields}
 
 
-class KubectlPluginTest(unittest.TestCase):
-    cluster = None
+class KubectlPluginTest(harness.ClusterTestCase):
+    cluster_options = dict(kube=True, start_adapter=False)
 
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
         if not PLUGIN.exists():
             raise AssertionError(f"{PLUGIN} is missing: build it (make build)")
-        cls.cluster = harness.Cluster(kube=True, start_adapter=False)
-        cls.cluster.start()
-        try:
-            fake = cls.cluster.fake
-            for namespace in ("shop", "monitoring"):
-                fake.add_namespace(namespace)
-            fake.add_pod("shop", "web-1", {"app": "web"})
-            fake.add_pod("shop", "web-2", {"app": "web"})
-            fake.add_deployment("shop", "web", {"app": "web"}, replicas=2)
-            fake.add_deployment("monitoring", "metrics-adapter", {"app": "metrics-adapter"})
-            cls.cluster.start_adapter()
-            cert, key = cls.cluster.pki.front_proxy_client
-            for group in ("external.metrics.k8s.io", "custom.metrics.k8s.io"):
-                fake.add_api_service(group, "v1beta1", cls.cluster.base_url,
-                                     cls.cluster.pki.ca_crt, cert, key)
-            fake.add_hpa("shop", "web", "web", HPA_METRICS)
-            fake.add_hpa("shop", "broken", "web", HPA_METRICS[:1] + [MISSING_METRIC])
-            fake.client_tokens.add(TOKEN)
-            cls.token_kubeconfig = harness.write_kubeconfig(
-                cls.cluster.tmp / "kubeconfig-token", fake.url, cls.cluster.pki.ca_crt,
-                token=TOKEN)
-        except BaseException:
-            cls.cluster.dump_logs()
-            cls.cluster.stop(check_adapter_exit=False)
-            raise
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        if cls.cluster is not None:
-            cls.cluster.stop()
-            cls.cluster = None
-        super().tearDownClass()
-
-    def tearDown(self):
-        if harness._failed(self):
-            self.cluster.dump_logs()
-        super().tearDown()
+    def prepare_cluster(cls):
+        fake = cls.cluster.fake
+        for namespace in ("shop", "monitoring"):
+            fake.add_namespace(namespace)
+        fake.add_pod("shop", "web-1", {"app": "web"})
+        fake.add_pod("shop", "web-2", {"app": "web"})
+        fake.add_deployment("shop", "web", {"app": "web"}, replicas=2)
+        fake.add_deployment("monitoring", "metrics-adapter", {"app": "metrics-adapter"})
+        cls.cluster.start_adapter()
+        cert, key = cls.cluster.pki.front_proxy_client
+        for group in ("external.metrics.k8s.io", "custom.metrics.k8s.io"):
+            fake.add_api_service(group, "v1beta1", cls.cluster.base_url,
+                                 cls.cluster.pki.ca_crt, cert, key)
+        fake.add_hpa("shop", "web", "web", HPA_METRICS)
+        fake.add_hpa("shop", "broken", "web", HPA_METRICS[:1] + [MISSING_METRIC])
+        fake.client_tokens.add(TOKEN)
+        cls.token_kubeconfig = harness.write_kubeconfig(
+            cls.cluster.tmp / "kubeconfig-token", fake.url, cls.cluster.pki.ca_crt,
+            token=TOKEN)
 
     # ---- clients ---------------------------------------------------------------------------
 

@@ -71,44 +71,23 @@ def _table(output):
     return [line.split() for line in output.splitlines() if line.strip()]
 
 
-class KubectlTopTest(unittest.TestCase):
-    cluster = None
+class KubectlTopTest(harness.ClusterTestCase):
+    cluster_options = dict(rules=RULES, metrics_spec=METRICS, kube=True, start_adapter=False,
+                           exporter_timestamps=True, honor_labels=True)
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.cluster = harness.Cluster(rules=RULES, metrics_spec=METRICS, kube=True,
-                                      start_adapter=False, exporter_timestamps=True,
-                                      honor_labels=True)
-        cls.cluster.start()
-        try:
-            fake = cls.cluster.fake
-            fake.add_namespace("shop")
-            fake.add_namespace("monitoring")
-            for namespace, name, labels, phase in PODS:
-                fake.add_pod(namespace, name, labels, phase=phase)
-            for name, allocatable in NODES.items():
-                fake.add_node(name, {"zone": name}, **allocatable)
-            cls.cluster.start_adapter()
-            cert, key = cls.cluster.pki.front_proxy_client
-            fake.add_api_service("metrics.k8s.io", "v1beta1", cls.cluster.base_url,
-                                 cls.cluster.pki.ca_crt, cert, key)
-        except BaseException:
-            cls.cluster.dump_logs()
-            cls.cluster.stop(check_adapter_exit=False)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.cluster is not None:
-            cls.cluster.stop()
-            cls.cluster = None
-        super().tearDownClass()
-
-    def tearDown(self):
-        if harness._failed(self):
-            self.cluster.dump_logs()
-        super().tearDown()
+    def prepare_cluster(cls):
+        fake = cls.cluster.fake
+        fake.add_namespace("shop")
+        fake.add_namespace("monitoring")
+        for namespace, name, labels, phase in PODS:
+            fake.add_pod(namespace, name, labels, phase=phase)
+        for name, allocatable in NODES.items():
+            fake.add_node(name, {"zone": name}, **allocatable)
+        cls.cluster.start_adapter()
+        cert, key = cls.cluster.pki.front_proxy_client
+        fake.add_api_service("metrics.k8s.io", "v1beta1", cls.cluster.base_url,
+                             cls.cluster.pki.ca_crt, cert, key)
 
     # ---- clients ---------------------------------------------------------------------------
 
