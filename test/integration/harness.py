@@ -398,6 +398,14 @@ class ProcessStats:
     threads: int
 
 
+def uses_sanitizer_allocator(pid):
+    """True when the process runs under AddressSanitizer, whose allocator (with its quarantine)
+    replaces glibc's malloc: then RSS says how ASan holds memory, not how the adapter gives it
+    back, and the adapter's heap trimmer does nothing."""
+    with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+        return any("libasan" in line for line in f)
+
+
 def process_stats(pid):
     """Resident memory, open descriptors and threads of a running process, from /proc."""
     rss = threads = None

@@ -72,6 +72,10 @@ class ConnectionMemoryTest(harness.ClusterTestCase):
         self.assertGreater(peak, start + MIN_GROWTH_MIB, "the connections took no memory")
         # Still served after the churn.
         self.assertEqual(self.cluster.curl("/readyz").status, 200)
+        if harness.uses_sanitizer_allocator(pid):
+            # ASan's allocator quarantines freed memory and replaces glibc's: the RSS below is
+            # asserted by the release run of this test; this run checks descriptors and service.
+            return
         harness.wait_until(lambda: _rss_mib(pid) <= start + RSS_MARGIN_MIB, SETTLE_TIMEOUT_S,
                            f"the adapter's RSS ({_rss_mib(pid):.1f} MiB once the connections had"
                            f" closed, after a peak of {peak:.1f}) to come back within {RSS_MARGIN_MIB} MiB of"

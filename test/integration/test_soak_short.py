@@ -76,12 +76,16 @@ class SoakShortTest(harness.ClusterTestCase):
                 self.assertGreaterEqual(len(attacked), MIN_POLLS_UNDER_ATTACK)
                 self.assertGreater(window.counters.get("connections evicted", 0), 0)
 
-            end = s.settle(start, RSS_MARGIN_BYTES, FD_SLACK, SETTLE_TIMEOUT_S)
+            # ASan's allocator quarantines freed memory and replaces glibc's: RSS is asserted
+            # by the release run of this test; under ASan only the descriptors are.
+            asan = harness.uses_sanitizer_allocator(self.cluster.adapter_pid())
+            rss_margin = float("inf") if asan else RSS_MARGIN_BYTES
+            end = s.settle(start, rss_margin, FD_SLACK, SETTLE_TIMEOUT_S)
         finally:
             s.stop_pollers()
         with self.subTest("(c) RSS and open descriptors back to their start after the load"):
             self.assertLessEqual(end.open_fds, start.open_fds + FD_SLACK, f"{start} -> {end}")
-            self.assertLessEqual(end.rss_bytes, start.rss_bytes + RSS_MARGIN_BYTES,
+            self.assertLessEqual(end.rss_bytes, start.rss_bytes + rss_margin,
                                  f"RSS {start.rss_bytes / 2**20:.1f} MiB before the load, "
                                  f"{end.rss_bytes / 2**20:.1f} MiB after")
 
