@@ -35,15 +35,11 @@ SETTLE_S = 10
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmRSS")
+    return harness.process_stats(pid).rss_bytes / 2**20
 
 
 def open_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    return harness.process_stats(pid).open_fds
 
 
 def idle_tls_connections(port, cafile, count):

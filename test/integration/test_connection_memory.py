@@ -8,7 +8,6 @@ told to give it back, which the adapter's heap trimmer (adapter/app/heap_trimmer
 it the RSS stays about 80 MiB above its start.
 """
 
-import os
 import resource
 import socket
 import ssl
@@ -29,15 +28,11 @@ SETTLE_TIMEOUT_S = 30
 
 
 def _rss_mib(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise AssertionError(f"no VmRSS for pid {pid}")
+    return harness.process_stats(pid).rss_bytes / 2**20
 
 
 def _open_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    return harness.process_stats(pid).open_fds
 
 
 class ConnectionMemoryTest(harness.ClusterTestCase):
