@@ -9,6 +9,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -278,7 +279,8 @@ class Server::Impl {
         not_after_(not_after),
         client_certificates_requested_(tls_options_.request_client_certificate),
         verifier_(std::make_shared<const ClientCertVerifier>(std::move(verifier))),
-        io_context_(options_.threads),
+        // One thread runs each loop: a hint of 1 keeps Asio from waking other threads for it.
+        io_context_(1),
         strand_(net::make_strand(io_context_)),
         acceptor_(strand_),
         signals_(strand_, SIGTERM, SIGINT),
@@ -286,6 +288,11 @@ class Server::Impl {
         drain_timer_(strand_) {
     if (options_.on_reload_signal) {
       signals_.add(SIGHUP);
+    }
+    for (int i = 1; i < options_.threads; ++i) {
+      auto& loop = connection_loops_.emplace_back(std::make_unique<net::io_context>(1));
+      // Until the control loop ends, an extra loop without connections waits for the next.
+      idle_guards_.emplace_back(loop->get_executor());
     }
   }
 
@@ -373,10 +380,12 @@ class Server::Impl {
     net::co_spawn(strand_, SignalLoop(),
                   [](const std::exception_ptr& e) { LogIfThrew(e, "signal loop"); });
     std::vector<std::thread> threads;
-    for (int i = 1; i < options_.threads; ++i) {
-      threads.emplace_back([this] { RunIoContext(); });
+    for (std::unique_ptr<net::io_context>& loop : connection_loops_) {
+      threads.emplace_back([&loop] { RunLoop(*loop); });
     }
-    RunIoContext();
+    RunLoop(io_context_);
+    // Every session has unregistered; what is left on the other loops is their last steps.
+    for (auto& guard : idle_guards_) guard.reset();
     for (std::thread& thread : threads) {
       thread.join();
     }
@@ -389,9 +398,9 @@ class Server::Impl {
   }
 
  private:
-  void RunIoContext() {
+  static void RunLoop(net::io_context& loop) {
     try {
-      io_context_.run();
+      loop.run();
     } catch (const std::exception& e) {
       LogError(absl::StrCat("I/O loop stopped by an exception: ", e.what()));
     }
@@ -470,7 +479,7 @@ class Server::Impl {
 
   net::awaitable<void> AcceptLoop() {
     for (;;) {
-      Strand strand = net::make_strand(io_context_);
+      Strand strand = net::make_strand(NextConnectionLoop());
       auto [ec, socket] = co_await acceptor_.async_accept(strand, kUseTuple);
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
@@ -496,6 +505,13 @@ class Server::Impl {
       net::co_spawn(strand, RunSession(std::move(socket), connection),
                     [](const std::exception_ptr& e) { LogIfThrew(e, "connection"); });
     }
+  }
+
+  // Round robin over the loops; on strand_. A connection stays on its loop: its reads, writes,
+  // TLS and request tasks never meet another connection's on a lock.
+  net::io_context& NextConnectionLoop() {
+    const size_t index = next_loop_++ % (connection_loops_.size() + 1);
+    return index == 0 ? io_context_ : *connection_loops_[index - 1];
   }
 
   // `source` is the client's address without the port: what ConnectionSlots counts per source.
@@ -637,7 +653,8 @@ class Server::Impl {
     drain_timer_.expires_after(kForcedStopTimeout);
     auto [stop_ec] = co_await drain_timer_.async_wait(kUseTuple);
     if (!stop_ec && !AllConnectionsClosed()) {
-      LogError("connections did not end after cancellation; stopping the I/O loop");
+      LogError("connections did not end after cancellation; stopping the I/O loops");
+      for (auto& loop : connection_loops_) loop->stop();
       io_context_.stop();
     }
   }
@@ -892,8 +909,14 @@ class Server::Impl {
   std::atomic<bool> shutdown_requested_{false};
   uint16_t port_ = 0;
 
+  // The control loop: the accept loop, signals and shutdown (on strand_), and connections too.
+  // Run on the thread that calls Run().
   net::io_context io_context_;
-  Strand strand_;  // accept loop, signals and shutdown
+  // options.threads - 1 more loops, a thread each, for connections only.
+  std::vector<std::unique_ptr<net::io_context>> connection_loops_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> idle_guards_;
+  size_t next_loop_ = 0;  // on strand_
+  Strand strand_;         // accept loop, signals and shutdown
   tcp::acceptor acceptor_;
   net::signal_set signals_;
   // Shutdown's progress; all on strand_.

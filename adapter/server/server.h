@@ -34,7 +34,7 @@ struct ServerOptions {
   // Ask TLS clients for a certificate even when no CA bundle is known yet (delegated
   // authentication, whose bundles arrive later through UpdateClientCas).
   bool request_client_certificates = false;
-  int threads = 2;
+  int threads = 2;  // event loops, a thread each; connections are spread over them
   // Where the connection counts go (open, rejected, evicted); none when null.
   telemetry::AdapterMetrics* metrics = nullptr;
   Limits limits;  // tests shrink these; production keeps the defaults
