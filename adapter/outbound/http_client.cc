@@ -489,7 +489,9 @@ void HttpClient::StartTransfer(Pending pending) {
     check(SetOpt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes),
                  "MAXFILESIZE_LARGE"),
           first);
-    check(SetOpt(easy, CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING"), first);
+    if (r.accept_compressed) {
+      check(SetOpt(easy, CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING"), first);
+    }
     if (!options_.user_agent.empty()) {
       check(SetOpt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str(), "USERAGENT"), first);
     }

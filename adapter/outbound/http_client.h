@@ -75,6 +75,10 @@ struct OutboundRequest {
   // for reuse only by requests whose TLS settings match the ones it was opened with (CA file,
   // client certificate, verification), so requests with different settings never share one.
   std::shared_ptr<const TlsOptions> tls;
+  // Ask for a compressed body (Accept-Encoding: every encoding curl decodes). Worth it for large
+  // bodies that may cross a network; for small ones it costs more CPU than it saves: Prometheus
+  // gzips every answer it is allowed to, which tripled its CPU per instant query in `make bench`.
+  bool accept_compressed = true;
 };
 
 struct OutboundResponse {

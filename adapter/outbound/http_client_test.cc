@@ -235,6 +235,19 @@ TEST(HttpClientTest, PostSendsBodyAndHeaders) {
   EXPECT_THAT(response->body, ::testing::Not(HasSubstr("Expect:")));
 }
 
+TEST(HttpClientTest, AcceptEncodingOnlyWhenCompressionIsAccepted) {
+  LoopbackHttpServer server(Route);
+  auto client = NewClient();
+  auto compressed = SendSync(*client, Get(server.Url("/echo")));
+  ASSERT_THAT(compressed, IsOk());
+  EXPECT_THAT(compressed->body, HasSubstr("Accept-Encoding: "));
+  OutboundRequest plain = Get(server.Url("/echo"));
+  plain.accept_compressed = false;
+  auto uncompressed = SendSync(*client, std::move(plain));
+  ASSERT_THAT(uncompressed, IsOk());
+  EXPECT_THAT(uncompressed->body, ::testing::Not(HasSubstr("Accept-Encoding")));
+}
+
 TEST(HttpClientTest, InvalidRequestsAreRejected) {
   struct Case {
     std::string name;

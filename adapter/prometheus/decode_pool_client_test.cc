@@ -127,6 +127,20 @@ TEST_F(DecodePoolClientTest, OnlyALargeQueryAnswerIsDecodedOnThePool) {
   EXPECT_EQ(large.thread, "ma-decode");
 }
 
+// Compressing a small instant-query answer costs Prometheus more than it saves; a listing can be
+// large and may cross a network.
+TEST_F(DecodePoolClientTest, OnlyTheSeriesListingAsksForACompressedAnswer) {
+  auto client = NewClient(/*pool=*/true);
+  ASSERT_THAT(Query(*client, "small").result, IsOk());
+  ASSERT_THAT(Series(*client, "up").result, IsOk());
+  const std::vector<LoopbackRequest> requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].Target(), ::testing::StartsWith("/api/v1/query?"));
+  EXPECT_EQ(requests[0].Header("Accept-Encoding"), "");
+  EXPECT_THAT(requests[1].Target(), ::testing::StartsWith("/api/v1/series?"));
+  EXPECT_THAT(requests[1].Header("Accept-Encoding"), ::testing::HasSubstr("gzip"));
+}
+
 TEST_F(DecodePoolClientTest, ASeriesListingIsDecodedOnThePoolAsOnTheWorker) {
   const auto on_worker = Series(*NewClient(/*pool=*/false), "listing");
   ASSERT_THAT(on_worker.result, IsOk());

@@ -242,6 +242,9 @@ void HttpPrometheusClient::StartQuery(std::string promql,
                    {"timeout", FormatTimeout(options_.query_timeout)}};
   outbound::OutboundRequest request = MakeRequest(kQueryEndpoint, std::move(params),
                                                   options_.query_timeout, kMaxQueryResponseBytes);
+  // Instant-query answers are mostly small: compressing them would cost Prometheus more CPU than
+  // their bytes cost the network. Series listings, which can be large, stay compressed.
+  request.accept_compressed = false;
   // Both callbacks run on the HTTP client's worker thread, one after the other. A 2xx body
   // arrives into the budgeted buffer; any other is buffered by the HTTP client, for its message.
   // The buffer's bytes stay taken until the answer is decoded, wherever that happens.
