@@ -61,6 +61,15 @@ std::shared_ptr<Sequence> DecodePool::NewSequence() {
   return std::shared_ptr<Sequence>(new Sequence(*this));
 }
 
+bool DecodePool::HasRoomFor(size_t bytes) const {
+  absl::MutexLock lock(&mu_);
+  return HasRoomForLocked(bytes);
+}
+
+bool DecodePool::HasRoomForLocked(size_t bytes) const {
+  return queued_tasks_ == 0 || queued_bytes_ + bytes <= max_queued_bytes_;
+}
+
 size_t DecodePool::queued_bytes() const {
   absl::MutexLock lock(&mu_);
   return queued_bytes_;
@@ -72,7 +81,7 @@ bool DecodePool::Enqueue(Sequence& sequence, size_t bytes, DecodeTask task, bool
     if (stopping_) {
       return false;
     }
-    if (bounded && queued_tasks_ > 0 && queued_bytes_ + bytes > max_queued_bytes_) {
+    if (bounded && !HasRoomForLocked(bytes)) {
       return false;
     }
     queued_bytes_ += bytes;

@@ -40,6 +40,9 @@ class DecodePool {
 
   std::shared_ptr<Sequence> NewSequence();
 
+  // Whether a TryPost of `bytes` would be accepted now. A producer whose input can wait (a
+  // paused transfer) asks first, and posts only when there is room.
+  bool HasRoomFor(size_t bytes) const;
   // Undecoded bytes queued now; for tests and logs.
   size_t queued_bytes() const;
   // The bound on queued_bytes, for error messages.
@@ -49,6 +52,7 @@ class DecodePool {
   friend class Sequence;
 
   bool Enqueue(Sequence& sequence, size_t bytes, DecodeTask task, bool bounded);
+  bool HasRoomForLocked(size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
 
   const size_t max_queued_bytes_;

@@ -111,6 +111,7 @@ TEST(DecodePoolTest, RefusesInputBeyondItsBoundButNeverAnEnd) {
     ran.push_back("big");
   }));
   EXPECT_EQ(pool.queued_bytes(), 150u);
+  EXPECT_FALSE(pool.HasRoomFor(1));
   EXPECT_FALSE(sequence->TryPost(1, record("refused")));
   sequence->Post(record("end"));  // no input: always queued
   release.Notify();
@@ -122,6 +123,8 @@ TEST(DecodePoolTest, RefusesInputBeyondItsBoundButNeverAnEnd) {
     EXPECT_THAT(ran, ElementsAre("big", "end"));
   }
   // Once decoded, the bytes no longer count: input fits again.
+  EXPECT_TRUE(pool.HasRoomFor(90));
+  EXPECT_TRUE(pool.HasRoomFor(101)) << "alone in an empty pool, input over the bound fits";
   absl::Notification fits;
   EXPECT_TRUE(sequence->TryPost(90, [&] { fits.Notify(); }));
   EXPECT_TRUE(fits.WaitForNotificationWithTimeout(kWait));

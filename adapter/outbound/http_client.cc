@@ -129,6 +129,8 @@ struct BodySink {
   size_t received = 0;
   bool too_large = false;
   const BodyChunkCallback* on_body = nullptr;  // streaming requested
+  const std::function<bool(size_t)>* ready_for_chunk = nullptr;
+  bool paused = false;  // the last chunk was refused; curl holds it until the transfer resumes
   absl::Status aborted_by_consumer;
 };
 
@@ -141,12 +143,18 @@ bool IsSuccess(CURL* easy) {
 size_t WriteBody(char* data, size_t size, size_t count, void* user_data) {
   auto* sink = static_cast<BodySink*>(user_data);
   const size_t n = size * count;
+  const bool streaming = sink->on_body != nullptr && *sink->on_body && IsSuccess(sink->easy);
+  if (streaming && sink->ready_for_chunk != nullptr && *sink->ready_for_chunk &&
+      !(*sink->ready_for_chunk)(n)) {
+    sink->paused = true;
+    return CURL_WRITEFUNC_PAUSE;  // nothing taken: curl offers the same bytes again on resume
+  }
   if (n > sink->limit - sink->received) {
     sink->too_large = true;
     return 0;
   }
   sink->received += n;
-  if (sink->on_body != nullptr && *sink->on_body && IsSuccess(sink->easy)) {
+  if (streaming) {
     absl::Status status = (*sink->on_body)(std::string_view(data, n));
     if (!status.ok()) {
       sink->aborted_by_consumer = std::move(status);
@@ -416,7 +424,11 @@ void HttpClient::Run() {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
       FinishTransfer(reinterpret_cast<Transfer*>(private_data), result);
     }
-    curl_multi_poll(Multi(multi_), nullptr, 0, kPollIntervalMs, nullptr);
+    const bool any_paused = ResumeReadyTransfers();
+    curl_multi_poll(
+        Multi(multi_), nullptr, 0,
+        any_paused ? static_cast<int>(kPausedTransferRetryInterval.count()) : kPollIntervalMs,
+        nullptr);
   }
 
   // Shutdown: everything not finished is cancelled.
@@ -438,6 +450,30 @@ void HttpClient::Run() {
   for (Pending& pending : left) {
     pending.done(absl::CancelledError("HTTP client shut down before the request was sent"));
   }
+}
+
+bool HttpClient::ResumeReadyTransfers() {
+  bool any_paused = false;
+  std::vector<std::pair<Transfer*, CURLcode>> failed;
+  for (auto& [raw, transfer] : transfers_) {
+    BodySink& sink = transfer->sink;
+    if (!sink.paused) {
+      continue;
+    }
+    sink.paused = false;
+    // Offers the held chunk at once, through WriteBody, which may pause the transfer again or
+    // refuse the chunk (a consumer's error, the size limit): the transfer then ends here.
+    if (const CURLcode code = curl_easy_pause(transfer->easy, CURLPAUSE_CONT); code != CURLE_OK) {
+      failed.emplace_back(raw, code);
+      continue;
+    }
+    any_paused = any_paused || sink.paused;
+  }
+  // After the loop: finishing edits transfers_ and runs callbacks.
+  for (const auto& [raw, code] : failed) {
+    FinishTransfer(raw, code);
+  }
+  return any_paused;
 }
 
 void HttpClient::StartTransfer(Pending pending) {
@@ -472,6 +508,7 @@ void HttpClient::StartTransfer(Pending pending) {
     t.sink.easy = easy;
     t.sink.limit = r.max_response_bytes;
     t.sink.on_body = &r.on_body;
+    t.sink.ready_for_chunk = &r.ready_for_chunk;
     check(SetOpt(easy, CURLOPT_WRITEFUNCTION, &WriteBody, "WRITEFUNCTION"), first);
     check(SetOpt(easy, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink), "WRITEDATA"), first);
     check(SetOpt(easy, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL"), first);

@@ -38,6 +38,9 @@ inline constexpr size_t kDefaultMaxResponseBytes = size_t{64} << 20;
 // Extra request headers and their total size.
 inline constexpr size_t kMaxRequestHeaders = 64;
 inline constexpr size_t kMaxRequestHeaderBytes = size_t{64} * 1024;
+// How often a paused transfer (OutboundRequest::ready_for_chunk said no) is offered its chunk
+// again: short, as the consumer drains in about that time, and only while a transfer is paused.
+inline constexpr std::chrono::milliseconds kPausedTransferRetryInterval{2};
 
 struct TlsOptions {
   std::string ca_file;           // PEM bundle; empty: the system trust store
@@ -71,6 +74,11 @@ struct OutboundRequest {
   // When set, a 2xx body goes here and OutboundResponse::body stays empty. Other statuses are
   // still buffered, for their error message.
   BodyChunkCallback on_body;
+  // With on_body: asked on the worker before each 2xx body chunk goes to on_body. False pauses
+  // the transfer: curl keeps the chunk, and the worker asks again every
+  // kPausedTransferRetryInterval until true. A consumer that queues chunks for another thread
+  // bounds that queue this way instead of failing the transfer; the request's timeout still runs.
+  std::function<bool(size_t chunk_bytes)> ready_for_chunk;
   // Trust and identity for https:// URLs; null: HttpClientOptions::tls. curl keeps a connection
   // for reuse only by requests whose TLS settings match the ones it was opened with (CA file,
   // client certificate, verification), so requests with different settings never share one.
@@ -145,6 +153,8 @@ class HttpClient {
   // kAllChannels) and cancels them.
   void CancelChannelNow(uint64_t channel);
   void StartTransfer(Pending pending);
+  // Offers each paused transfer its held chunk again; true if any is still paused.
+  bool ResumeReadyTransfers();
   void FinishTransfer(Transfer* transfer, int curl_code);
 
   const HttpClientOptions options_;

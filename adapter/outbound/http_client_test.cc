@@ -171,6 +171,36 @@ TEST(HttpClientTest, StreamedBodyArrivesInChunksAndIsNotBuffered) {
   }
 }
 
+// A consumer that is not ready pauses the transfer; the body then arrives whole, in order.
+TEST(HttpClientTest, AConsumerNotReadyPausesTheTransferWithoutLosingBytes) {
+  LoopbackHttpServer server(Route);
+  auto client = NewClient();
+  for (const std::string path : {"/big", "/chunked-big"}) {
+    std::string streamed;  // all on the worker thread, read after the final callback
+    int asked = 0;
+    int refused = 0;
+    OutboundRequest request = Get(server.Url(path));
+    // Every other chunk is refused once, the first one three times.
+    request.ready_for_chunk = [&](size_t bytes) {
+      EXPECT_GT(bytes, 0u);
+      ++asked;
+      const bool ready = asked % 2 == 0 && asked > 4;
+      refused += ready ? 0 : 1;
+      return ready;
+    };
+    request.on_body = [&](std::string_view chunk) {
+      streamed.append(chunk);
+      return absl::OkStatus();
+    };
+    auto response = SendSync(*client, std::move(request));
+    ASSERT_THAT(response, IsOk()) << path << ": " << response.status();
+    EXPECT_EQ(response->status, 200) << path;
+    const std::string expected(kBigBodyBytes, path == "/big" ? 'x' : 'y');
+    EXPECT_EQ(streamed, expected) << path;
+    EXPECT_GE(refused, 3) << path;
+  }
+}
+
 TEST(HttpClientTest, StreamConsumerErrorAbortsTheTransferWithThatError) {
   LoopbackHttpServer server(Route);
   auto client = NewClient();

@@ -154,6 +154,19 @@ TEST_F(DecodePoolClientTest, ASeriesListingIsDecodedOnThePoolAsOnTheWorker) {
   EXPECT_EQ(decode_.queued_bytes(), 0u);
 }
 
+// A listing far larger than the pool's bound is not refused: its transfer waits for room.
+TEST_F(DecodePoolClientTest, AListingLargerThanThePoolsBoundIsDecodedWhole) {
+  decode::DecodePool small_pool(/*threads=*/1, /*max_queued_bytes=*/4096);
+  PrometheusOptions options;
+  options.url = server_.Url();
+  auto client = HttpPrometheusClient::Create(*http_, std::move(options), &small_pool);
+  ASSERT_THAT(client, IsOk());
+  ASSERT_GT(Listing(kListedSeries).size(), 10 * small_pool.max_queued_bytes());
+  const auto listed = Series(**client, "up");
+  ASSERT_THAT(listed.result, IsOk());
+  EXPECT_EQ(listed.result->size(), static_cast<size_t>(kListedSeries));
+}
+
 TEST_F(DecodePoolClientTest, ABrokenListingFailsOnThePoolAsOnTheWorker) {
   const auto on_worker = Series(*NewClient(/*pool=*/false), "broken");
   ASSERT_FALSE(on_worker.result.ok());

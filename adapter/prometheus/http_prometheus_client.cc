@@ -222,10 +222,11 @@ struct PooledSeriesDecode {
       : sequence(pool.NewSequence()), max_queued_bytes(pool.max_queued_bytes()) {}
 
   const std::shared_ptr<decode::Sequence> sequence;
-  const size_t max_queued_bytes;    // the pool's bound, for the error
-  SeriesStreamDecoder decoder;      // on the sequence only
-  absl::Status error;               // the decoder's first error; on the sequence only
-  std::atomic<bool> failed{false};  // the same, for the HTTP worker: stop the transfer
+  const size_t max_queued_bytes;        // the pool's bound, for the error
+  SeriesStreamDecoder decoder;          // on the sequence only
+  absl::Status error;                   // the decoder's first error; on the sequence only
+  std::atomic<bool> failed{false};      // the same, for the HTTP worker: stop the transfer
+  std::atomic<size_t> queued_bytes{0};  // posted and not yet decoded
 };
 
 }  // namespace
@@ -307,12 +308,22 @@ void HttpPrometheusClient::Series(std::string match, std::chrono::system_clock::
 
 void HttpPrometheusClient::SeriesOnPool(outbound::OutboundRequest request, SeriesCallback done) {
   auto state = std::make_shared<PooledSeriesDecode>(*decode_);
+  // A listing can be far larger than the pool's bound (a million series is over 100 MiB) and
+  // arrives faster than it is decoded: the transfer waits while kMaxQueuedListingBytes of it, or
+  // the pool's bound, wait to be decoded. Every producer posts from the HTTP worker, so the room
+  // seen here is still there in on_body.
+  request.ready_for_chunk = [decode = decode_, state](size_t bytes) {
+    return (state->queued_bytes == 0 || state->queued_bytes + bytes <= kMaxQueuedListingBytes) &&
+           decode->HasRoomFor(bytes);
+  };
   // On the HTTP worker: only queues the chunk.
   request.on_body = [state](std::string_view chunk) -> absl::Status {
     if (state->failed) {
       return absl::CancelledError("the series listing could not be decoded");
     }
+    state->queued_bytes += chunk.size();  // before the task can run and take it off
     const bool queued = state->sequence->TryPost(chunk.size(), [state, chunk = std::string(chunk)] {
+      state->queued_bytes -= chunk.size();
       if (!state->error.ok()) {
         return;
       }
@@ -320,6 +331,7 @@ void HttpPrometheusClient::SeriesOnPool(outbound::OutboundRequest request, Serie
       state->failed = !state->error.ok();
     });
     if (!queued) {
+      state->queued_bytes -= chunk.size();
       return absl::ResourceExhaustedError(Cat("more than ", state->max_queued_bytes,
                                               " bytes of responses are waiting to be decoded"));
     }

@@ -25,6 +25,10 @@ inline constexpr size_t kMaxPrometheusHeaders = 32;
 // A query answer up to this size is decoded on the HTTP client's worker thread (a hop would cost
 // more than the decoding); a larger one goes to the decode pool.
 inline constexpr size_t kMaxInlineDecodeBytes = size_t{256} << 10;
+// Undecoded bytes of one series listing queued on the decode pool; beyond this its transfer waits.
+// A few milliseconds of decoding: enough to keep a decode thread busy, and it keeps the memory of
+// a relist of a million series near the decoded result rather than the whole answer.
+inline constexpr size_t kMaxQueuedListingBytes = size_t{4} << 20;
 
 // The bytes of query answers held at once while they arrive and are decoded, by every client of
 // the process together: one answer of the largest size (kMaxQueryResponseBytes) and half as much

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "adapter/telemetry/process_stats.h"
+#include "queries/base/strings.h"
 
 namespace ma::telemetry {
 namespace {
@@ -47,6 +48,29 @@ class LazyChild {
 
  private:
   std::atomic<T*> child_{nullptr};
+};
+
+// The children of a family whose label values are not known in advance, each found on first use
+// and then kept under a key of its label values (see LazyChild). Thread-safe: one mutex, held
+// for a hash lookup.
+template <typename T>
+class KeyedChildren {
+ public:
+  // `key` must differ exactly when the label values do.
+  template <typename MakeLabels, typename... Args>
+  T& Get(std::string_view key, prometheus::Family<T>& family, const MakeLabels& make_labels,
+         const Args&... args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = children_.find(key);
+    if (it == children_.end()) {
+      it = children_.emplace(std::string(key), &family.Add(make_labels(), args...)).first;
+    }
+    return *it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, T*, std::less<>> children_;  // guarded by mu_
 };
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
@@ -177,6 +201,10 @@ struct AdapterMetrics::Impl {
               "Prometheus client query latency in seconds.  Broken down by target prometheus "
               "endpoint and target server")
           .Register(*registry);
+  // Each Prometheus call records into these three: its children are resolved once.
+  KeyedChildren<prometheus::Counter> prometheus_call_children;
+  KeyedChildren<prometheus::Histogram> prometheus_seconds_children;
+  KeyedChildren<prometheus::Histogram> prometheus_adapter_seconds_children;
   prometheus::Histogram& relist_seconds = prometheus::BuildHistogram()
                                               .Name("metrics_adapter_relist_duration_seconds")
                                               .Help("Time one discovery relist took")
@@ -432,17 +460,32 @@ RequestMetrics& AdapterMetrics::Route(std::string_view route) {
 
 void AdapterMetrics::RecordPrometheusCall(std::string_view endpoint, std::string_view outcome,
                                           double seconds) {
-  impl_->prometheus_calls
-      .Add({{"endpoint", std::string(endpoint)}, {"outcome", std::string(outcome)}})
+  impl_->prometheus_call_children
+      .Get(Cat(endpoint, "\n", outcome), impl_->prometheus_calls,
+           [&] {
+             return prometheus::Labels{{"endpoint", std::string(endpoint)},
+                                       {"outcome", std::string(outcome)}};
+           })
       .Increment();
-  impl_->prometheus_seconds.Add({{"endpoint", std::string(endpoint)}}, LatencyBuckets())
+  impl_->prometheus_seconds_children
+      .Get(
+          endpoint, impl_->prometheus_seconds,
+          [&] {
+            return prometheus::Labels{{"endpoint", std::string(endpoint)}};
+          },
+          LatencyBuckets())
       .Observe(seconds);
 }
 
 void AdapterMetrics::RecordPrometheusAdapterCall(std::string_view path, std::string_view server,
                                                  double seconds) {
-  impl_->prometheus_adapter_seconds
-      .Add({{"path", std::string(path)}, {"server", std::string(server)}}, GoDefaultBuckets())
+  impl_->prometheus_adapter_seconds_children
+      .Get(
+          Cat(path, "\n", server), impl_->prometheus_adapter_seconds,
+          [&] {
+            return prometheus::Labels{{"path", std::string(path)}, {"server", std::string(server)}};
+          },
+          GoDefaultBuckets())
       .Observe(seconds);
 }
 
