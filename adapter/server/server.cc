@@ -385,7 +385,9 @@ class Server::Impl {
     }
     RunLoop(io_context_);
     // Every session has unregistered; what is left on the other loops is their last steps.
-    for (auto& guard : idle_guards_) guard.reset();
+    for (auto& guard : idle_guards_) {
+      guard.reset();
+    }
     for (std::thread& thread : threads) {
       thread.join();
     }
@@ -524,12 +526,16 @@ class Server::Impl {
     ConnectionSlots::Admission admission = slots_.Admit(source);
     if (admission.id == 0) {
       ++rejected_connections_;
-      if (options_.metrics != nullptr) options_.metrics->RecordConnectionRejected();
+      if (options_.metrics != nullptr) {
+        options_.metrics->RecordConnectionRejected();
+      }
       return nullptr;
     }
     if (admission.evicted.has_value()) {
       ++evicted_connections_;
-      if (options_.metrics != nullptr) options_.metrics->RecordConnectionEvicted();
+      if (options_.metrics != nullptr) {
+        options_.metrics->RecordConnectionEvicted();
+      }
       CloseWhenIdle(connections_.at(*admission.evicted));
     }
     auto connection = std::make_shared<Connection>(strand, admission.id);
@@ -605,7 +611,9 @@ class Server::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::vector<std::shared_ptr<Connection>> open;
     open.reserve(connections_.size());
-    for (const auto& [id, connection] : connections_) open.push_back(connection);
+    for (const auto& [id, connection] : connections_) {
+      open.push_back(connection);
+    }
     return open;
   }
 
@@ -654,7 +662,9 @@ class Server::Impl {
     auto [stop_ec] = co_await drain_timer_.async_wait(kUseTuple);
     if (!stop_ec && !AllConnectionsClosed()) {
       LogError("connections did not end after cancellation; stopping the I/O loops");
-      for (auto& loop : connection_loops_) loop->stop();
+      for (auto& loop : connection_loops_) {
+        loop->stop();
+      }
       io_context_.stop();
     }
   }

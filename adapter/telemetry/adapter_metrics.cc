@@ -436,7 +436,9 @@ AdapterMetrics::AdapterMetrics(std::string_view version, std::string_view commit
   for (const char* decision : {"allow", "deny", "error"}) {
     impl_->authorizations.Add({{"decision", decision}});
   }
-  for (const char* api : {"custom", "external"}) impl_->non_finite.Add({{"api", api}});
+  for (const char* api : {"custom", "external"}) {
+    impl_->non_finite.Add({{"api", api}});
+  }
 }
 
 AdapterMetrics::~AdapterMetrics() = default;
@@ -549,9 +551,12 @@ void AdapterMetrics::InitBackend(std::string_view backend) {
   }
   impl_->cache_value_age.Add(labels, AgeBuckets());
   impl_->cache_refresh_lag.Add(labels, LatencyBuckets());
-  for (const char* reason : {"capacity", "bytes", "idle"})
+  for (const char* reason : {"capacity", "bytes", "idle"}) {
     impl_->cache_evictions.Add(with("reason", reason));
-  for (const char* outcome : {"ok", "error"}) impl_->cache_refreshes.Add(with("outcome", outcome));
+  }
+  for (const char* outcome : {"ok", "error"}) {
+    impl_->cache_refreshes.Add(with("outcome", outcome));
+  }
   for (const char* to : {"open", "half_open", "closed"}) {
     impl_->breaker_transitions.Add(with("to", to));
   }
