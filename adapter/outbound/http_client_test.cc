@@ -1,6 +1,7 @@
 #include "adapter/outbound/http_client.h"
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -150,24 +151,42 @@ TEST(HttpClientTest, OversizedBodyIsResourceExhausted) {
   }
 }
 
+// What a streamed GET delivered to its consumer.
+struct Streamed {
+  absl::StatusOr<OutboundResponse> response;
+  std::string body;  // written on the worker thread, read after the final callback
+  int chunks = 0;
+};
+
+Streamed StreamGet(HttpClient& client, std::string url,
+                   std::function<bool(size_t)> ready_for_chunk = nullptr) {
+  Streamed out;
+  OutboundRequest request = Get(std::move(url));
+  request.ready_for_chunk = std::move(ready_for_chunk);
+  request.on_body = [&out](std::string_view chunk) {
+    out.body.append(chunk);
+    ++out.chunks;
+    return absl::OkStatus();
+  };
+  out.response = SendSync(client, std::move(request));
+  return out;
+}
+
+// The bodies of /big and /chunked-big.
+std::string BigBody(std::string_view path) {
+  return std::string(kBigBodyBytes, path == "/big" ? 'x' : 'y');
+}
+
 TEST(HttpClientTest, StreamedBodyArrivesInChunksAndIsNotBuffered) {
   LoopbackHttpServer server(Route);
   auto client = NewClient();
   for (const std::string path : {"/big", "/chunked-big"}) {
-    std::string streamed;  // written on the worker thread, read after the final callback
-    int chunks = 0;
-    OutboundRequest request = Get(server.Url(path));
-    request.on_body = [&](std::string_view chunk) {
-      streamed.append(chunk);
-      ++chunks;
-      return absl::OkStatus();
-    };
-    auto response = SendSync(*client, std::move(request));
-    ASSERT_THAT(response, IsOk()) << path << ": " << response.status();
-    EXPECT_EQ(response->status, 200);
-    EXPECT_TRUE(response->body.empty()) << path;
-    EXPECT_EQ(streamed.size(), kBigBodyBytes) << path;
-    EXPECT_GE(chunks, 1) << path;
+    const Streamed streamed = StreamGet(*client, server.Url(path));
+    ASSERT_THAT(streamed.response, IsOk()) << path << ": " << streamed.response.status();
+    EXPECT_EQ(streamed.response->status, 200);
+    EXPECT_TRUE(streamed.response->body.empty()) << path;
+    EXPECT_EQ(streamed.body, BigBody(path)) << path;
+    EXPECT_GE(streamed.chunks, 1) << path;
   }
 }
 
@@ -176,27 +195,19 @@ TEST(HttpClientTest, AConsumerNotReadyPausesTheTransferWithoutLosingBytes) {
   LoopbackHttpServer server(Route);
   auto client = NewClient();
   for (const std::string path : {"/big", "/chunked-big"}) {
-    std::string streamed;  // all on the worker thread, read after the final callback
-    int asked = 0;
+    int asked = 0;  // on the worker thread, read after the final callback
     int refused = 0;
-    OutboundRequest request = Get(server.Url(path));
-    // Every other chunk is refused once, the first one three times.
-    request.ready_for_chunk = [&](size_t bytes) {
+    // The first chunk is refused three times, then every other offer.
+    const Streamed streamed = StreamGet(*client, server.Url(path), [&](size_t bytes) {
       EXPECT_GT(bytes, 0u);
       ++asked;
       const bool ready = asked % 2 == 0 && asked > 4;
       refused += ready ? 0 : 1;
       return ready;
-    };
-    request.on_body = [&](std::string_view chunk) {
-      streamed.append(chunk);
-      return absl::OkStatus();
-    };
-    auto response = SendSync(*client, std::move(request));
-    ASSERT_THAT(response, IsOk()) << path << ": " << response.status();
-    EXPECT_EQ(response->status, 200) << path;
-    const std::string expected(kBigBodyBytes, path == "/big" ? 'x' : 'y');
-    EXPECT_EQ(streamed, expected) << path;
+    });
+    ASSERT_THAT(streamed.response, IsOk()) << path << ": " << streamed.response.status();
+    EXPECT_EQ(streamed.response->status, 200) << path;
+    EXPECT_EQ(streamed.body, BigBody(path)) << path;
     EXPECT_GE(refused, 3) << path;
   }
 }
